@@ -1,0 +1,246 @@
+//! Diagnostics: what went wrong, where, and how to fix it; rendered with the source line marked.
+
+use crate::syntax::Span;
+use codespan_reporting::diagnostic::{Diagnostic, Label, Severity as CsSeverity};
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term::{self, Config};
+
+/// How serious a diagnostic is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    /// The program cannot run.
+    Error,
+    /// The program runs, but probably not as meant.
+    Warning,
+}
+
+/// One message about a program, pointing at the text it is about.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diag {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The headline: what is wrong.
+    pub message: String,
+    /// The offending text, when there is one.
+    pub span: Option<Span>,
+    /// A short note under the marked text.
+    pub label: String,
+    /// Other places worth showing, each with a note.
+    pub related: Vec<(Span, String)>,
+    /// How to fix it.
+    pub help: Vec<String>,
+}
+
+impl Diag {
+    /// An error at `span`.
+    pub fn error(message: impl Into<String>, span: Span) -> Diag {
+        Diag {
+            severity: Severity::Error,
+            message: message.into(),
+            span: Some(span),
+            label: String::new(),
+            related: Vec::new(),
+            help: Vec::new(),
+        }
+    }
+
+    /// An error about the file as a whole (no place in it).
+    pub fn error_nowhere(message: impl Into<String>) -> Diag {
+        Diag {
+            span: None,
+            ..Diag::error(message, Span::default())
+        }
+    }
+
+    /// A warning at `span`.
+    pub fn warning(message: impl Into<String>, span: Span) -> Diag {
+        Diag {
+            severity: Severity::Warning,
+            ..Diag::error(message, span)
+        }
+    }
+
+    /// Adds the note shown under the marked text.
+    pub fn label(mut self, label: impl Into<String>) -> Diag {
+        self.label = label.into();
+        self
+    }
+
+    /// Adds a hint on how to fix the problem.
+    pub fn help(mut self, help: impl Into<String>) -> Diag {
+        self.help.push(help.into());
+        self
+    }
+
+    /// Adds a hint only when there is one.
+    pub fn help_opt(self, help: Option<String>) -> Diag {
+        match help {
+            Some(h) => self.help(h),
+            None => self,
+        }
+    }
+
+    /// Shows another place, e.g. an earlier declaration.
+    pub fn related(mut self, span: Span, note: impl Into<String>) -> Diag {
+        self.related.push((span, note.into()));
+        self
+    }
+
+    /// Whether this diagnostic stops the program.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// A source file: its name as the user gave it, and its text.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// The path as given (shown in diagnostics).
+    pub name: String,
+    /// The whole text.
+    pub text: String,
+}
+
+impl Source {
+    /// A source named `name` with the given text.
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> Source {
+        Source {
+            name: name.into(),
+            text: text.into(),
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = clamp_to_char(&self.text, offset);
+        let before = &self.text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        (line, before[line_start..].chars().count() + 1)
+    }
+
+    /// Renders diagnostics as plain text, one after another.
+    pub fn render(&self, diags: &[Diag]) -> String {
+        let file = SimpleFile::new(self.name.as_str(), self.text.as_str());
+        let config = Config::default();
+        let mut out = String::new();
+        for d in diags {
+            let severity = match d.severity {
+                Severity::Error => CsSeverity::Error,
+                Severity::Warning => CsSeverity::Warning,
+            };
+            let mut labels = Vec::new();
+            if let Some(span) = d.span {
+                let span = self.clamp(span);
+                labels.push(Label::primary((), span.start..span.end).with_message(&d.label));
+            }
+            for (span, note) in &d.related {
+                let span = self.clamp(*span);
+                labels.push(Label::secondary((), span.start..span.end).with_message(note));
+            }
+            let notes = d.help.iter().map(|h| format!("help: {h}")).collect();
+            let diagnostic = Diagnostic::new(severity)
+                .with_message(&d.message)
+                .with_labels(labels)
+                .with_notes(notes);
+            match term::emit_into_string(&config, &file, &diagnostic) {
+                Ok(s) => out.push_str(&s),
+                Err(_) => out.push_str(&self.render_plain(d)),
+            }
+        }
+        out
+    }
+
+    /// A one-line fallback rendering `file:line:col: error: message`.
+    fn render_plain(&self, d: &Diag) -> String {
+        let kind = if d.is_error() { "error" } else { "warning" };
+        match d.span {
+            Some(span) => {
+                let (line, col) = self.line_col(span.start);
+                format!("{}:{line}:{col}: {kind}: {}\n", self.name, d.message)
+            }
+            None => format!("{}: {kind}: {}\n", self.name, d.message),
+        }
+    }
+
+    /// Keeps a span inside the text and on character boundaries.
+    fn clamp(&self, span: Span) -> Span {
+        let start = clamp_to_char(&self.text, span.start);
+        let end = clamp_to_char(&self.text, span.end.max(start));
+        Span::new(start, end)
+    }
+}
+
+/// The largest char boundary not after `offset`.
+fn clamp_to_char(text: &str, offset: usize) -> usize {
+    let mut o = offset.min(text.len());
+    while !text.is_char_boundary(o) {
+        o -= 1;
+    }
+    o
+}
+
+/// The closest of `candidates` to `name`, if it is close enough to be a likely typo.
+pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let lower = name.to_lowercase();
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        if c == name {
+            continue;
+        }
+        let d = if c.to_lowercase() == lower {
+            0
+        } else {
+            edit_distance(&lower, &c.to_lowercase())
+        };
+        let limit = (name.chars().count().max(c.chars().count()) / 3).max(1);
+        if d <= limit && best.is_none_or(|(bd, bc)| d < bd || (d == bd && c < bc)) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c.to_string())
+}
+
+/// Levenshtein distance with adjacent transpositions counted as one edit.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev2 = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(prev2[j - 2] + 1);
+            }
+        }
+        prev2 = std::mem::replace(&mut prev, cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names() {
+        assert_eq!(
+            suggest("sigm", ["mu", "sigma", "pi"]),
+            Some("sigma".into())
+        );
+        assert_eq!(suggest("mx", ["mu", "sigma"]), Some("mu".into()));
+        assert_eq!(suggest("xyzzy", ["mu", "sigma"]), None);
+        assert_eq!(suggest("nromal", ["normal"]), Some("normal".into()));
+    }
+
+    #[test]
+    fn line_and_column() {
+        let s = Source::new("a.gmm", "ab\ncé d\n");
+        assert_eq!(s.line_col(0), (1, 1));
+        assert_eq!(s.line_col(3), (2, 1));
+        assert_eq!(s.line_col(7), (2, 4));
+    }
+}

@@ -1,0 +1,343 @@
+//! The abstract syntax tree of a `.gmm` script; every node carries its span.
+
+use std::fmt;
+
+/// A byte range `start..end` in the source text.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Span {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+impl Span {
+    /// The span `start..end`.
+    pub fn new(start: usize, end: usize) -> Span {
+        Span { start, end }
+    }
+
+    /// The smallest span covering both.
+    pub fn to(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+impl fmt::Debug for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "@{}..{}", self.start, self.end)
+    }
+}
+
+/// A name as written, with its place.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ident {
+    /// The name.
+    pub name: String,
+    /// Where it is written.
+    pub span: Span,
+}
+
+/// A whole script: its statements in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Program {
+    /// The top-level statements.
+    pub stmts: Vec<Stmt>,
+}
+
+/// A statement with its span.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stmt {
+    /// What the statement is.
+    pub kind: StmtKind,
+    /// The whole statement.
+    pub span: Span,
+}
+
+/// The statements of section 3 of the language specification.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StmtKind {
+    /// `model NAME { ... }` or `model NAME(ARGS) { ... }`.
+    Model(ModelDecl),
+    /// `let NAME = EXPR`.
+    Let { name: Ident, value: Expr },
+    /// `NAME = EXPR`.
+    Assign { name: Ident, value: Expr },
+    /// `print EXPR, ...`.
+    Print(Vec<Expr>),
+    /// `assert EXPR` or `assert EXPR, MESSAGE`.
+    Assert { cond: Expr, message: Option<Expr> },
+    /// `for NAME in EXPR { ... }`.
+    For { var: Ident, iter: Expr, body: Vec<Stmt> },
+    /// A bare expression.
+    Expr(Expr),
+}
+
+/// A model declaration.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelDecl {
+    /// The model's name.
+    pub name: Ident,
+    /// `Some` for a template `model NAME(K) { ... }`.
+    pub params: Option<Vec<Ident>>,
+    /// The items of the body.
+    pub items: Vec<Item>,
+}
+
+/// A model item with its span.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    /// What the item is.
+    pub kind: ItemKind,
+    /// The whole item.
+    pub span: Span,
+}
+
+/// The items of a model body (section 2).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ItemKind {
+    /// `const NAME = EXPR`.
+    Const { name: Ident, value: Expr },
+    /// `param NAME[DIMS] : TYPE = EXPR`.
+    Param {
+        name: Ident,
+        dims: Vec<Expr>,
+        ty: TypeSpec,
+        value: Option<Expr>,
+    },
+    /// `plate NAME { ... }` (size `None`: the data plate) or `plate NAME : SIZE { ... }`.
+    Plate {
+        name: Ident,
+        size: Option<Expr>,
+        items: Vec<Item>,
+    },
+    /// `NAME ~ DIST(ARGS)`.
+    Tilde {
+        name: Ident,
+        dist: Ident,
+        args: Vec<Arg>,
+    },
+}
+
+/// A parameter type as written: `real`, `simplex[3]`, ...
+#[derive(Clone, Debug, PartialEq)]
+pub struct TypeSpec {
+    /// The type's name.
+    pub name: Ident,
+    /// The size in brackets, if any.
+    pub size: Option<Expr>,
+    /// The whole type.
+    pub span: Span,
+}
+
+/// An expression with its span.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    /// What the expression is.
+    pub kind: ExprKind,
+    /// The whole expression.
+    pub span: Span,
+}
+
+/// The expressions of section 4.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// A number; `text` is kept so that `gmm fmt` reproduces it.
+    Number { value: f64, text: String },
+    /// A string literal, escapes resolved.
+    Str(String),
+    /// `true` or `false`.
+    Bool(bool),
+    /// The missing value `NA`.
+    Na,
+    /// A name.
+    Name(String),
+    /// `[a, b, ...]`.
+    List(Vec<Expr>),
+    /// A prefix operator.
+    Unary(UnOp, Box<Expr>),
+    /// An infix operator.
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `f(args)`.
+    Call(Box<Expr>, Vec<Arg>),
+    /// `a[i, :, j]`.
+    Index(Box<Expr>, Vec<IndexItem>),
+    /// `a.name`.
+    Field(Box<Expr>, Ident),
+    /// `p(...)`, `logp(...)`, `m.p(...)`.
+    Query(Query),
+}
+
+/// A call argument: positional (`name` is `None`) or named.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arg {
+    /// The name of a named argument.
+    pub name: Option<Ident>,
+    /// The value.
+    pub value: Expr,
+}
+
+/// One position of an index.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IndexItem {
+    /// `:`, every element along the axis.
+    All(Span),
+    /// An integer, or a vector of integers.
+    At(Expr),
+}
+
+/// A probability query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Query {
+    /// `logp` rather than `p`.
+    pub log: bool,
+    /// The model queried by `m.p(...)`; `None` for the current model.
+    pub model: Option<Box<Expr>>,
+    /// The variables before `|`.
+    pub targets: Vec<QueryTerm>,
+    /// The assignments after `|`.
+    pub given: Vec<QueryTerm>,
+}
+
+/// `var` or `var = EXPR` in a query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueryTerm {
+    /// The model variable.
+    pub var: Ident,
+    /// Its value, if given.
+    pub value: Option<Expr>,
+}
+
+/// Prefix operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UnOp {
+    /// `-x`
+    Neg,
+    /// `not x`
+    Not,
+}
+
+/// Infix operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinOp {
+    Or,
+    And,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Range,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    MatMul,
+    Pow,
+}
+
+/// How an operator groups with its neighbours of equal precedence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Assoc {
+    /// `a - b - c` is `(a - b) - c`.
+    Left,
+    /// `a ^ b ^ c` is `a ^ (b ^ c)`.
+    Right,
+    /// `a < b < c` is an error.
+    None,
+}
+
+/// Precedence of prefix `not` (between `and` and the comparisons).
+pub const PREC_NOT: u8 = 3;
+/// Precedence of prefix `-` (between `@` and `^`).
+pub const PREC_NEG: u8 = 10;
+/// Precedence of postfix operators and operands.
+pub const PREC_POSTFIX: u8 = 12;
+
+impl BinOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Or => "or",
+            BinOp::And => "and",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::Range => "..",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::MatMul => "@",
+            BinOp::Pow => "^",
+        }
+    }
+
+    /// Binding strength: higher binds tighter (section 4's list, lowest first).
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinOp::Or => 1,
+            BinOp::And => 2,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 4,
+            BinOp::Range => 5,
+            BinOp::Add | BinOp::Sub => 6,
+            BinOp::Mul | BinOp::Div => 7,
+            BinOp::MatMul => 8,
+            BinOp::Pow => 11,
+        }
+    }
+
+    /// How the operator groups.
+    pub fn assoc(self) -> Assoc {
+        match self {
+            BinOp::Pow => Assoc::Right,
+            BinOp::Eq
+            | BinOp::Ne
+            | BinOp::Lt
+            | BinOp::Le
+            | BinOp::Gt
+            | BinOp::Ge
+            | BinOp::Range => Assoc::None,
+            BinOp::Or
+            | BinOp::And
+            | BinOp::Add
+            | BinOp::Sub
+            | BinOp::Mul
+            | BinOp::Div
+            | BinOp::MatMul => Assoc::Left,
+        }
+    }
+}
+
+impl UnOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            UnOp::Neg => "-",
+            UnOp::Not => "not ",
+        }
+    }
+
+    /// Binding strength, on the scale of [`BinOp::precedence`].
+    pub fn precedence(self) -> u8 {
+        match self {
+            UnOp::Neg => PREC_NEG,
+            UnOp::Not => PREC_NOT,
+        }
+    }
+}
+
+impl Expr {
+    /// The binding strength of the expression's outermost operator.
+    pub fn precedence(&self) -> u8 {
+        match &self.kind {
+            ExprKind::Unary(op, _) => op.precedence(),
+            ExprKind::Binary(op, _, _) => op.precedence(),
+            _ => PREC_POSTFIX,
+        }
+    }
+}
