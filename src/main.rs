@@ -1,9 +1,20 @@
-fn main() {
-    let path = std::env::args().nth(1).unwrap();
-    let text = std::fs::read_to_string(&path).unwrap();
-    let src = gmm::diag::Source::new(path, text.clone());
-    match gmm::syntax::parse(&text) {
-        Ok(p) => print!("{}", gmm::syntax::fmt::format_program(&p, &text)),
-        Err(d) => eprint!("{}", src.render(&d)),
+//! The `gmm` binary.
+
+use std::process::ExitCode;
+
+/// The stack for the whole run: parsing and checking recurse on nested input, whose depth the
+/// front end bounds; this leaves a wide margin.
+const STACK_BYTES: usize = 64 * 1024 * 1024;
+
+fn main() -> ExitCode {
+    match std::thread::Builder::new()
+        .stack_size(STACK_BYTES)
+        .spawn(gmm::cli::main)
+    {
+        Ok(handle) => handle.join().unwrap_or(ExitCode::from(101)),
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            ExitCode::from(1)
+        }
     }
 }

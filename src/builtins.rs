@@ -1,0 +1,151 @@
+//! The signatures of the built-in functions (section 6): arity, named options and a one-line
+//! summary. The checker validates calls against this table; the interpreter and the REPL's
+//! completion and help read it too.
+
+/// The options of `fit` (and `select`).
+pub const FIT_OPTIONS: &[&str] = &[
+    "max_iter",
+    "tol",
+    "reg",
+    "init",
+    "restarts",
+    "sieve_iter",
+    "sieve_keep",
+    "seed",
+    "weights",
+    "fixed",
+    "verbose",
+];
+
+/// The options of `plot`.
+pub const PLOT_OPTIONS: &[&str] = &[
+    "file", "title", "xlabel", "ylabel", "bins", "from", "to", "width", "height",
+];
+
+/// How a built-in may be called.
+#[derive(Debug)]
+pub struct Builtin {
+    /// Its name.
+    pub name: &'static str,
+    /// Fewest positional arguments.
+    pub min: usize,
+    /// Most positional arguments; `None` for any number.
+    pub max: Option<usize>,
+    /// The named arguments it accepts.
+    pub named: &'static [&'static str],
+    /// Whether any name is accepted (as `table(x = ..., z = ...)`).
+    pub any_named: bool,
+    /// What it does, with its call shape.
+    pub summary: &'static str,
+}
+
+const fn f(
+    name: &'static str,
+    min: usize,
+    max: usize,
+    named: &'static [&'static str],
+    summary: &'static str,
+) -> Builtin {
+    Builtin {
+        name,
+        min,
+        max: Some(max),
+        named,
+        any_named: false,
+        summary,
+    }
+}
+
+const AXIS: &[&str] = &["axis"];
+const SEED: &[&str] = &["seed"];
+const NONE: &[&str] = &[];
+
+/// Every built-in function.
+pub const BUILTINS: &[Builtin] = &[
+    f("exp", 1, 1, NONE, "exp(x): e^x, element-wise"),
+    f("log", 1, 1, NONE, "log(x): natural logarithm, element-wise"),
+    f("sqrt", 1, 1, NONE, "sqrt(x): square root, element-wise"),
+    f("abs", 1, 1, NONE, "abs(x): absolute value, element-wise"),
+    f("sum", 1, 1, AXIS, "sum(x, axis = a): sum of the elements"),
+    f("prod", 1, 1, AXIS, "prod(x, axis = a): product of the elements"),
+    f("mean", 1, 1, AXIS, "mean(x, axis = a), mean(dist): the mean"),
+    f("var", 1, 1, AXIS, "var(x, axis = a), var(dist): population variance"),
+    f("sd", 1, 1, AXIS, "sd(x, axis = a): population standard deviation"),
+    f("min", 1, 1, AXIS, "min(x, axis = a): the smallest element"),
+    f("max", 1, 1, AXIS, "max(x, axis = a): the largest element"),
+    f("len", 1, 1, NONE, "len(x): number of elements, or rows of a dataset"),
+    f("argmax", 1, 1, NONE, "argmax(x): index of the largest element (row-wise on a matrix)"),
+    f("cumsum", 1, 1, NONE, "cumsum(x): running sums"),
+    f("all", 1, 1, NONE, "all(x): whether every element is true"),
+    f("any", 1, 1, NONE, "any(x): whether some element is true"),
+    f("logsumexp", 1, 1, AXIS, "logsumexp(M, axis = 1): log of the sum of exponentials, stably"),
+    f("softmax", 1, 1, AXIS, "softmax(M, axis = 1): normalised exponentials"),
+    f("col", 1, 1, NONE, "col(v): v as an N×1 matrix"),
+    f("row", 1, 1, NONE, "row(v): v as a 1×N matrix"),
+    f("linspace", 3, 3, NONE, "linspace(a, b, n): n evenly spaced numbers from a to b"),
+    f("zeros", 1, 1, NONE, "zeros(n): a vector of n zeros"),
+    f("ones", 1, 1, NONE, "ones(n): a vector of n ones"),
+    f("eye", 1, 1, NONE, "eye(n): the n×n identity matrix"),
+    f("transpose", 1, 1, NONE, "transpose(M): rows become columns"),
+    f("det", 1, 1, NONE, "det(M): determinant"),
+    f("inv", 1, 1, NONE, "inv(M): matrix inverse"),
+    f("chol", 1, 1, NONE, "chol(M): lower Cholesky factor"),
+    f("close", 2, 2, &["tol"], "close(a, b, tol = 1e-9): equal within a relative tolerance"),
+    f("Normal", 2, 2, NONE, "Normal(mean, sd): normal distribution (batched for vectors)"),
+    f("Categorical", 1, 1, NONE, "Categorical(p): integers 0..n-1 with probabilities p"),
+    f("Bernoulli", 1, 1, NONE, "Bernoulli(p): 1 with probability p, else 0"),
+    f("MvNormal", 2, 2, NONE, "MvNormal(mean, cov): multivariate normal distribution"),
+    f("Mixture", 2, 2, NONE, "Mixture(Categorical(pi), Normal(mu, sigma)): a mixture"),
+    f("pdf", 2, 2, NONE, "pdf(dist, x): density or probability at x"),
+    f("logpdf", 2, 2, NONE, "logpdf(dist, x): log density at x, stably"),
+    f("cdf", 2, 2, NONE, "cdf(dist, x): cumulative probability at x"),
+    f("sample", 1, 2, SEED, "sample(model or dist, n, seed = s): random draws"),
+    f("load", 1, 1, NONE, "load(\"file.csv\") or load(\"file.gmm\"): read data or a model"),
+    Builtin {
+        name: "table",
+        min: 0,
+        max: Some(0),
+        named: NONE,
+        any_named: true,
+        summary: "table(x = v, z = w): a dataset from columns",
+    },
+    Builtin {
+        name: "columns",
+        min: 1,
+        max: None,
+        named: NONE,
+        any_named: false,
+        summary: "columns(d, \"a\", \"b\"): dataset columns as a matrix",
+    },
+    f("codes", 1, 1, NONE, "codes(v): text labels as integers 0..k-1"),
+    f("levels", 1, 1, NONE, "levels(v): the labels codes() numbers"),
+    f("save", 2, 2, NONE, "save(value, \"path\"): write a dataset, model or value"),
+    f("fit", 2, 2, FIT_OPTIONS, "fit(model, data, ...): fit parameters by EM"),
+    f("loglik", 2, 2, NONE, "loglik(model, data): total log-likelihood"),
+    f("nparams", 1, 1, NONE, "nparams(model): free scalar parameters"),
+    f("bic", 2, 2, NONE, "bic(model, data): -2 loglik + nparams ln N"),
+    f("aic", 2, 2, NONE, "aic(model, data): -2 loglik + 2 nparams"),
+    f("select", 3, 3, FIT_OPTIONS, "select(template, [k...], data, ...): fit each size, keep the lowest BIC"),
+    f("graph", 1, 1, NONE, "graph(model): Graphviz DOT text"),
+    f("plot", 1, 2, PLOT_OPTIONS, "plot(model), plot(model, data), plot(v): draw"),
+];
+
+/// The built-in named `name`.
+pub fn lookup(name: &str) -> Option<&'static Builtin> {
+    BUILTINS.iter().find(|b| b.name == name)
+}
+
+impl Builtin {
+    /// Describes the accepted positional count, e.g. `2 arguments` or `1 or 2 arguments`.
+    pub fn arity_text(&self) -> String {
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        match self.max {
+            Some(max) if max == self.min => format!("{max} argument{}", plural(max)),
+            Some(max) if max == self.min + 1 => {
+                format!("{} or {max} argument{}", self.min, plural(max))
+            }
+            Some(max) => format!("{} to {max} arguments", self.min),
+            None => format!("at least {} argument{}", self.min, plural(self.min)),
+        }
+    }
+}

@@ -1,0 +1,470 @@
+//! The checker: every rule that can be judged before running. Script names are declared before
+//! use, calls match the built-ins' signatures, queries name variables of their model, and each
+//! model lowers to the graphical-model IR (see [`lower`]).
+
+pub mod lower;
+
+use crate::array::Array;
+use crate::builtins;
+use crate::diag::{Diag, suggest};
+use crate::model::Model;
+use crate::syntax::ast::{self, ExprKind, ItemKind, Program, Span, StmtKind};
+use lower::{Outer, eval_fixed, lower_model};
+use std::collections::HashMap;
+
+/// A model declared in the checked script.
+#[derive(Debug)]
+pub struct CheckedModel {
+    /// Its name.
+    pub name: String,
+    /// The template's argument names, for `model NAME(K) { ... }`.
+    pub template_params: Option<Vec<String>>,
+    /// The lowered model, when it is not a template and all its values are known.
+    pub model: Option<Model>,
+    /// The names of its random variables, from the source.
+    pub var_names: Vec<String>,
+    /// Where it is declared.
+    pub span: Span,
+}
+
+/// What checking a script found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    /// The models in declaration order.
+    pub models: Vec<CheckedModel>,
+    /// Every diagnostic, in source order.
+    pub diags: Vec<Diag>,
+}
+
+impl Checked {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diags.iter().any(Diag::is_error)
+    }
+
+    /// The model named `name`, or the script's last plain model (the current model at its end).
+    pub fn find(&self, name: Option<&str>) -> Option<&CheckedModel> {
+        match name {
+            Some(n) => self.models.iter().rev().find(|m| m.name == n),
+            None => self
+                .models
+                .iter()
+                .rev()
+                .find(|m| m.template_params.is_none()),
+        }
+    }
+}
+
+/// Checks a whole script.
+pub fn check_program(program: &Program) -> Checked {
+    let mut c = Checker {
+        scopes: vec![HashMap::new()],
+        current: None,
+        out: Checked::default(),
+    };
+    for s in &program.stmts {
+        c.stmt(s);
+    }
+    c.out
+        .diags
+        .sort_by_key(|d| d.span.map_or(usize::MAX, |s| s.start));
+    c.out
+}
+
+/// What a script name is bound to, as far as the checker can tell.
+#[derive(Clone, Debug)]
+enum Binding {
+    /// A value; known when it is a constant expression.
+    Value(Option<Array>),
+    /// A model (index into `models`).
+    Model(usize),
+    /// A model template (index into `models`).
+    Template(usize),
+}
+
+struct Checker {
+    scopes: Vec<HashMap<String, Binding>>,
+    /// The current model (index into `models`).
+    current: Option<usize>,
+    out: Checked,
+}
+
+/// The script's names as seen from inside a model.
+struct ScriptView<'a> {
+    scopes: &'a [HashMap<String, Binding>],
+}
+
+impl ScriptView<'_> {
+    fn lookup(&self, name: &str) -> Option<&Binding> {
+        self.scopes.iter().rev().find_map(|s| s.get(name))
+    }
+}
+
+impl Outer for ScriptView<'_> {
+    fn defines(&self, name: &str) -> bool {
+        self.lookup(name).is_some()
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.scopes.iter().flat_map(|s| s.keys().cloned()).collect()
+    }
+
+    fn value(&self, e: &ast::Expr) -> Result<Option<Array>, Diag> {
+        Ok(match &e.kind {
+            ExprKind::Name(n) => match self.lookup(n) {
+                Some(Binding::Value(v)) => v.clone(),
+                Some(_) => {
+                    return Err(Diag::error(format!("`{n}` is a model, not a number"), e.span)
+                        .help("inside a model, use numbers, constants and parameters"));
+                }
+                None => None,
+            },
+            _ => None,
+        })
+    }
+}
+
+impl Checker {
+    fn lookup(&self, name: &str) -> Option<&Binding> {
+        self.scopes.iter().rev().find_map(|s| s.get(name))
+    }
+
+    fn bind(&mut self, name: &str, b: Binding) {
+        self.scopes
+            .last_mut()
+            .expect("there is always a scope")
+            .insert(name.to_string(), b);
+    }
+
+    fn names_in_scope(&self) -> Vec<String> {
+        self.scopes.iter().flat_map(|s| s.keys().cloned()).collect()
+    }
+
+    fn stmt(&mut self, s: &ast::Stmt) {
+        match &s.kind {
+            StmtKind::Model(decl) => self.model(decl, s.span),
+            StmtKind::Let { name, value } => {
+                self.expr(value);
+                let b = self.value_binding(value);
+                self.bind(&name.name, b);
+            }
+            StmtKind::Assign { name, value } => {
+                self.expr(value);
+                if self.lookup(&name.name).is_none() {
+                    let mut d = Diag::error(
+                        format!("assignment to undefined name `{}`", name.name),
+                        name.span,
+                    )
+                    .label("never defined")
+                    .help(format!("define it first with `let {} = ...`", name.name));
+                    if let Some(s) = suggest(&name.name, self.names_in_scope().iter().map(String::as_str)) {
+                        d = d.help(format!("or did you mean `{s}`?"));
+                    }
+                    self.out.diags.push(d);
+                }
+                let b = self.value_binding(value);
+                // The name keeps its place (the nearest binding); its value is now the new one.
+                if let Some(scope) = self.scopes.iter_mut().rev().find(|s| s.contains_key(&name.name)) {
+                    scope.insert(name.name.clone(), b);
+                }
+            }
+            StmtKind::Print(args) => args.iter().for_each(|a| self.expr(a)),
+            StmtKind::Assert { cond, message } => {
+                self.expr(cond);
+                if let Some(m) = message {
+                    self.expr(m);
+                }
+            }
+            StmtKind::For { var, iter, body } => {
+                self.expr(iter);
+                self.scopes.push(HashMap::new());
+                self.bind(&var.name, Binding::Value(None));
+                // Values assigned in a loop change from one pass to the next.
+                let before = self.scopes.len();
+                for st in body {
+                    self.stmt(st);
+                }
+                debug_assert_eq!(before, self.scopes.len());
+                self.scopes.pop();
+            }
+            StmtKind::Expr(e) => self.expr(e),
+        }
+    }
+
+    /// The binding a `let` gets: a model alias, or a value known when constant.
+    fn value_binding(&self, value: &ast::Expr) -> Binding {
+        if let ExprKind::Name(n) = &value.kind
+            && let Some(b @ (Binding::Model(_) | Binding::Template(_))) = self.lookup(n)
+        {
+            return b.clone();
+        }
+        let in_loop = self.scopes.len() > 1;
+        let view = ScriptView {
+            scopes: &self.scopes,
+        };
+        Binding::Value(if in_loop {
+            None
+        } else {
+            eval_fixed(value, &view)
+        })
+    }
+
+    fn model(&mut self, decl: &ast::ModelDecl, span: Span) {
+        let mut var_names = Vec::new();
+        collect_vars(&decl.items, &mut var_names);
+        let template_params = decl
+            .params
+            .as_ref()
+            .map(|ps| ps.iter().map(|p| p.name.clone()).collect::<Vec<_>>());
+        let args: Vec<(String, Option<Array>)> = template_params
+            .iter()
+            .flatten()
+            .map(|n| (n.clone(), None))
+            .collect();
+        if let Some(ps) = &decl.params {
+            let mut seen: HashMap<&str, Span> = HashMap::new();
+            for p in ps {
+                if let Some(prev) = seen.insert(&p.name, p.span) {
+                    self.out.diags.push(
+                        Diag::error(format!("template argument `{}` is declared twice", p.name), p.span)
+                            .related(prev, "first declared here")
+                            .help("rename one of them"),
+                    );
+                }
+            }
+        }
+        let view = ScriptView {
+            scopes: &self.scopes,
+        };
+        let lowered = lower_model(decl, &view, &args);
+        self.out.diags.extend(lowered.diags);
+        let index = self.out.models.len();
+        let is_template = template_params.is_some();
+        self.out.models.push(CheckedModel {
+            name: decl.name.name.clone(),
+            template_params,
+            model: lowered.model,
+            var_names,
+            span,
+        });
+        if is_template {
+            self.bind(&decl.name.name, Binding::Template(index));
+        } else {
+            self.bind(&decl.name.name, Binding::Model(index));
+            self.current = Some(index);
+        }
+    }
+
+    fn expr(&mut self, e: &ast::Expr) {
+        match &e.kind {
+            ExprKind::Number { .. } | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Na => {}
+            ExprKind::Name(n) => self.name(n, e.span),
+            ExprKind::List(xs) => xs.iter().for_each(|x| self.expr(x)),
+            ExprKind::Unary(_, x) | ExprKind::Field(x, _) => self.expr(x),
+            ExprKind::Binary(_, a, b) => {
+                self.expr(a);
+                self.expr(b);
+            }
+            ExprKind::Index(b, items) => {
+                self.expr(b);
+                for it in items {
+                    if let ast::IndexItem::At(x) = it {
+                        self.expr(x);
+                    }
+                }
+            }
+            ExprKind::Call(callee, args) => {
+                for a in args {
+                    self.expr(&a.value);
+                }
+                match &callee.kind {
+                    ExprKind::Name(n) => self.call(n, callee.span, args, e.span),
+                    _ => self.expr(callee),
+                }
+            }
+            ExprKind::Query(q) => self.query(q, e.span),
+        }
+    }
+
+    fn name(&mut self, n: &str, span: Span) {
+        if self.lookup(n).is_some() || builtins::lookup(n).is_some() {
+            return;
+        }
+        let mut d = Diag::error(format!("unknown name `{n}`"), span).label("not defined");
+        if let Some(m) = self.current.map(|i| &self.out.models[i])
+            && m.var_names.iter().any(|v| v == n)
+        {
+            d = d.help(format!(
+                "`{n}` is a variable of model `{}`; ask about it with a query such as `p({n} = ...)`",
+                m.name
+            ));
+        } else {
+            let mut candidates = self.names_in_scope();
+            candidates.extend(builtins::BUILTINS.iter().map(|b| b.name.to_string()));
+            d = d.help_opt(
+                suggest(n, candidates.iter().map(String::as_str))
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .or_else(|| Some(format!("define it first with `let {n} = ...`"))),
+            );
+        }
+        self.out.diags.push(d);
+    }
+
+    fn call(&mut self, n: &str, span: Span, args: &[ast::Arg], whole: Span) {
+        match self.lookup(n) {
+            Some(Binding::Template(i)) => {
+                let m = &self.out.models[*i];
+                let want = m.template_params.as_ref().map_or(0, Vec::len);
+                let positional = args.iter().filter(|a| a.name.is_none()).count();
+                if positional != want || args.iter().any(|a| a.name.is_some()) {
+                    let d = Diag::error(
+                        format!(
+                            "template `{n}` takes {want} argument{}, got {}",
+                            if want == 1 { "" } else { "s" },
+                            args.len()
+                        ),
+                        whole,
+                    )
+                    .related(m.span, "declared here")
+                    .help(format!(
+                        "write {n}({})",
+                        m.template_params.as_deref().unwrap_or_default().join(", ")
+                    ));
+                    self.out.diags.push(d);
+                }
+                return;
+            }
+            Some(Binding::Model(_)) => {
+                self.out.diags.push(
+                    Diag::error(format!("`{n}` is a model, not a function"), span)
+                        .label("cannot be called")
+                        .help("only templates `model NAME(K) { ... }` take arguments; query a model with `m.p(...)`"),
+                );
+                return;
+            }
+            Some(Binding::Value(_)) => return,
+            None => {}
+        }
+        let Some(b) = builtins::lookup(n) else {
+            let mut candidates = self.names_in_scope();
+            candidates.extend(builtins::BUILTINS.iter().map(|b| b.name.to_string()));
+            let hint = suggest(n, candidates.iter().map(String::as_str))
+                .map(|s| format!("did you mean `{s}`?"))
+                .unwrap_or_else(|| "see the built-in functions in section 6 of the language reference".into());
+            self.out.diags.push(
+                Diag::error(format!("unknown function `{n}`"), span)
+                    .label("not defined")
+                    .help(hint),
+            );
+            return;
+        };
+        let positional = args.iter().filter(|a| a.name.is_none()).count();
+        if positional < b.min || b.max.is_some_and(|m| positional > m) {
+            self.out.diags.push(
+                Diag::error(
+                    format!("`{n}` takes {}, got {positional}", b.arity_text()),
+                    whole,
+                )
+                .label("wrong number of arguments")
+                .help(format!("usage: {}", b.summary)),
+            );
+        }
+        if !b.any_named {
+            let mut seen: Vec<&str> = Vec::new();
+            for a in args {
+                let Some(name) = &a.name else { continue };
+                if !b.named.contains(&name.name.as_str()) {
+                    let hint = suggest(&name.name, b.named.iter().copied())
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| match b.named {
+                            [] => format!("`{n}` takes no named arguments"),
+                            ns => format!("its options are {}", ns.join(", ")),
+                        });
+                    self.out.diags.push(
+                        Diag::error(format!("`{n}` has no option `{}`", name.name), name.span)
+                            .label("unknown option")
+                            .help(hint),
+                    );
+                } else if seen.contains(&name.name.as_str()) {
+                    self.out.diags.push(
+                        Diag::error(format!("option `{}` is given twice", name.name), name.span)
+                            .help("give each option once"),
+                    );
+                }
+                seen.push(&name.name);
+            }
+        }
+    }
+
+    fn query(&mut self, q: &ast::Query, span: Span) {
+        for t in q.targets.iter().chain(&q.given) {
+            if let Some(v) = &t.value {
+                self.expr(v);
+            }
+        }
+        let model = match &q.model {
+            None => match self.current {
+                Some(i) => Some(i),
+                None => {
+                    self.out.diags.push(
+                        Diag::error("a query needs a model, and none is declared yet", span)
+                            .label("no current model")
+                            .help("declare a model above this line, or query a model value with `m.p(...)`"),
+                    );
+                    return;
+                }
+            },
+            Some(m) => {
+                self.expr(m);
+                match &m.kind {
+                    ExprKind::Name(n) => match self.lookup(n) {
+                        Some(Binding::Model(i)) => Some(*i),
+                        Some(Binding::Template(_)) => {
+                            self.out.diags.push(
+                                Diag::error(format!("`{n}` is a template; make a model first"), m.span)
+                                    .help(format!("write `{n}(3).p(...)` with the template's argument")),
+                            );
+                            return;
+                        }
+                        _ => None,
+                    },
+                    _ => None,
+                }
+            }
+        };
+        let Some(i) = model else { return };
+        let m = &self.out.models[i];
+        let mut seen: Vec<&str> = Vec::new();
+        let mut diags = Vec::new();
+        for t in q.targets.iter().chain(&q.given) {
+            let v = t.var.name.as_str();
+            if !m.var_names.iter().any(|x| x == v) {
+                let hint = suggest(v, m.var_names.iter().map(String::as_str))
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .unwrap_or_else(|| format!("its variables are {}", m.var_names.join(", ")));
+                diags.push(
+                    Diag::error(format!("model `{}` has no variable `{v}`", m.name), t.var.span)
+                        .label("not a variable of the model")
+                        .help(hint),
+                );
+            } else if seen.contains(&v) {
+                diags.push(
+                    Diag::error(format!("`{v}` appears twice in this query"), t.var.span)
+                        .help("name each variable once"),
+                );
+            }
+            seen.push(v);
+        }
+        self.out.diags.extend(diags);
+    }
+}
+
+fn collect_vars(items: &[ast::Item], out: &mut Vec<String>) {
+    for it in items {
+        match &it.kind {
+            ItemKind::Tilde { name, .. } => out.push(name.name.clone()),
+            ItemKind::Plate { items, .. } => collect_vars(items, out),
+            ItemKind::Const { .. } | ItemKind::Param { .. } => {}
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! The directed graphical model a `model` declaration lowers to: variables with their
+//! distributions, parents and plates, and typed parameters. No spans and no syntax here; the
+//! inference engine and the interpreter work on this.
+
+pub mod dot;
+pub mod expr;
+
+use crate::array::{Array, show_shape};
+pub use expr::Expr;
+
+/// Index of a constant in [`Model::consts`].
+pub type ConstId = usize;
+/// Index of a parameter in [`Model::params`].
+pub type ParamId = usize;
+/// Index of a plate in [`Model::plates`].
+pub type PlateId = usize;
+/// Index of a variable in [`Model::vars`].
+pub type VarId = usize;
+
+/// A lowered model: every name resolved, every shape known, every given value valid.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    /// The model's name.
+    pub name: String,
+    /// Constants, including template arguments and script values the model uses.
+    pub consts: Vec<Const>,
+    /// Learnable parameters in declaration order.
+    pub params: Vec<Param>,
+    /// Plates in declaration order; a plate's parent comes before it.
+    pub plates: Vec<Plate>,
+    /// Random variables in declaration order, which is a topological order.
+    pub vars: Vec<Var>,
+}
+
+/// A fixed value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Const {
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: Array,
+}
+
+/// A learnable parameter: an array of `dims` elements of type `ty`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    /// Its name.
+    pub name: String,
+    /// The array dimensions before the element's own shape (`mu[K, D]` has `[K, D]`).
+    pub dims: Vec<usize>,
+    /// The element type.
+    pub ty: ParamType,
+    /// The current value (shape `dims ++ ty.elem_shape()`), if given.
+    pub value: Option<Array>,
+}
+
+/// The type of one parameter element (section 2's table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamType {
+    /// Any real.
+    Real,
+    /// A real > 0.
+    Positive,
+    /// A real in [0, 1].
+    Prob,
+    /// n non-negative entries summing to 1.
+    Simplex(usize),
+    /// n reals.
+    Vector(usize),
+    /// An n×n symmetric positive-definite matrix.
+    Cov(usize),
+    /// An n×n diagonal covariance matrix.
+    Diag(usize),
+    /// An n×n covariance σ²·I.
+    Iso(usize),
+}
+
+/// Tolerance for a simplex's sum and a covariance's symmetry.
+pub const SIMPLEX_TOL: f64 = 1e-9;
+
+impl ParamType {
+    /// The type named `name` with bracketed size `size`; `Err` says what is wrong.
+    pub fn from_parts(name: &str, size: Option<usize>) -> Result<ParamType, String> {
+        let sized = |f: fn(usize) -> ParamType| match size {
+            Some(n) => Ok(f(n)),
+            None => Err(format!("`{name}` needs a size, e.g. `{name}[2]`")),
+        };
+        let unsized_ = |t: ParamType| match size {
+            None => Ok(t),
+            Some(_) => Err(format!(
+                "`{name}` takes no size; for an array write the dimensions after the name: `param x[3] : {name}`"
+            )),
+        };
+        match name {
+            "real" => unsized_(ParamType::Real),
+            "positive" => unsized_(ParamType::Positive),
+            "prob" => unsized_(ParamType::Prob),
+            "simplex" => sized(ParamType::Simplex),
+            "vector" => sized(ParamType::Vector),
+            "cov" => sized(ParamType::Cov),
+            "diag" => sized(ParamType::Diag),
+            "iso" => sized(ParamType::Iso),
+            _ => Err(format!("unknown parameter type `{name}`")),
+        }
+    }
+
+    /// The names of all types, for suggestions.
+    pub const NAMES: [&'static str; 8] = [
+        "real", "positive", "prob", "simplex", "vector", "cov", "diag", "iso",
+    ];
+
+    /// The type as written in source.
+    pub fn to_source(self) -> String {
+        match self {
+            ParamType::Real => "real".into(),
+            ParamType::Positive => "positive".into(),
+            ParamType::Prob => "prob".into(),
+            ParamType::Simplex(n) => format!("simplex[{n}]"),
+            ParamType::Vector(n) => format!("vector[{n}]"),
+            ParamType::Cov(n) => format!("cov[{n}]"),
+            ParamType::Diag(n) => format!("diag[{n}]"),
+            ParamType::Iso(n) => format!("iso[{n}]"),
+        }
+    }
+
+    /// The shape of one element.
+    pub fn elem_shape(self) -> Vec<usize> {
+        match self {
+            ParamType::Real | ParamType::Positive | ParamType::Prob => vec![],
+            ParamType::Simplex(n) | ParamType::Vector(n) => vec![n],
+            ParamType::Cov(n) | ParamType::Diag(n) | ParamType::Iso(n) => vec![n, n],
+        }
+    }
+
+    /// Free scalars in one element.
+    pub fn free_scalars(self) -> usize {
+        match self {
+            ParamType::Real | ParamType::Positive | ParamType::Prob => 1,
+            ParamType::Simplex(n) => n.saturating_sub(1),
+            ParamType::Vector(n) | ParamType::Diag(n) => n,
+            ParamType::Cov(n) => n * (n + 1) / 2,
+            ParamType::Iso(_) => 1,
+        }
+    }
+
+    /// Checks one element (row-major, of [`elem_shape`](Self::elem_shape)); `Err` says why not.
+    pub fn validate(self, x: &[f64]) -> Result<(), String> {
+        if let Some(bad) = x.iter().find(|v| !v.is_finite()) {
+            return Err(format!("{bad} is not a finite number"));
+        }
+        match self {
+            ParamType::Real | ParamType::Vector(_) => Ok(()),
+            ParamType::Positive => match x[0] > 0.0 {
+                true => Ok(()),
+                false => Err(format!("{} is not positive", x[0])),
+            },
+            ParamType::Prob => match (0.0..=1.0).contains(&x[0]) {
+                true => Ok(()),
+                false => Err(format!("{} is not in [0, 1]", x[0])),
+            },
+            ParamType::Simplex(_) => {
+                if let Some(neg) = x.iter().find(|&&v| v < 0.0) {
+                    return Err(format!("it has the negative entry {neg}"));
+                }
+                let sum: f64 = x.iter().sum();
+                if (sum - 1.0).abs() > SIMPLEX_TOL {
+                    return Err(format!("its entries sum to {sum}, not 1"));
+                }
+                Ok(())
+            }
+            ParamType::Cov(n) => validate_cov(x, n),
+            ParamType::Diag(n) => {
+                off_diagonal_zero(x, n)?;
+                validate_cov(x, n)
+            }
+            ParamType::Iso(n) => {
+                off_diagonal_zero(x, n)?;
+                if (0..n).any(|i| x[i * n + i] != x[0]) {
+                    return Err("its diagonal entries differ (an iso covariance is σ²·I)".into());
+                }
+                validate_cov(x, n)
+            }
+        }
+    }
+}
+
+fn off_diagonal_zero(x: &[f64], n: usize) -> Result<(), String> {
+    for i in 0..n {
+        for j in 0..n {
+            if i != j && x[i * n + j] != 0.0 {
+                return Err(format!("entry [{i}, {j}] is {} but must be 0", x[i * n + j]));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn validate_cov(x: &[f64], n: usize) -> Result<(), String> {
+    for i in 0..n {
+        for j in 0..i {
+            let (a, b) = (x[i * n + j], x[j * n + i]);
+            if (a - b).abs() > SIMPLEX_TOL * a.abs().max(b.abs()).max(1.0) {
+                return Err(format!(
+                    "it is not symmetric: entry [{i}, {j}] is {a} but [{j}, {i}] is {b}"
+                ));
+            }
+        }
+    }
+    let m = nalgebra::DMatrix::from_row_slice(n, n, x);
+    match nalgebra::Cholesky::new(m) {
+        Some(_) => Ok(()),
+        None => Err("it is not positive-definite".into()),
+    }
+}
+
+/// A plate: repeated copies of the variables declared in it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plate {
+    /// Its name (also the name of its index, for a fixed-size plate).
+    pub name: String,
+    /// How many copies.
+    pub size: PlateSize,
+    /// The plate it is nested in.
+    pub parent: Option<PlateId>,
+}
+
+/// The number of copies of a plate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlateSize {
+    /// One copy per data row; the size comes from the data.
+    Data,
+    /// A fixed number of copies.
+    Fixed(usize),
+}
+
+/// A random variable.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Var {
+    /// Its name.
+    pub name: String,
+    /// The plates it is in, outermost first.
+    pub plates: Vec<PlateId>,
+    /// Its conditional distribution given its parents.
+    pub dist: Dist,
+    /// Its values.
+    pub support: Support,
+    /// The variables its distribution depends on (all discrete), without repeats.
+    pub parents: Vec<VarId>,
+    /// The parameters its distribution uses, without repeats.
+    pub params: Vec<ParamId>,
+}
+
+/// The values a variable takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// The integers `0..n`.
+    Discrete(usize),
+    /// A real number.
+    Real,
+    /// A real vector of length n.
+    RealVector(usize),
+}
+
+impl Support {
+    /// Whether the variable is discrete (can be an index or a parent).
+    pub fn is_discrete(self) -> bool {
+        matches!(self, Support::Discrete(_))
+    }
+
+    /// The shape of one value.
+    pub fn shape(self) -> Vec<usize> {
+        match self {
+            Support::Discrete(_) | Support::Real => vec![],
+            Support::RealVector(n) => vec![n],
+        }
+    }
+}
+
+/// A conditional distribution (section 2's table).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Dist {
+    /// Integers `0..n-1` with probabilities `p`.
+    Categorical { p: Expr },
+    /// `0` or `1`, 1 with probability `p`.
+    Bernoulli { p: Expr },
+    /// Real, with mean and standard deviation.
+    Normal { mean: Expr, sd: Expr },
+    /// Real vector, with mean vector and covariance matrix.
+    MvNormal { mean: Expr, cov: Expr },
+}
+
+/// A distribution family of the language, with its argument names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Family {
+    Categorical,
+    Bernoulli,
+    Normal,
+    MvNormal,
+}
+
+impl Family {
+    /// Every family.
+    pub const ALL: [Family; 4] = [
+        Family::Categorical,
+        Family::Bernoulli,
+        Family::Normal,
+        Family::MvNormal,
+    ];
+
+    /// The family named `name`.
+    pub fn from_name(name: &str) -> Option<Family> {
+        Family::ALL.into_iter().find(|f| f.name() == name)
+    }
+
+    /// The family's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Categorical => "Categorical",
+            Family::Bernoulli => "Bernoulli",
+            Family::Normal => "Normal",
+            Family::MvNormal => "MvNormal",
+        }
+    }
+
+    /// The names of the arguments, in order.
+    pub fn arg_names(self) -> &'static [&'static str] {
+        match self {
+            Family::Categorical | Family::Bernoulli => &["p"],
+            Family::Normal => &["mean", "sd"],
+            Family::MvNormal => &["mean", "cov"],
+        }
+    }
+}
+
+impl Dist {
+    /// The family.
+    pub fn family(&self) -> Family {
+        match self {
+            Dist::Categorical { .. } => Family::Categorical,
+            Dist::Bernoulli { .. } => Family::Bernoulli,
+            Dist::Normal { .. } => Family::Normal,
+            Dist::MvNormal { .. } => Family::MvNormal,
+        }
+    }
+
+    /// The arguments, in order.
+    pub fn args(&self) -> Vec<&Expr> {
+        match self {
+            Dist::Categorical { p } | Dist::Bernoulli { p } => vec![p],
+            Dist::Normal { mean, sd } => vec![mean, sd],
+            Dist::MvNormal { mean, cov } => vec![mean, cov],
+        }
+    }
+}
+
+impl Model {
+    /// The variable named `name`.
+    pub fn var_id(&self, name: &str) -> Option<VarId> {
+        self.vars.iter().position(|v| v.name == name)
+    }
+
+    /// The parameter named `name`.
+    pub fn param_id(&self, name: &str) -> Option<ParamId> {
+        self.params.iter().position(|p| p.name == name)
+    }
+
+    /// The data plate, if the model has one.
+    pub fn data_plate(&self) -> Option<PlateId> {
+        self.plates.iter().position(|p| p.size == PlateSize::Data)
+    }
+
+    /// The variables that have `v` as a parent.
+    pub fn children(&self, v: VarId) -> Vec<VarId> {
+        (0..self.vars.len())
+            .filter(|&c| self.vars[c].parents.contains(&v))
+            .collect()
+    }
+
+    /// Free scalar parameters of the model, skipping the named ones.
+    pub fn nparams(&self, fixed: &[&str]) -> usize {
+        self.params
+            .iter()
+            .filter(|p| !fixed.contains(&p.name.as_str()))
+            .map(|p| p.dims.iter().product::<usize>() * p.ty.free_scalars())
+            .sum()
+    }
+
+    /// The shape of a parameter's whole value.
+    pub fn param_shape(&self, id: ParamId) -> Vec<usize> {
+        let p = &self.params[id];
+        let mut s = p.dims.clone();
+        s.extend(p.ty.elem_shape());
+        s
+    }
+
+    /// A one-line description: variables (latent or observed), plates and parameter count.
+    pub fn summary(&self) -> String {
+        let vars: Vec<String> = self
+            .vars
+            .iter()
+            .map(|v| format!("{} ~ {}", v.name, v.dist.family().name()))
+            .collect();
+        let plates: Vec<String> = self
+            .plates
+            .iter()
+            .map(|p| match p.size {
+                PlateSize::Data => format!("{} (data)", p.name),
+                PlateSize::Fixed(n) => format!("{} ({n})", p.name),
+            })
+            .collect();
+        format!(
+            "model {}: {}; plates: {}; {} free parameters",
+            self.name,
+            vars.join(", "),
+            if plates.is_empty() {
+                "none".to_string()
+            } else {
+                plates.join(", ")
+            },
+            self.nparams(&[])
+        )
+    }
+}
+
+/// Checks a parameter value against its declared type and shape; `Err` says what is wrong.
+pub fn validate_param_value(p: &Param, value: &Array) -> Result<(), String> {
+    let mut shape = p.dims.clone();
+    shape.extend(p.ty.elem_shape());
+    if value.shape() != shape.as_slice() {
+        return Err(format!(
+            "the value has shape {} but `{}` has shape {}",
+            show_shape(value.shape()),
+            p.name,
+            show_shape(&shape)
+        ));
+    }
+    let elem: usize = p.ty.elem_shape().iter().product();
+    for (k, chunk) in value.data().chunks(elem.max(1)).enumerate() {
+        if let Err(why) = p.ty.validate(chunk) {
+            let at = if p.dims.is_empty() {
+                String::new()
+            } else {
+                format!(" (element {})", element_index(k, &p.dims))
+            };
+            return Err(format!("not a valid {}{at}: {why}", p.ty.to_source()));
+        }
+    }
+    Ok(())
+}
+
+/// `[i, j]` for the k-th element of an array of shape `dims`.
+fn element_index(mut k: usize, dims: &[usize]) -> String {
+    let mut idx = vec![0; dims.len()];
+    for i in (0..dims.len()).rev() {
+        idx[i] = k % dims[i];
+        k /= dims[i];
+    }
+    format!(
+        "[{}]",
+        idx.iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
