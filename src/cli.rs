@@ -138,13 +138,18 @@ fn cmd_fmt(path: &PathBuf) -> Result<(), Failed> {
 fn cmd_graph(path: &PathBuf, model: Option<&str>) -> Result<(), Failed> {
     let src = read_source(path)?;
     let (program, checked) = front_end(&src)?;
-    let model = pick_model(&program, &checked, model)?;
+    let model = pick_model(&src, &program, &checked, model)?;
     print!("{}", to_dot(&model, Observed::Leaves));
     Ok(())
 }
 
 /// The model `--model` names (or the last plain model), lowered; a template needs arguments.
-fn pick_model(program: &Program, checked: &Checked, spec: Option<&str>) -> Result<Model, Failed> {
+fn pick_model(
+    src: &Source,
+    program: &Program,
+    checked: &Checked,
+    spec: Option<&str>,
+) -> Result<Model, Failed> {
     let (name, args) = match spec {
         Some(s) => parse_model_spec(s)?,
         None => match checked.find(None) {
@@ -207,20 +212,14 @@ fn pick_model(program: &Program, checked: &Checked, spec: Option<&str>) -> Resul
                 .zip(values.into_iter().map(|v| Some(crate::array::Array::scalar(v))))
                 .collect();
             let lowered = lower::lower_model(decl, &NoScript, &args);
-            let spec_src = Source::new("--model", spec.unwrap_or_default());
             match lowered.model {
                 Some(m) => Ok(m),
                 None => {
-                    eprint!("{}", spec_src.render(&[]));
-                    for d in &lowered.diags {
-                        eprintln!("error: {name}{}: {}", render_args(&args), d.message);
-                        if !d.label.is_empty() {
-                            eprintln!("  = note: {}", d.label);
-                        }
-                    }
+                    eprintln!("error: cannot make the model {name}{}", render_args(&args));
                     if lowered.diags.is_empty() {
-                        eprintln!("error: `{name}` uses values known only when the script runs");
+                        eprintln!("  = note: it uses values known only when the script runs");
                     }
+                    eprint!("{}", src.render(&lowered.diags));
                     Err(Failed)
                 }
             }

@@ -73,6 +73,9 @@ enum Decl {
     Param(ParamId),
     Var(VarId),
     Plate(PlateId),
+    /// Declared, but its value or shape is not known: unknown until run time, or its
+    /// declaration failed (already reported). Uses of it are not checked further.
+    Unknown,
 }
 
 /// Why lowering of an expression stopped.
@@ -183,6 +186,13 @@ impl<'a> Lowerer<'a> {
         true
     }
 
+    /// Marks a name whose declaration failed, so its uses raise no further errors.
+    fn poison(&mut self, name: &ast::Ident) {
+        self.names
+            .entry(name.name.clone())
+            .or_insert((Decl::Unknown, name.span));
+    }
+
     fn items(&mut self, items: &[ast::Item]) {
         for it in items {
             match &it.kind {
@@ -191,7 +201,10 @@ impl<'a> Lowerer<'a> {
                     let v = match v {
                         Ok(v) => Some(v),
                         Err(Stop::Unknown) => None,
-                        Err(Stop::Error) => continue,
+                        Err(Stop::Error) => {
+                            self.poison(name);
+                            continue;
+                        }
                     };
                     let id = self.add_const(&name.name, v);
                     self.declare(name, Decl::Const(id));
@@ -211,6 +224,18 @@ impl<'a> Lowerer<'a> {
     }
 
     fn param(
+        &mut self,
+        span: Span,
+        name: &ast::Ident,
+        dims: &[ast::Expr],
+        ty: &ast::TypeSpec,
+        value: Option<&ast::Expr>,
+    ) {
+        self.param_inner(span, name, dims, ty, value);
+        self.poison(name);
+    }
+
+    fn param_inner(
         &mut self,
         span: Span,
         name: &ast::Ident,
@@ -314,11 +339,16 @@ impl<'a> Lowerer<'a> {
         if !known {
             // Its shape is unknown: uses of it cannot be checked now.
             self.names
-                .insert(name.name.clone(), (Decl::Param(usize::MAX), name.span));
+                .insert(name.name.clone(), (Decl::Unknown, name.span));
         }
     }
 
     fn plate(&mut self, span: Span, name: &ast::Ident, size: Option<&ast::Expr>, items: &[ast::Item]) {
+        self.plate_inner(span, name, size, items);
+        self.poison(name);
+    }
+
+    fn plate_inner(&mut self, span: Span, name: &ast::Ident, size: Option<&ast::Expr>, items: &[ast::Item]) {
         let size = match size {
             None => {
                 if let Some(&outer) = self.plate_stack.last() {
@@ -371,6 +401,11 @@ impl<'a> Lowerer<'a> {
     }
 
     fn tilde(&mut self, span: Span, name: &ast::Ident, dist: &ast::Ident, args: &[ast::Arg]) {
+        self.tilde_inner(span, name, dist, args);
+        self.poison(name);
+    }
+
+    fn tilde_inner(&mut self, span: Span, name: &ast::Ident, dist: &ast::Ident, args: &[ast::Arg]) {
         let Some(family) = Family::from_name(&dist.name) else {
             let names = Family::ALL.map(Family::name);
             let hint = alias(&dist.name)
@@ -403,12 +438,9 @@ impl<'a> Lowerer<'a> {
             }
         }
         if failed {
-            // Declare the name anyway, so later uses of it are not reported as unknown.
-            self.names.entry(name.name.clone()).or_insert((Decl::Var(usize::MAX), name.span));
             return;
         }
         let Some(support) = self.support(family, &lowered) else {
-            self.names.entry(name.name.clone()).or_insert((Decl::Var(usize::MAX), name.span));
             return;
         };
         let mut it = lowered.into_iter().map(|(e, _)| e);
@@ -799,7 +831,7 @@ impl<'a> Lowerer<'a> {
         };
         match decl {
             Decl::Const(id) => Ok(ir::Expr::Const(id)),
-            Decl::Param(usize::MAX) | Decl::Var(usize::MAX) => Err(Stop::Unknown),
+            Decl::Unknown => Err(Stop::Unknown),
             Decl::Param(id) => {
                 if ctx == Ctx::Fixed {
                     return Err(self.error(

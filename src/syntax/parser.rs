@@ -71,9 +71,17 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str) -> Diag {
     };
     let mut expected = Vec::new();
     if let Some(a) = e.parse_attempts() {
-        pos = pos.max(a.max_position);
-        let shown: Vec<String> = a.expected_tokens().iter().map(|t| t.to_string()).collect();
-        expected = expected_from_tokens(&shown);
+        // A keyword where a name should be: pest's furthest attempt is the end-of-word check
+        // inside the keyword look-ahead, which says nothing useful; keep its rule-level report.
+        let keyword_at_loc = matches!(
+            lex::tokens(&text[pos.min(text.len())..]).next(),
+            Some((Ok(lex::Token::Keyword | lex::Token::Literal), s)) if pos + s.end == a.max_position
+        );
+        if !keyword_at_loc {
+            pos = pos.max(a.max_position);
+            let shown: Vec<String> = a.expected_tokens().iter().map(|t| t.to_string()).collect();
+            expected = expected_from_tokens(&shown);
+        }
     }
     if expected.is_empty()
         && let ErrorVariant::ParsingError { positives, .. } = &e.variant
@@ -138,6 +146,11 @@ fn expected_from_tokens(tokens: &[String]) -> Vec<String> {
 /// A fix for common slips, judged from what was found and what was expected.
 fn syntax_hint(found: &str, expected: &[String]) -> Option<String> {
     let expects = |s: &str| expected.iter().any(|e| e == s);
+    if expects("`param`") && found.starts_with("keyword") {
+        return Some(
+            "a model holds only const, param, plate and `name ~ Dist(...)` items; put statements after the model's closing `}`".into(),
+        );
+    }
     if found.starts_with("keyword") && (expects("a name") || expects("an expression")) {
         return Some("reserved words cannot be names; pick another name".into());
     }

@@ -1,0 +1,48 @@
+//! Golden diagnostics: every program in tests/ui/ is wrong; `gmm check` must exit 1 and print
+//! exactly the diagnostic stored beside it. Run with `BLESS=1` to rewrite the stored files.
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn ui_corpus() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(root.join("tests/ui"))
+        .expect("tests/ui exists")
+        .map(|e| e.expect("readable entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "gmm"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 25, "the corpus has {} programs", files.len());
+    let bless = std::env::var_os("BLESS").is_some();
+    let mut failures = Vec::new();
+    for path in &files {
+        let rel = path.strip_prefix(root).expect("inside the crate");
+        let out = Command::new(env!("CARGO_BIN_EXE_gmm"))
+            .arg("check")
+            .arg(rel)
+            .current_dir(root)
+            .output()
+            .expect("gmm runs");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let expected_path = path.with_extension("stderr");
+        if out.status.code() != Some(1) {
+            failures.push(format!("{}: exit {:?}, want 1", rel.display(), out.status.code()));
+        }
+        if !stderr.contains(&format!("{}:", rel.display())) || stderr.contains("panicked") {
+            failures.push(format!("{}: no location in\n{stderr}", rel.display()));
+        }
+        if bless {
+            std::fs::write(&expected_path, &stderr).expect("writable");
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if expected != stderr {
+            failures.push(format!(
+                "{}: diagnostic differs\n--- expected\n{expected}\n--- got\n{stderr}",
+                rel.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
