@@ -358,7 +358,13 @@ mod tests {
     use super::*;
 
     fn m(rows: &[&[f64]]) -> Array {
-        Array::stack(&rows.iter().map(|r| Array::vector(r.to_vec())).collect::<Vec<_>>()).unwrap()
+        Array::stack(
+            &rows
+                .iter()
+                .map(|r| Array::vector(r.to_vec()))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -368,15 +374,24 @@ mod tests {
         let s = a.zip_with(&v, |x, y| x + y).unwrap();
         assert_eq!(s.shape(), &[3, 2]);
         assert_eq!(s.data(), &[11.0, 22.0, 13.0, 24.0, 15.0, 26.0]);
-        assert!(a.zip_with(&Array::vector(vec![1.0; 3]), |x, y| x + y).is_err());
+        assert!(
+            a.zip_with(&Array::vector(vec![1.0; 3]), |x, y| x + y)
+                .is_err()
+        );
     }
 
     #[test]
     fn indexing() {
         let a = m(&[&[1.0, 2.0], &[3.0, 4.0]]);
-        assert_eq!(a.index(&[Idx::All, Idx::At(1.0)]).unwrap().data(), &[2.0, 4.0]);
+        assert_eq!(
+            a.index(&[Idx::All, Idx::At(1.0)]).unwrap().data(),
+            &[2.0, 4.0]
+        );
         assert_eq!(a.index(&[Idx::At(1.0)]).unwrap().data(), &[3.0, 4.0]);
-        assert_eq!(a.index(&[Idx::At(1.0), Idx::At(0.0)]).unwrap().shape(), &[] as &[usize]);
+        assert_eq!(
+            a.index(&[Idx::At(1.0), Idx::At(0.0)]).unwrap().shape(),
+            &[] as &[usize]
+        );
         assert!(matches!(
             a.index(&[Idx::At(2.0)]),
             Err(ArrayError::OutOfRange { .. })
@@ -393,7 +408,10 @@ mod tests {
         assert_eq!(format_number(-12.0), "-12");
         assert_eq!(format_number(0.525), "0.525");
         assert_eq!(format_number(2.5e-7), "2.5e-7");
-        assert_eq!(format_number(-1.3888888888888889e200), "-1.3888888888888889e200");
+        assert_eq!(
+            format_number(-1.3888888888888889e200),
+            "-1.3888888888888889e200"
+        );
         assert_eq!(format_number(f64::NEG_INFINITY), "-inf");
         assert_eq!(format_number(-0.0), "0");
     }

@@ -67,22 +67,20 @@ pub fn main() -> ExitCode {
 /// Reads a script, reporting an unreadable file as a diagnostic.
 fn read_source(path: &PathBuf) -> Result<Source, Failed> {
     let name = path.display().to_string();
-    match std::fs::read(path) {
+    let problem = match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Ok(Source::new(name, text)),
-            Err(e) => {
-                let at = e.utf8_error().valid_up_to();
-                eprintln!("error: {name}: not UTF-8 text (invalid byte at offset {at})");
-                eprintln!("  = help: save the file as UTF-8");
-                Err(Failed)
-            }
+            Ok(text) => return Ok(Source::new(name, text)),
+            Err(e) => Diag::error_nowhere(format!(
+                "{name} is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ))
+            .help("save the file as UTF-8"),
         },
-        Err(e) => {
-            eprintln!("error: cannot read {name}: {e}");
-            eprintln!("  = help: check the path; it is relative to the working directory");
-            Err(Failed)
-        }
-    }
+        Err(e) => Diag::error_nowhere(format!("cannot read {name}: {e}"))
+            .help("check the path; it is relative to the working directory"),
+    };
+    let _ = report(&Source::new(name, ""), &[problem]);
+    Err(Failed)
 }
 
 /// Prints diagnostics to stderr; fails when any is an error.
@@ -90,7 +88,7 @@ fn report(src: &Source, diags: &[Diag]) -> Result<(), Failed> {
     if !diags.is_empty() {
         eprint!("{}", src.render(diags));
     }
-    if diags.iter().any(Diag::is_error) {
+    if diags.iter().any(|d| d.is_error()) {
         Err(Failed)
     } else {
         Ok(())

@@ -14,9 +14,14 @@ pub enum Severity {
     Warning,
 }
 
-/// One message about a program, pointing at the text it is about.
+/// One message about a program, pointing at the text it is about. Boxed, so that results
+/// carrying one stay small.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Diag {
+pub struct Diag(Box<DiagInfo>);
+
+/// The contents of a [`Diag`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiagInfo {
     /// Error or warning.
     pub severity: Severity,
     /// The headline: what is wrong.
@@ -31,44 +36,49 @@ pub struct Diag {
     pub help: Vec<String>,
 }
 
+impl std::ops::Deref for Diag {
+    type Target = DiagInfo;
+    fn deref(&self) -> &DiagInfo {
+        &self.0
+    }
+}
+
 impl Diag {
     /// An error at `span`.
     pub fn error(message: impl Into<String>, span: Span) -> Diag {
-        Diag {
+        Diag(Box::new(DiagInfo {
             severity: Severity::Error,
             message: message.into(),
             span: Some(span),
             label: String::new(),
             related: Vec::new(),
             help: Vec::new(),
-        }
+        }))
     }
 
     /// An error about the file as a whole (no place in it).
     pub fn error_nowhere(message: impl Into<String>) -> Diag {
-        Diag {
-            span: None,
-            ..Diag::error(message, Span::default())
-        }
+        let mut d = Diag::error(message, Span::default());
+        d.0.span = None;
+        d
     }
 
     /// A warning at `span`.
     pub fn warning(message: impl Into<String>, span: Span) -> Diag {
-        Diag {
-            severity: Severity::Warning,
-            ..Diag::error(message, span)
-        }
+        let mut d = Diag::error(message, span);
+        d.0.severity = Severity::Warning;
+        d
     }
 
     /// Adds the note shown under the marked text.
     pub fn label(mut self, label: impl Into<String>) -> Diag {
-        self.label = label.into();
+        self.0.label = label.into();
         self
     }
 
     /// Adds a hint on how to fix the problem.
     pub fn help(mut self, help: impl Into<String>) -> Diag {
-        self.help.push(help.into());
+        self.0.help.push(help.into());
         self
     }
 
@@ -82,10 +92,12 @@ impl Diag {
 
     /// Shows another place, e.g. an earlier declaration.
     pub fn related(mut self, span: Span, note: impl Into<String>) -> Diag {
-        self.related.push((span, note.into()));
+        self.0.related.push((span, note.into()));
         self
     }
+}
 
+impl DiagInfo {
     /// Whether this diagnostic stops the program.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
@@ -227,10 +239,7 @@ mod tests {
 
     #[test]
     fn suggests_close_names() {
-        assert_eq!(
-            suggest("sigm", ["mu", "sigma", "pi"]),
-            Some("sigma".into())
-        );
+        assert_eq!(suggest("sigm", ["mu", "sigma", "pi"]), Some("sigma".into()));
         assert_eq!(suggest("mx", ["mu", "sigma"]), Some("mu".into()));
         assert_eq!(suggest("xyzzy", ["mu", "sigma"]), None);
         assert_eq!(suggest("nromal", ["normal"]), Some("normal".into()));

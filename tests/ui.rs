@@ -27,7 +27,11 @@ fn ui_corpus() {
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         let expected_path = path.with_extension("stderr");
         if out.status.code() != Some(1) {
-            failures.push(format!("{}: exit {:?}, want 1", rel.display(), out.status.code()));
+            failures.push(format!(
+                "{}: exit {:?}, want 1",
+                rel.display(),
+                out.status.code()
+            ));
         }
         if !stderr.contains(&format!("{}:", rel.display())) || stderr.contains("panicked") {
             failures.push(format!("{}: no location in\n{stderr}", rel.display()));

@@ -37,11 +37,16 @@ pub struct Lowered {
 
 /// Lowers `decl`. `args` gives the template's arguments (a value, or `None` when unknown);
 /// for a plain model it is empty.
-pub fn lower_model(decl: &ModelDecl, outer: &dyn Outer, args: &[(String, Option<Array>)]) -> Lowered {
+pub fn lower_model(
+    decl: &ModelDecl,
+    outer: &dyn Outer,
+    args: &[(String, Option<Array>)],
+) -> Lowered {
     let mut l = Lowerer::new(decl, outer);
     for (name, value) in args {
         let id = l.add_const(name, value.clone());
-        l.names.insert(name.clone(), (Decl::Const(id), decl.name.span));
+        l.names
+            .insert(name.clone(), (Decl::Const(id), decl.name.span));
     }
     l.items(&decl.items);
     let model = (l.diags.iter().all(|d| !d.is_error()) && !l.unknown).then_some(l.model);
@@ -173,7 +178,10 @@ impl<'a> Lowerer<'a> {
             let prev = *prev;
             self.diags.push(
                 Diag::error(
-                    format!("`{}` is declared twice in model `{}`", name.name, self.model.name),
+                    format!(
+                        "`{}` is declared twice in model `{}`",
+                        name.name, self.model.name
+                    ),
                     name.span,
                 )
                 .label("second declaration")
@@ -281,11 +289,8 @@ impl<'a> Lowerer<'a> {
                 let hint = suggest(&ty.name.name, ParamType::NAMES)
                     .map(|s| format!("did you mean `{s}`?"))
                     .unwrap_or_else(|| format!("the types are {}", ParamType::NAMES.join(", ")));
-                self.diags.push(
-                    Diag::error(msg, ty.span)
-                        .label("in this type")
-                        .help(hint),
-                );
+                self.diags
+                    .push(Diag::error(msg, ty.span).label("in this type").help(hint));
                 return;
             }
         };
@@ -343,12 +348,24 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn plate(&mut self, span: Span, name: &ast::Ident, size: Option<&ast::Expr>, items: &[ast::Item]) {
+    fn plate(
+        &mut self,
+        span: Span,
+        name: &ast::Ident,
+        size: Option<&ast::Expr>,
+        items: &[ast::Item],
+    ) {
         self.plate_inner(span, name, size, items);
         self.poison(name);
     }
 
-    fn plate_inner(&mut self, span: Span, name: &ast::Ident, size: Option<&ast::Expr>, items: &[ast::Item]) {
+    fn plate_inner(
+        &mut self,
+        span: Span,
+        name: &ast::Ident,
+        size: Option<&ast::Expr>,
+        items: &[ast::Item],
+    ) {
         let size = match size {
             None => {
                 if let Some(&outer) = self.plate_stack.last() {
@@ -556,7 +573,8 @@ impl<'a> Lowerer<'a> {
             match e.shape(&*self) {
                 Ok(s) => shapes.push(s),
                 Err(err) => {
-                    self.diags.push(Diag::error(err.to_string(), a.span).label("in this argument"));
+                    self.diags
+                        .push(Diag::error(err.to_string(), a.span).label("in this argument"));
                     return None;
                 }
             }
@@ -600,8 +618,8 @@ impl<'a> Lowerer<'a> {
                 Support::Discrete(2)
             }
             Family::Normal => {
-                for k in 0..2 {
-                    if !shapes[k].is_empty() {
+                for (k, shape) in shapes.iter().enumerate() {
+                    if !shape.is_empty() {
                         shape_error(self, k, "a scalar", index_hint(k));
                         return None;
                     }
@@ -671,7 +689,9 @@ impl<'a> Lowerer<'a> {
         match ir.eval(&*self) {
             Ok(v) => Ok(v),
             Err(EvalError::Unavailable(_)) if self.unknown => Err(Stop::Unknown),
-            Err(err) => Err(self.error(Diag::error(err.to_string(), e.span).label("cannot evaluate this"))),
+            Err(err) => {
+                Err(self.error(Diag::error(err.to_string(), e.span).label("cannot evaluate this")))
+            }
         }
     }
 
@@ -951,6 +971,17 @@ impl<'a> Lowerer<'a> {
             match it {
                 IndexItem::All(_) => out.push(Index::All),
                 IndexItem::At(x) => {
+                    if let ExprKind::Name(n) = &x.kind
+                        && let Some(&(Decl::Var(v), _)) = self.names.get(n)
+                        && !self.model.vars[v].support.is_discrete()
+                    {
+                        let family = self.model.vars[v].dist.family().name();
+                        return Err(self.error(
+                            Diag::error("an index must be discrete", x.span)
+                                .label(format!("`{n}` is {family}, so continuous"))
+                                .help("index with a discrete variable (Categorical, Bernoulli), a plate index or a whole number"),
+                        ));
+                    }
                     let ix = self.expr(x, ctx, parents, params)?;
                     self.check_index(&ix, x, shape[axis], base)?;
                     out.push(Index::At(ix));
@@ -962,20 +993,41 @@ impl<'a> Lowerer<'a> {
     }
 
     /// An index is a discrete variable, a plate index or fixed whole numbers, all in range.
-    fn check_index(&mut self, ix: &ir::Expr, at: &ast::Expr, size: usize, base: &ast::Expr) -> Lower<()> {
+    fn check_index(
+        &mut self,
+        ix: &ir::Expr,
+        at: &ast::Expr,
+        size: usize,
+        base: &ast::Expr,
+    ) -> Lower<()> {
         let base_text = crate::syntax::fmt::format_expr(base);
         let (count, what) = match ix {
             ir::Expr::Var(id) => match self.model.vars[*id].support {
-                Support::Discrete(n) => (n, format!("`{}` takes the values 0..{}", self.model.vars[*id].name, n - 1)),
+                Support::Discrete(n) => (
+                    n,
+                    format!(
+                        "`{}` takes the values 0..{}",
+                        self.model.vars[*id].name,
+                        n - 1
+                    ),
+                ),
                 _ => unreachable!("continuous variables are refused before indexing"),
             },
             ir::Expr::PlateIndex(id) => match self.model.plates[*id].size {
-                PlateSize::Fixed(n) => (n, format!("plate index `{}` runs over 0..{}", self.model.plates[*id].name, n - 1)),
+                PlateSize::Fixed(n) => (
+                    n,
+                    format!(
+                        "plate index `{}` runs over 0..{}",
+                        self.model.plates[*id].name,
+                        n - 1
+                    ),
+                ),
                 PlateSize::Data => unreachable!("data plates have no index"),
             },
             _ => match ix.eval(&*self) {
                 Ok(v) => {
-                    if let Some(bad) = v.data().iter().find(|x| x.fract() != 0.0 || !x.is_finite()) {
+                    if let Some(bad) = v.data().iter().find(|x| x.fract() != 0.0 || !x.is_finite())
+                    {
                         return Err(self.error(
                             Diag::error(format!("index {bad} is not a whole number"), at.span)
                                 .label("indices must be whole numbers")
@@ -985,8 +1037,10 @@ impl<'a> Lowerer<'a> {
                     let max = v.data().iter().fold(-1.0f64, |m, &x| m.max(x));
                     if let Some(neg) = v.data().iter().find(|&&x| x < 0.0) {
                         return Err(self.error(
-                            Diag::error(format!("index {neg} is negative"), at.span)
-                                .help(format!("valid indices of `{base_text}` here are 0..{}", size - 1)),
+                            Diag::error(format!("index {neg} is negative"), at.span).help(format!(
+                                "valid indices of `{base_text}` here are 0..{}",
+                                size - 1
+                            )),
                         ));
                     }
                     ((max + 1.0) as usize, format!("index {max}"))
@@ -1024,13 +1078,19 @@ impl ir::Env for Lowerer<'_> {
             .ok_or_else(|| EvalError::Unavailable("value known only at run time".into()))
     }
     fn param(&self, _: ParamId) -> Result<Array, EvalError> {
-        Err(EvalError::Unavailable("a parameter is not a fixed value".into()))
+        Err(EvalError::Unavailable(
+            "a parameter is not a fixed value".into(),
+        ))
     }
     fn var(&self, _: VarId) -> Result<Array, EvalError> {
-        Err(EvalError::Unavailable("a random variable is not a fixed value".into()))
+        Err(EvalError::Unavailable(
+            "a random variable is not a fixed value".into(),
+        ))
     }
     fn plate_index(&self, _: PlateId) -> Result<Array, EvalError> {
-        Err(EvalError::Unavailable("a plate index is not a fixed value".into()))
+        Err(EvalError::Unavailable(
+            "a plate index is not a fixed value".into(),
+        ))
     }
 }
 

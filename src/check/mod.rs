@@ -39,7 +39,7 @@ pub struct Checked {
 impl Checked {
     /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
-        self.diags.iter().any(Diag::is_error)
+        self.diags.iter().any(|d| d.is_error())
     }
 
     /// The model named `name`, or the script's last plain model (the current model at its end).
@@ -114,8 +114,10 @@ impl Outer for ScriptView<'_> {
             ExprKind::Name(n) => match self.lookup(n) {
                 Some(Binding::Value(v)) => v.clone(),
                 Some(_) => {
-                    return Err(Diag::error(format!("`{n}` is a model, not a number"), e.span)
-                        .help("inside a model, use numbers, constants and parameters"));
+                    return Err(
+                        Diag::error(format!("`{n}` is a model, not a number"), e.span)
+                            .help("inside a model, use numbers, constants and parameters"),
+                    );
                 }
                 None => None,
             },
@@ -157,14 +159,21 @@ impl Checker {
                     )
                     .label("never defined")
                     .help(format!("define it first with `let {} = ...`", name.name));
-                    if let Some(s) = suggest(&name.name, self.names_in_scope().iter().map(String::as_str)) {
+                    if let Some(s) =
+                        suggest(&name.name, self.names_in_scope().iter().map(String::as_str))
+                    {
                         d = d.help(format!("or did you mean `{s}`?"));
                     }
                     self.out.diags.push(d);
                 }
                 let b = self.value_binding(value);
                 // The name keeps its place (the nearest binding); its value is now the new one.
-                if let Some(scope) = self.scopes.iter_mut().rev().find(|s| s.contains_key(&name.name)) {
+                if let Some(scope) = self
+                    .scopes
+                    .iter_mut()
+                    .rev()
+                    .find(|s| s.contains_key(&name.name))
+                {
                     scope.insert(name.name.clone(), b);
                 }
             }
@@ -226,9 +235,12 @@ impl Checker {
             for p in ps {
                 if let Some(prev) = seen.insert(&p.name, p.span) {
                     self.out.diags.push(
-                        Diag::error(format!("template argument `{}` is declared twice", p.name), p.span)
-                            .related(prev, "first declared here")
-                            .help("rename one of them"),
+                        Diag::error(
+                            format!("template argument `{}` is declared twice", p.name),
+                            p.span,
+                        )
+                        .related(prev, "first declared here")
+                        .help("rename one of them"),
                     );
                 }
             }
@@ -350,7 +362,9 @@ impl Checker {
             candidates.extend(builtins::BUILTINS.iter().map(|b| b.name.to_string()));
             let hint = suggest(n, candidates.iter().map(String::as_str))
                 .map(|s| format!("did you mean `{s}`?"))
-                .unwrap_or_else(|| "see the built-in functions in section 6 of the language reference".into());
+                .unwrap_or_else(|| {
+                    "see the built-in functions in section 6 of the language reference".into()
+                });
             self.out.diags.push(
                 Diag::error(format!("unknown function `{n}`"), span)
                     .label("not defined")
@@ -421,8 +435,13 @@ impl Checker {
                         Some(Binding::Model(i)) => Some(*i),
                         Some(Binding::Template(_)) => {
                             self.out.diags.push(
-                                Diag::error(format!("`{n}` is a template; make a model first"), m.span)
-                                    .help(format!("write `{n}(3).p(...)` with the template's argument")),
+                                Diag::error(
+                                    format!("`{n}` is a template; make a model first"),
+                                    m.span,
+                                )
+                                .help(format!(
+                                    "write `{n}(3).p(...)` with the template's argument"
+                                )),
                             );
                             return;
                         }
@@ -443,9 +462,12 @@ impl Checker {
                     .map(|s| format!("did you mean `{s}`?"))
                     .unwrap_or_else(|| format!("its variables are {}", m.var_names.join(", ")));
                 diags.push(
-                    Diag::error(format!("model `{}` has no variable `{v}`", m.name), t.var.span)
-                        .label("not a variable of the model")
-                        .help(hint),
+                    Diag::error(
+                        format!("model `{}` has no variable `{v}`", m.name),
+                        t.var.span,
+                    )
+                    .label("not a variable of the model")
+                    .help(hint),
                 );
             } else if seen.contains(&v) {
                 diags.push(

@@ -21,7 +21,7 @@ pub fn to_dot(model: &Model, observed: Observed) -> String {
     };
     let mut out = String::new();
     out.push_str(&format!("digraph {} {{\n", quote(&model.name)));
-    out.push_str("    rankdir=TB;\n");
+    out.push_str("    rankdir=TB; nodesep=0.6; fontname=\"Helvetica\"; forcelabels=true;\n");
     out.push_str("    node [fontname=\"Helvetica\"];\n");
     out.push_str("    edge [arrowsize=0.7];\n");
     for p in &model.params {

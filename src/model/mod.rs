@@ -188,7 +188,10 @@ fn off_diagonal_zero(x: &[f64], n: usize) -> Result<(), String> {
     for i in 0..n {
         for j in 0..n {
             if i != j && x[i * n + j] != 0.0 {
-                return Err(format!("entry [{i}, {j}] is {} but must be 0", x[i * n + j]));
+                return Err(format!(
+                    "entry [{i}, {j}] is {} but must be 0",
+                    x[i * n + j]
+                ));
             }
         }
     }

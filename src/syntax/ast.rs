@@ -68,7 +68,11 @@ pub enum StmtKind {
     /// `assert EXPR` or `assert EXPR, MESSAGE`.
     Assert { cond: Expr, message: Option<Expr> },
     /// `for NAME in EXPR { ... }`.
-    For { var: Ident, iter: Expr, body: Vec<Stmt> },
+    For {
+        var: Ident,
+        iter: Expr,
+        body: Vec<Stmt>,
+    },
     /// A bare expression.
     Expr(Expr),
 }

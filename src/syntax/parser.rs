@@ -43,12 +43,23 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 
 /// Parses a whole script. On failure returns every diagnostic found (at least one).
 pub fn parse(text: &str) -> Result<Program, Vec<Diag>> {
-    pest::set_error_detail(true);
     let pre = lex::prescan(text);
     if !pre.is_empty() {
         return Err(pre);
     }
-    let mut pairs = GmmParser::parse(Rule::program, text).map_err(|e| vec![syntax_error(e, text)])?;
+    let mut pairs = match GmmParser::parse(Rule::program, text) {
+        Ok(p) => p,
+        Err(_) => {
+            // Tracking every token attempt makes parsing about twice as slow, so it is turned
+            // on only to explain a failure (and stays on, so the report never depends on what
+            // another thread is parsing).
+            pest::set_error_detail(true);
+            match GmmParser::parse(Rule::program, text) {
+                Err(e) => return Err(vec![syntax_error(e, text)]),
+                Ok(p) => p,
+            }
+        }
+    };
     let program = pairs.next().expect("the grammar always yields a program");
     let script = program
         .into_inner()
@@ -451,232 +462,234 @@ impl Builder {
 }
 
 fn expr_parsed(p: Pair<Rule>) -> Result<Parsed, Diag> {
-        let span = tight_span(&p);
-        let pairs = p.into_inner();
-        // Prefix operators and `^` recurse in the Pratt parser; bound them before it runs.
-        let recursing = pairs
-            .clone()
-            .filter(|q| matches!(q.as_rule(), Rule::op_neg | Rule::op_not | Rule::op_pow))
-            .count();
-        if recursing > MAX_EXPR_DEPTH {
-            return Err(too_deep(span));
-        }
-        PRATT
-            .map_primary(primary)
-            .map_prefix(|op, rhs| {
-                let rhs = rhs?;
-                let o = match op.as_rule() {
-                    Rule::op_neg => UnOp::Neg,
-                    _ => UnOp::Not,
-                };
-                let span = span_of(&op).to(rhs.expr.span);
-                node(ExprKind::Unary(o, Box::new(rhs.expr)), span, rhs.depth + 1)
-            })
-            .map_infix(|lhs, op, rhs| {
-                let (lhs, rhs) = (lhs?, rhs?);
-                let o = binop(op.as_rule());
-                if o.assoc() == Assoc::None
-                    && !lhs.grouped
-                    && lhs.expr.precedence() == o.precedence()
-                    && matches!(lhs.expr.kind, ExprKind::Binary(..))
-                {
-                    let what = if o == BinOp::Range {
-                        "ranges"
-                    } else {
-                        "comparisons"
-                    };
-                    return Err(Diag::error(
-                        format!("{what} do not chain"),
-                        lhs.expr.span.to(rhs.expr.span),
-                    )
-                    .label("two operators of this kind in a row")
-                    .help("add parentheses, or for comparisons write `a < b and b < c`"));
-                }
-                let span = lhs.expr.span.to(rhs.expr.span);
-                let depth = lhs.depth.max(rhs.depth) + 1;
-                node(
-                    ExprKind::Binary(o, Box::new(lhs.expr), Box::new(rhs.expr)),
-                    span,
-                    depth,
-                )
-            })
-            .map_postfix(|lhs, op| postfix(lhs?, op))
-            .parse(pairs)
+    let span = tight_span(&p);
+    let pairs = p.into_inner();
+    // Prefix operators and `^` recurse in the Pratt parser; bound them before it runs.
+    let recursing = pairs
+        .clone()
+        .filter(|q| matches!(q.as_rule(), Rule::op_neg | Rule::op_not | Rule::op_pow))
+        .count();
+    if recursing > MAX_EXPR_DEPTH {
+        return Err(too_deep(span));
     }
+    PRATT
+        .map_primary(primary)
+        .map_prefix(|op, rhs| {
+            let rhs = rhs?;
+            let o = match op.as_rule() {
+                Rule::op_neg => UnOp::Neg,
+                _ => UnOp::Not,
+            };
+            let span = span_of(&op).to(rhs.expr.span);
+            node(ExprKind::Unary(o, Box::new(rhs.expr)), span, rhs.depth + 1)
+        })
+        .map_infix(|lhs, op, rhs| {
+            let (lhs, rhs) = (lhs?, rhs?);
+            let o = binop(op.as_rule());
+            if o.assoc() == Assoc::None
+                && !lhs.grouped
+                && lhs.expr.precedence() == o.precedence()
+                && matches!(lhs.expr.kind, ExprKind::Binary(..))
+            {
+                let what = if o == BinOp::Range {
+                    "ranges"
+                } else {
+                    "comparisons"
+                };
+                return Err(Diag::error(
+                    format!("{what} do not chain"),
+                    lhs.expr.span.to(rhs.expr.span),
+                )
+                .label("two operators of this kind in a row")
+                .help("add parentheses, or for comparisons write `a < b and b < c`"));
+            }
+            let span = lhs.expr.span.to(rhs.expr.span);
+            let depth = lhs.depth.max(rhs.depth) + 1;
+            node(
+                ExprKind::Binary(o, Box::new(lhs.expr), Box::new(rhs.expr)),
+                span,
+                depth,
+            )
+        })
+        .map_postfix(|lhs, op| postfix(lhs?, op))
+        .parse(pairs)
+}
 
 fn primary(p: Pair<Rule>) -> Result<Parsed, Diag> {
-        let span = span_of(&p);
-        let kind = match p.as_rule() {
-            Rule::number => {
-                let text = p.as_str().to_string();
-                let value: f64 = text
-                    .parse()
-                    .map_err(|_| Diag::error("malformed number", span))?;
-                if !value.is_finite() {
-                    return Err(Diag::error("number too large for a 64-bit float", span)
-                        .label("overflows to infinity")
-                        .help("numbers must be below about 1.8e308"));
-                }
-                ExprKind::Number { value, text }
+    let span = span_of(&p);
+    let kind = match p.as_rule() {
+        Rule::number => {
+            let text = p.as_str().to_string();
+            let value: f64 = text
+                .parse()
+                .map_err(|_| Diag::error("malformed number", span))?;
+            if !value.is_finite() {
+                return Err(Diag::error("number too large for a 64-bit float", span)
+                    .label("overflows to infinity")
+                    .help("numbers must be below about 1.8e308"));
             }
-            Rule::string => {
-                let raw = p.into_inner().next().map_or("", |s| s.as_str());
-                ExprKind::Str(unescape(raw))
-            }
-            Rule::kw_true => ExprKind::Bool(true),
-            Rule::kw_false => ExprKind::Bool(false),
-            Rule::kw_na => ExprKind::Na,
-            Rule::ident => ExprKind::Name(p.as_str().to_string()),
-            Rule::paren => {
-                let inner = p.into_inner().next().expect("parentheses hold an expression");
-                let mut parsed = expr_parsed(inner)?;
-                parsed.grouped = true;
-                parsed.depth += 1;
-                check_depth(&parsed.expr, parsed.depth)?;
-                return Ok(parsed);
-            }
-            Rule::list => {
-                let mut items = Vec::new();
-                let mut depth = 0;
-                for q in p.into_inner() {
-                    let e = expr_parsed(q)?;
-                    depth = depth.max(e.depth);
-                    items.push(e.expr);
-                }
-                return node(ExprKind::List(items), span, depth + 1);
-            }
-            Rule::query => {
-                let mut inner = p.into_inner();
-                let head = inner.next().expect("a query has a head");
-                let (q, depth) = query(head.as_str() == "logp", None, inner.next())?;
-                return node(ExprKind::Query(q), span, depth + 1);
-            }
-            r => unreachable!("the grammar allows no other operand: {r:?}"),
-        };
-        node(kind, span, 1)
-    }
-
-fn postfix(lhs: Parsed, op: Pair<Rule>) -> Result<Parsed, Diag> {
-        let span = lhs.expr.span.to(span_of(&op));
-        let base = Box::new(lhs.expr);
-        match op.as_rule() {
-            Rule::call_args => {
-                let args = call_args_parsed(op)?;
-                let depth = args.1.max(lhs.depth) + 1;
-                node(ExprKind::Call(base, args.0), span, depth)
-            }
-            Rule::index => {
-                let mut items = Vec::new();
-                let mut depth = lhs.depth;
-                for q in op.into_inner() {
-                    if q.as_rule() == Rule::index_all {
-                        items.push(IndexItem::All(span_of(&q)));
-                    } else {
-                        let e = expr_parsed(q)?;
-                        depth = depth.max(e.depth);
-                        items.push(IndexItem::At(e.expr));
-                    }
-                }
-                node(ExprKind::Index(base, items), span, depth + 1)
-            }
-            Rule::field => {
-                let name = ident(op.into_inner().next().expect("a field has a name"));
-                node(ExprKind::Field(base, name), span, lhs.depth + 1)
-            }
-            Rule::method_query => {
-                let mut inner = op.into_inner();
-                let head = inner.next().expect("a query has a head");
-                let (q, depth) = query(head.as_str() == "logp", Some(base), inner.next())?;
-                node(ExprKind::Query(q), span, depth.max(lhs.depth) + 1)
-            }
-            r => unreachable!("the grammar allows no other postfix: {r:?}"),
+            ExprKind::Number { value, text }
         }
-    }
-
-fn query(
-        log: bool,
-        model: Option<Box<Expr>>,
-        body: Option<Pair<Rule>>,
-    ) -> Result<(Query, usize), Diag> {
-        let mut targets = Vec::new();
-        let mut given = Vec::new();
-        let mut depth = 0;
-        for part in body.expect("a query has a body").into_inner() {
-            let is_given = part.as_rule() == Rule::query_given;
-            for term in part.into_inner() {
-                let mut t = term.into_inner();
-                let var = ident(t.next().expect("a query term names a variable"));
-                let value = match t.next() {
-                    Some(v) => {
-                        let e = expr_parsed(v)?;
-                        depth = depth.max(e.depth);
-                        Some(e.expr)
-                    }
-                    None => None,
-                };
-                if is_given && value.is_none() {
-                    return Err(Diag::error(
-                        format!("`{}` after `|` needs a value", var.name),
-                        var.span,
-                    )
-                    .label("conditions are assignments")
-                    .help(format!(
-                        "write `{} = ...`, or move it before `|` to ask about it",
-                        var.name
-                    )));
-                }
-                let t = QueryTerm { var, value };
-                if is_given {
-                    given.push(t);
-                } else {
-                    targets.push(t);
-                }
-            }
+        Rule::string => {
+            let raw = p.into_inner().next().map_or("", |s| s.as_str());
+            ExprKind::Str(unescape(raw))
         }
-        Ok((
-            Query {
-                log,
-                model,
-                targets,
-                given,
-            },
-            depth,
-        ))
-    }
-
-fn call_args_parsed(p: Pair<Rule>) -> Result<(Vec<Arg>, usize), Diag> {
-        let mut args: Vec<Arg> = Vec::new();
-        let mut depth = 0;
-        for q in p.into_inner() {
-            let arg = if q.as_rule() == Rule::named_arg {
-                let mut inner = q.into_inner();
-                let name = ident(inner.next().expect("a named argument has a name"));
-                let e = expr_parsed(inner.next().expect("a named argument has a value"))?;
-                depth = depth.max(e.depth);
-                Arg {
-                    name: Some(name),
-                    value: e.expr,
-                }
-            } else {
+        Rule::kw_true => ExprKind::Bool(true),
+        Rule::kw_false => ExprKind::Bool(false),
+        Rule::kw_na => ExprKind::Na,
+        Rule::ident => ExprKind::Name(p.as_str().to_string()),
+        Rule::paren => {
+            let inner = p
+                .into_inner()
+                .next()
+                .expect("parentheses hold an expression");
+            let mut parsed = expr_parsed(inner)?;
+            parsed.grouped = true;
+            parsed.depth += 1;
+            check_depth(&parsed.expr, parsed.depth)?;
+            return Ok(parsed);
+        }
+        Rule::list => {
+            let mut items = Vec::new();
+            let mut depth = 0;
+            for q in p.into_inner() {
                 let e = expr_parsed(q)?;
                 depth = depth.max(e.depth);
-                if let Some(named) = args.iter().rev().find_map(|a| a.name.as_ref()) {
-                    return Err(Diag::error(
-                        "positional argument after a named one",
-                        e.expr.span,
-                    )
-                    .label("positional")
-                    .related(named.span, "named argument before it")
-                    .help("put positional arguments first, then named ones"));
-                }
-                Arg {
-                    name: None,
-                    value: e.expr,
-                }
-            };
-            args.push(arg);
+                items.push(e.expr);
+            }
+            return node(ExprKind::List(items), span, depth + 1);
         }
-        Ok((args, depth))
+        Rule::query => {
+            let mut inner = p.into_inner();
+            let head = inner.next().expect("a query has a head");
+            let (q, depth) = query(head.as_str() == "logp", None, inner.next())?;
+            return node(ExprKind::Query(q), span, depth + 1);
+        }
+        r => unreachable!("the grammar allows no other operand: {r:?}"),
+    };
+    node(kind, span, 1)
+}
+
+fn postfix(lhs: Parsed, op: Pair<Rule>) -> Result<Parsed, Diag> {
+    let span = lhs.expr.span.to(span_of(&op));
+    let base = Box::new(lhs.expr);
+    match op.as_rule() {
+        Rule::call_args => {
+            let args = call_args_parsed(op)?;
+            let depth = args.1.max(lhs.depth) + 1;
+            node(ExprKind::Call(base, args.0), span, depth)
+        }
+        Rule::index => {
+            let mut items = Vec::new();
+            let mut depth = lhs.depth;
+            for q in op.into_inner() {
+                if q.as_rule() == Rule::index_all {
+                    items.push(IndexItem::All(span_of(&q)));
+                } else {
+                    let e = expr_parsed(q)?;
+                    depth = depth.max(e.depth);
+                    items.push(IndexItem::At(e.expr));
+                }
+            }
+            node(ExprKind::Index(base, items), span, depth + 1)
+        }
+        Rule::field => {
+            let name = ident(op.into_inner().next().expect("a field has a name"));
+            node(ExprKind::Field(base, name), span, lhs.depth + 1)
+        }
+        Rule::method_query => {
+            let mut inner = op.into_inner();
+            let head = inner.next().expect("a query has a head");
+            let (q, depth) = query(head.as_str() == "logp", Some(base), inner.next())?;
+            node(ExprKind::Query(q), span, depth.max(lhs.depth) + 1)
+        }
+        r => unreachable!("the grammar allows no other postfix: {r:?}"),
+    }
+}
+
+fn query(
+    log: bool,
+    model: Option<Box<Expr>>,
+    body: Option<Pair<Rule>>,
+) -> Result<(Query, usize), Diag> {
+    let mut targets = Vec::new();
+    let mut given = Vec::new();
+    let mut depth = 0;
+    for part in body.expect("a query has a body").into_inner() {
+        let is_given = part.as_rule() == Rule::query_given;
+        for term in part.into_inner() {
+            let mut t = term.into_inner();
+            let var = ident(t.next().expect("a query term names a variable"));
+            let value = match t.next() {
+                Some(v) => {
+                    let e = expr_parsed(v)?;
+                    depth = depth.max(e.depth);
+                    Some(e.expr)
+                }
+                None => None,
+            };
+            if is_given && value.is_none() {
+                return Err(Diag::error(
+                    format!("`{}` after `|` needs a value", var.name),
+                    var.span,
+                )
+                .label("conditions are assignments")
+                .help(format!(
+                    "write `{} = ...`, or move it before `|` to ask about it",
+                    var.name
+                )));
+            }
+            let t = QueryTerm { var, value };
+            if is_given {
+                given.push(t);
+            } else {
+                targets.push(t);
+            }
+        }
+    }
+    Ok((
+        Query {
+            log,
+            model,
+            targets,
+            given,
+        },
+        depth,
+    ))
+}
+
+fn call_args_parsed(p: Pair<Rule>) -> Result<(Vec<Arg>, usize), Diag> {
+    let mut args: Vec<Arg> = Vec::new();
+    let mut depth = 0;
+    for q in p.into_inner() {
+        let arg = if q.as_rule() == Rule::named_arg {
+            let mut inner = q.into_inner();
+            let name = ident(inner.next().expect("a named argument has a name"));
+            let e = expr_parsed(inner.next().expect("a named argument has a value"))?;
+            depth = depth.max(e.depth);
+            Arg {
+                name: Some(name),
+                value: e.expr,
+            }
+        } else {
+            let e = expr_parsed(q)?;
+            depth = depth.max(e.depth);
+            if let Some(named) = args.iter().rev().find_map(|a| a.name.as_ref()) {
+                return Err(
+                    Diag::error("positional argument after a named one", e.expr.span)
+                        .label("positional")
+                        .related(named.span, "named argument before it")
+                        .help("put positional arguments first, then named ones"),
+                );
+            }
+            Arg {
+                name: None,
+                value: e.expr,
+            }
+        };
+        args.push(arg);
+    }
+    Ok((args, depth))
 }
 
 fn node(kind: ExprKind, span: Span, depth: usize) -> Result<Parsed, Diag> {

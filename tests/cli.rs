@@ -1,0 +1,167 @@
+//! The `gmm` command end to end: exit statuses, `check`, `graph` and its DOT, `fmt`.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn gmm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gmm"))
+        .args(args)
+        .current_dir(common::root())
+        .output()
+        .expect("gmm runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn exit_statuses() {
+    let ok = gmm(&["check", "examples/grades.gmm"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    assert!(stdout(&ok).contains("model grades: z ~ Categorical, x ~ Normal"));
+    let bad = gmm(&["check", "tests/ui/unknown_name_in_model.gmm"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let missing = gmm(&["check", "no/such/file.gmm"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("cannot read no/such/file.gmm"));
+    assert_eq!(gmm(&[]).status.code(), Some(2));
+    assert_eq!(gmm(&["check"]).status.code(), Some(2));
+    assert_eq!(gmm(&["check", "a.gmm", "--bogus"]).status.code(), Some(2));
+    assert_eq!(gmm(&["--version"]).status.code(), Some(0));
+}
+
+/// The body of `subgraph "cluster_<name>" { ... }` in DOT text.
+fn cluster<'a>(dot: &'a str, name: &str) -> &'a str {
+    let head = format!("subgraph \"cluster_{name}\" {{");
+    let start = dot
+        .find(&head)
+        .unwrap_or_else(|| panic!("no cluster {name} in\n{dot}"))
+        + head.len();
+    let mut depth = 1;
+    for (i, c) in dot[start..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &dot[start..start + i];
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("unclosed cluster {name}");
+}
+
+#[test]
+fn grades_plate_diagram() {
+    let o = gmm(&["graph", "examples/grades.gmm"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dot = stdout(&o);
+    let plate = cluster(&dot, "exams");
+    assert!(plate.contains("label=\"exams (N)\""), "{plate}");
+    assert!(
+        plate.contains("\"z\" [shape=circle];"),
+        "z is latent: plain\n{plate}"
+    );
+    assert!(
+        plate.contains("\"x\" [shape=circle, style=filled"),
+        "x is observed: shaded\n{plate}"
+    );
+    for edge in [
+        "\"z\" -> \"x\";",
+        "\"pi\" -> \"z\";",
+        "\"mu\" -> \"x\";",
+        "\"sigma\" -> \"x\";",
+    ] {
+        assert!(dot.contains(edge), "missing {edge} in\n{dot}");
+    }
+    for p in ["pi", "mu", "sigma"] {
+        let node = format!("\"{p}\" [shape=circle, width=0.1");
+        assert!(dot.contains(&node), "parameter {p} is a small node\n{dot}");
+        assert!(!plate.contains(&node), "parameters stay outside the plate");
+    }
+}
+
+#[test]
+fn nested_plates_and_templates() {
+    let o = gmm(&["graph", "examples/mixtures.gmm", "--model", "features"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dot = stdout(&o);
+    let rows = cluster(&dot, "rows");
+    let d = cluster(&dot, "d");
+    assert!(rows.contains("subgraph \"cluster_d\""), "d nests in rows");
+    assert!(d.contains("label=\"d (2)\"") && d.contains("\"x\""));
+    let t = gmm(&["graph", "examples/mixtures.gmm", "--model", "mix(3)"]);
+    assert_eq!(t.status.code(), Some(0), "{}", stderr(&t));
+    assert!(stdout(&t).contains("digraph \"mix\""));
+    let needs_args = gmm(&["graph", "examples/mixtures.gmm", "--model", "mix"]);
+    assert_eq!(needs_args.status.code(), Some(1));
+    assert!(stderr(&needs_args).contains("--model 'mix(K)'"));
+    let zero = gmm(&["graph", "examples/mixtures.gmm", "--model", "mix(0)"]);
+    assert_eq!(zero.status.code(), Some(1));
+    assert!(
+        stderr(&zero).contains("examples/mixtures.gmm:3:24"),
+        "{}",
+        stderr(&zero)
+    );
+    let unknown = gmm(&["graph", "examples/mixtures.gmm", "--model", "mixx"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("did you mean `mix`?"));
+}
+
+#[test]
+fn global_latent_stays_outside_the_plate() {
+    let o = gmm(&["graph", "examples/one_group.gmm"]);
+    let dot = stdout(&o);
+    let rows = cluster(&dot, "rows");
+    assert!(!rows.contains("\"z\""), "{dot}");
+    assert!(rows.contains("\"x\""));
+    assert!(dot.contains("\"z\" -> \"x\";"));
+}
+
+/// Runs Graphviz `dot -Tsvg` on `input`; `None` when `dot` is not installed.
+fn dot_svg(input: &str) -> Option<Output> {
+    let mut child = Command::new("dot")
+        .arg("-Tsvg")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .ok()?;
+    child
+        .stdin
+        .take()
+        .expect("piped")
+        .write_all(input.as_bytes())
+        .expect("dot reads its input");
+    Some(child.wait_with_output().expect("dot finishes"))
+}
+
+#[test]
+fn graphviz_renders_the_dot() {
+    for (example, plate) in [
+        ("examples/grades.gmm", "exams (N)"),
+        ("examples/blobs2d.gmm", "points (N)"),
+    ] {
+        let dot = stdout(&gmm(&["graph", example]));
+        let Some(out) = dot_svg(&dot) else {
+            eprintln!("skipped: Graphviz `dot` is not installed (Debian package graphviz)");
+            return;
+        };
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let svg = String::from_utf8_lossy(&out.stdout);
+        assert!(svg.contains("<svg") && svg.contains(plate), "{svg}");
+    }
+}
