@@ -34,9 +34,49 @@ pub enum ArrayError {
     /// Inner dimensions of a matrix product that differ.
     #[error("matrix product of shapes {} and {}: inner sizes differ", show_shape(.0), show_shape(.1))]
     MatMul(Vec<usize>, Vec<usize>),
+    /// An array too large to allocate.
+    #[error("an array of shape {} has more than {MAX_ELEMENTS} elements", show_shape(.0))]
+    TooLarge(Vec<usize>),
     /// A shape that cannot receive the value.
     #[error("a value of shape {} does not fit shape {}", show_shape(.0), show_shape(.1))]
     Reshape(Vec<usize>, Vec<usize>),
+}
+
+/// The most elements one array may hold (400 MB of f64); larger requests are refused before
+/// allocating.
+pub const MAX_ELEMENTS: usize = 50_000_000;
+
+/// The number of elements of `shape`, refusing shapes larger than [`MAX_ELEMENTS`].
+pub fn checked_len(shape: &[usize]) -> Result<usize, ArrayError> {
+    shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= MAX_ELEMENTS)
+        .ok_or_else(|| ArrayError::TooLarge(shape.to_vec()))
+}
+
+/// The shape of `a @ b` under NumPy `matmul` rules for 1-D and 2-D operands.
+pub fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, ArrayError> {
+    let fail = || ArrayError::MatMul(a.to_vec(), b.to_vec());
+    let (rows, inner_a, a_vec) = match a {
+        [n] => (1, *n, true),
+        [r, c] => (*r, *c, false),
+        _ => return Err(fail()),
+    };
+    let (inner_b, cols, b_vec) = match b {
+        [n] => (*n, 1, true),
+        [r, c] => (*r, *c, false),
+        _ => return Err(fail()),
+    };
+    if inner_a != inner_b {
+        return Err(fail());
+    }
+    Ok(match (a_vec, b_vec) {
+        (true, true) => vec![],
+        (true, false) => vec![cols],
+        (false, true) => vec![rows],
+        (false, false) => vec![rows, cols],
+    })
 }
 
 /// Renders a shape as `[2, 3]`, or `scalar` for `[]`.
@@ -58,6 +98,13 @@ pub fn show_shape(shape: &[usize]) -> String {
 /// Formats a number as section 7 of the specification says: whole numbers below 1e15 as
 /// integers, others in the shortest form that reads back to the same float, with an exponent
 /// when |x| ≥ 1e15 or |x| < 1e-4.
+///
+/// ```
+/// use gmm::array::format_number;
+/// assert_eq!(format_number(3.0), "3");
+/// assert_eq!(format_number(0.525), "0.525");
+/// assert_eq!(format_number(2.5e-7), "2.5e-7");
+/// ```
 pub fn format_number(x: f64) -> String {
     if x.is_nan() {
         "nan".into()
@@ -109,12 +156,12 @@ impl Array {
     }
 
     /// An array of the given shape filled with `x`.
-    pub fn full(shape: Vec<usize>, x: f64) -> Array {
-        let n = shape.iter().product();
-        Array {
+    pub fn full(shape: Vec<usize>, x: f64) -> Result<Array, ArrayError> {
+        let n = checked_len(&shape)?;
+        Ok(Array {
             shape,
             data: vec![x; n],
-        }
+        })
     }
 
     /// The shape.
@@ -197,7 +244,7 @@ impl Array {
                 return Err(fail());
             }
         }
-        let n: usize = shape.iter().product();
+        let n = checked_len(shape)?;
         let mut data = Vec::with_capacity(n);
         let src_strides = strides(&self.shape);
         let mut idx = vec![0usize; shape.len()];
@@ -247,7 +294,7 @@ impl Array {
             .map(|(p, _)| p.len())
             .collect();
         let counts: Vec<usize> = picks.iter().map(|(p, _)| p.len()).collect();
-        let n: usize = counts.iter().product();
+        let n = checked_len(&counts)?;
         let st = strides(&self.shape);
         let mut data = Vec::with_capacity(n);
         let mut pos = vec![0usize; counts.len()];
@@ -265,35 +312,24 @@ impl Array {
 
     /// Matrix product with NumPy `matmul` rules for 1-D and 2-D operands.
     pub fn matmul(&self, other: &Array) -> Result<Array, ArrayError> {
-        let fail = || ArrayError::MatMul(self.shape.clone(), other.shape.clone());
-        let (a_rows, a_cols, a_vec) = match self.shape.as_slice() {
-            [n] => (1, *n, true),
-            [r, c] => (*r, *c, false),
-            _ => return Err(fail()),
+        let shape = matmul_shape(&self.shape, &other.shape)?;
+        let (rows, inner) = match self.shape.as_slice() {
+            [n] => (1, *n),
+            s => (s[0], s[1]),
         };
-        let (b_rows, b_cols, b_vec) = match other.shape.as_slice() {
-            [n] => (*n, 1, true),
-            [r, c] => (*r, *c, false),
-            _ => return Err(fail()),
+        let cols = match other.shape.as_slice() {
+            [_] => 1,
+            s => s[1],
         };
-        if a_cols != b_rows {
-            return Err(fail());
-        }
-        let mut data = vec![0.0; a_rows * b_cols];
-        for i in 0..a_rows {
-            for k in 0..a_cols {
-                let x = self.data[i * a_cols + k];
-                for j in 0..b_cols {
-                    data[i * b_cols + j] += x * other.data[k * b_cols + j];
+        let mut data = vec![0.0; checked_len(&[rows, cols])?];
+        for i in 0..rows {
+            for k in 0..inner {
+                let x = self.data[i * inner + k];
+                for j in 0..cols {
+                    data[i * cols + j] += x * other.data[k * cols + j];
                 }
             }
         }
-        let shape = match (a_vec, b_vec) {
-            (true, true) => vec![],
-            (true, false) => vec![b_cols],
-            (false, true) => vec![a_rows],
-            (false, false) => vec![a_rows, b_cols],
-        };
         Ok(Array { shape, data })
     }
 }

@@ -300,6 +300,16 @@ impl<'a> Lowerer<'a> {
             ty: pty,
             value: None,
         };
+        let mut full_shape = param.dims.clone();
+        full_shape.extend(pty.elem_shape());
+        if let Err(e) = crate::array::checked_len(&full_shape) {
+            self.diags.push(
+                Diag::error(format!("parameter `{}` is too large", name.name), span)
+                    .label(e.to_string())
+                    .help("use smaller dimensions"),
+            );
+            return;
+        }
         if let Some(v) = value {
             match self.fixed_value(v) {
                 Ok(val) if known => {
@@ -1038,8 +1048,8 @@ impl<'a> Lowerer<'a> {
                     if let Some(neg) = v.data().iter().find(|&&x| x < 0.0) {
                         return Err(self.error(
                             Diag::error(format!("index {neg} is negative"), at.span).help(format!(
-                                "valid indices of `{base_text}` here are 0..{}",
-                                size - 1
+                                "valid indices of `{base_text}` here: {}",
+                                valid_indices(size)
                             )),
                         ));
                     }
@@ -1171,6 +1181,14 @@ fn identity(n: usize) -> String {
         })
         .collect();
     format!("[{}]", rows.join(", "))
+}
+
+/// The indices of an axis of `size`, in words.
+fn valid_indices(size: usize) -> String {
+    match size {
+        0 => "none, the axis is empty".into(),
+        n => format!("0..{}", n - 1),
+    }
 }
 
 fn describe_value(v: &Array) -> String {

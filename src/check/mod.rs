@@ -56,6 +56,15 @@ impl Checked {
 }
 
 /// Checks a whole script.
+///
+/// ```
+/// let text = "model m {\n  param mu[2] : real = [0, 1]\n  plate rows {\n    z ~ Bernoulli(0.5)\n    x ~ Normal(mu[z], 1.0)\n  }\n}\n";
+/// let checked = gmm::check::check_program(&gmm::syntax::parse(text).unwrap());
+/// assert!(!checked.has_errors());
+/// let model = checked.find(Some("m")).and_then(|m| m.model.as_ref()).unwrap();
+/// assert_eq!(model.vars[1].parents, vec![0]);
+/// assert_eq!(model.nparams(&[]), 2);
+/// ```
 pub fn check_program(program: &Program) -> Checked {
     let mut c = Checker {
         scopes: vec![HashMap::new()],

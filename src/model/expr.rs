@@ -2,7 +2,7 @@
 //! indices; evaluated on arrays, and shaped without evaluating.
 
 use super::{ConstId, ParamId, PlateId, VarId};
-use crate::array::{Array, ArrayError, Idx, broadcast_shape};
+use crate::array::{Array, ArrayError, Idx, broadcast_shape, checked_len, matmul_shape};
 use thiserror::Error;
 
 /// A resolved expression.
@@ -211,11 +211,7 @@ impl Expr {
                 shape
             }
             Expr::Unary(_, a) | Expr::Call(_, a) => a.shape(env)?,
-            Expr::Binary(BinOp::MatMul, a, b) => {
-                let (sa, sb) = (a.shape(env)?, b.shape(env)?);
-                let product = Array::full(sa, 0.0).matmul(&Array::full(sb, 0.0))?;
-                product.shape().to_vec()
-            }
+            Expr::Binary(BinOp::MatMul, a, b) => matmul_shape(&a.shape(env)?, &b.shape(env)?)?,
             Expr::Binary(BinOp::Range, a, b) => {
                 let len = match (a.as_literal(), b.as_literal()) {
                     (Some(x), Some(y)) => range(x, y)?.shape()[0],
@@ -297,19 +293,12 @@ pub fn binary(op: BinOp, a: &Array, b: &Array) -> Result<Array, EvalError> {
     })
 }
 
-/// The longest range a program may build.
-pub const MAX_RANGE: usize = 100_000_000;
-
 /// The vector `a, a+1, ..., b-1`.
 pub fn range(a: f64, b: f64) -> Result<Array, EvalError> {
     if a.fract() != 0.0 || b.fract() != 0.0 || !a.is_finite() || !b.is_finite() {
         return Err(EvalError::Range(a, b));
     }
-    if b - a > MAX_RANGE as f64 {
-        return Err(EvalError::Unavailable(format!(
-            "the range {a}..{b} has more than {MAX_RANGE} elements"
-        )));
-    }
-    let n = (b - a).max(0.0) as usize;
+    let n = (b - a).max(0.0).min(usize::MAX as f64) as usize;
+    checked_len(&[n])?;
     Ok(Array::vector((0..n).map(|i| a + i as f64).collect()))
 }

@@ -42,6 +42,13 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
 });
 
 /// Parses a whole script. On failure returns every diagnostic found (at least one).
+///
+/// ```
+/// let program = gmm::syntax::parse("let x = -2^2 + 1  # comment\nprint x\n").unwrap();
+/// assert_eq!(program.stmts.len(), 2);
+/// let errors = gmm::syntax::parse("print (1 + 2\n").unwrap_err();
+/// assert_eq!(errors[0].message, "unclosed `(`");
+/// ```
 pub fn parse(text: &str) -> Result<Program, Vec<Diag>> {
     let pre = lex::prescan(text);
     if !pre.is_empty() {
