@@ -223,10 +223,8 @@ impl<'a> Lowerer<'a> {
                     ty,
                     value,
                 } => self.param(it.span, name, dims, ty, value.as_ref()),
-                ItemKind::Plate { name, size, items } => {
-                    self.plate(it.span, name, size.as_ref(), items)
-                }
-                ItemKind::Tilde { name, dist, args } => self.tilde(it.span, name, dist, args),
+                ItemKind::Plate { name, size, items } => self.plate(name, size.as_ref(), items),
+                ItemKind::Tilde { name, dist, args } => self.tilde(name, dist, args),
             }
         }
     }
@@ -358,24 +356,12 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn plate(
-        &mut self,
-        span: Span,
-        name: &ast::Ident,
-        size: Option<&ast::Expr>,
-        items: &[ast::Item],
-    ) {
-        self.plate_inner(span, name, size, items);
+    fn plate(&mut self, name: &ast::Ident, size: Option<&ast::Expr>, items: &[ast::Item]) {
+        self.plate_inner(name, size, items);
         self.poison(name);
     }
 
-    fn plate_inner(
-        &mut self,
-        span: Span,
-        name: &ast::Ident,
-        size: Option<&ast::Expr>,
-        items: &[ast::Item],
-    ) {
+    fn plate_inner(&mut self, name: &ast::Ident, size: Option<&ast::Expr>, items: &[ast::Item]) {
         let size = match size {
             None => {
                 if let Some(&outer) = self.plate_stack.last() {
@@ -412,7 +398,6 @@ impl<'a> Lowerer<'a> {
                 Err(Stop::Error) => return,
             },
         };
-        let _ = span;
         self.model.plates.push(Plate {
             name: name.name.clone(),
             size,
@@ -427,12 +412,12 @@ impl<'a> Lowerer<'a> {
         self.plate_stack.pop();
     }
 
-    fn tilde(&mut self, span: Span, name: &ast::Ident, dist: &ast::Ident, args: &[ast::Arg]) {
-        self.tilde_inner(span, name, dist, args);
+    fn tilde(&mut self, name: &ast::Ident, dist: &ast::Ident, args: &[ast::Arg]) {
+        self.tilde_inner(name, dist, args);
         self.poison(name);
     }
 
-    fn tilde_inner(&mut self, span: Span, name: &ast::Ident, dist: &ast::Ident, args: &[ast::Arg]) {
+    fn tilde_inner(&mut self, name: &ast::Ident, dist: &ast::Ident, args: &[ast::Arg]) {
         let Some(family) = Family::from_name(&dist.name) else {
             let names = Family::ALL.map(Family::name);
             let hint = alias(&dist.name)
@@ -447,7 +432,7 @@ impl<'a> Lowerer<'a> {
             );
             return;
         };
-        let Some(ordered) = self.bind_args(family, dist, args, span) else {
+        let Some(ordered) = self.bind_args(family, dist, args) else {
             return;
         };
         let mut parents = Vec::new();
@@ -455,7 +440,7 @@ impl<'a> Lowerer<'a> {
         let mut lowered = Vec::new();
         let mut failed = false;
         for a in ordered {
-            match self.dist_expr(a, &mut parents, &mut params) {
+            match self.expr(a, Ctx::Dist, &mut parents, &mut params) {
                 Ok(e) => lowered.push((e, a)),
                 Err(Stop::Unknown) => {
                     self.unknown = true;
@@ -502,7 +487,6 @@ impl<'a> Lowerer<'a> {
         family: Family,
         dist: &ast::Ident,
         args: &'e [ast::Arg],
-        span: Span,
     ) -> Option<Vec<&'e ast::Expr>> {
         let names = family.arg_names();
         let signature = format!("{}({})", family.name(), names.join(", "));
@@ -556,7 +540,6 @@ impl<'a> Lowerer<'a> {
         }
         if let Some(missing) = slots.iter().position(Option::is_none) {
             let at = args.last().map_or(dist.span, |a| a.value.span);
-            let _ = span;
             self.diags.push(
                 Diag::error(
                     format!(
@@ -703,16 +686,6 @@ impl<'a> Lowerer<'a> {
                 Err(self.error(Diag::error(err.to_string(), e.span).label("cannot evaluate this")))
             }
         }
-    }
-
-    /// Lowers a distribution argument, recording the variables and parameters it uses.
-    fn dist_expr(
-        &mut self,
-        e: &ast::Expr,
-        parents: &mut Vec<VarId>,
-        params: &mut Vec<ParamId>,
-    ) -> Lower<ir::Expr> {
-        self.expr(e, Ctx::Dist, parents, params)
     }
 
     fn expr(
@@ -1058,7 +1031,7 @@ impl<'a> Lowerer<'a> {
                 Err(_) => {
                     let label = match ix {
                         ir::Expr::Param(_) => "a parameter".to_string(),
-                        _ => "not a discrete value".to_string(),
+                        _ => "a computed value".to_string(),
                     };
                     return Err(self.error(
                         Diag::error("an index must be discrete", at.span)
