@@ -1,5 +1,6 @@
-//! Nothing panics on any input: random bytes, mutated examples and pathological nesting all end
-//! in a parse result or a diagnostic. Runs on a thread with a 2 MiB stack, the default for test
+//! Nothing panics on any input: random bytes, mutated examples, pathological nesting and every
+//! input the fuzzer ever crashed on (tests/fuzz_regressions/) end in a parse result or a
+//! diagnostic, and what `fmt` prints parses again. Runs on a thread with a 2 MiB stack, the default for test
 //! threads, so a recursion the front end fails to bound shows up as a crash.
 
 mod common;
@@ -18,7 +19,11 @@ fn front_end(text: &str) {
             let checked = check_program(&p);
             let src = Source::new("t.gmm", text);
             let _ = src.render(&checked.diags);
-            let _ = format_program(&p, text);
+            let formatted = format_program(&p, text);
+            assert!(
+                syntax::parse(&formatted).is_ok(),
+                "fmt output does not parse:\n{formatted:?}\nfrom {text:?}"
+            );
         }
         Err(diags) => {
             assert!(!diags.is_empty());
@@ -35,6 +40,21 @@ fn on_small_stack(f: impl FnOnce() + Send + 'static) {
         .expect("thread starts")
         .join()
         .expect("no panic and no stack overflow");
+}
+
+#[test]
+fn fuzz_regressions() {
+    let dir = common::root().join("tests/fuzz_regressions");
+    let inputs: Vec<Vec<u8>> = std::fs::read_dir(dir)
+        .expect("folder exists")
+        .map(|e| std::fs::read(e.expect("entry").path()).expect("readable"))
+        .collect();
+    assert!(!inputs.is_empty());
+    on_small_stack(move || {
+        for bytes in inputs {
+            front_end(&String::from_utf8_lossy(&bytes));
+        }
+    });
 }
 
 #[test]

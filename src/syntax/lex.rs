@@ -114,6 +114,30 @@ pub fn prescan(text: &str) -> Vec<Diag> {
                         .help("remove it, or put it inside a string or a # comment"),
                 );
             }
+            Ok(Token::Str) => {
+                let body = &text[span.start + 1..span.end - 1];
+                let mut chars = body.char_indices();
+                while let Some((i, c)) = chars.next() {
+                    if c != '\\' {
+                        continue;
+                    }
+                    match chars.next() {
+                        Some((_, '"' | '\\' | 'n' | 't')) => {}
+                        Some((j, other)) => {
+                            let at = span.start + 1 + i;
+                            diags.push(
+                                Diag::error(
+                                    format!("unknown escape `\\{}` in a string", other.escape_default()),
+                                    Span::new(at, span.start + 1 + j + other.len_utf8()),
+                                )
+                                .label("not an escape")
+                                .help("the escapes are \\\" \\\\ \\n \\t; write a backslash as \\\\"),
+                            );
+                        }
+                        None => {}
+                    }
+                }
+            }
             Ok(Token::UnterminatedStr) => diags.push(
                 Diag::error(
                     "unterminated string",
