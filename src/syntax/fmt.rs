@@ -25,11 +25,35 @@ pub fn format_program(program: &Program, source: &str) -> String {
     f.out
 }
 
-/// Formats one expression.
+/// Formats one expression on one line.
 pub fn format_expr(e: &Expr) -> String {
     let mut s = String::new();
     write_expr(&mut s, e);
     s
+}
+
+/// The widest line the formatter makes of its own accord.
+const MAX_WIDTH: usize = 100;
+
+/// Formats the value of a definition that starts `prefix` columns into a line at `indent`
+/// levels: on one line when it fits, else a list with one element per line (recursively).
+fn layout_value(e: &Expr, indent: usize, prefix: usize) -> String {
+    let flat = format_expr(e);
+    match &e.kind {
+        ExprKind::List(items) if !items.is_empty() && prefix + flat.len() > MAX_WIDTH => {
+            let pad = "    ".repeat(indent + 1);
+            let mut out = String::from("[\n");
+            for item in items {
+                out.push_str(&pad);
+                out.push_str(&layout_value(item, indent + 1, pad.len()));
+                out.push_str(",\n");
+            }
+            out.push_str(&"    ".repeat(indent));
+            out.push(']');
+            out
+        }
+        _ => flat,
+    }
 }
 
 struct Formatter<'a> {
@@ -64,6 +88,12 @@ impl Formatter<'_> {
             }
         }
         false
+    }
+
+    /// `head = value`, the value laid out to fit the line.
+    fn definition(&self, head: String, value: &Expr) -> String {
+        let prefix = self.indent * 4 + head.len() + 3;
+        format!("{head} = {}", layout_value(value, self.indent, prefix))
     }
 
     fn line(&mut self, text: &str) {
@@ -180,18 +210,12 @@ impl Formatter<'_> {
                 );
             }
             StmtKind::Let { name, value } => {
-                self.simple(
-                    format!("let {} = {}", name.name, format_expr(value)),
-                    s.span,
-                    prev_end,
-                );
+                let text = self.definition(format!("let {}", name.name), value);
+                self.simple(text, s.span, prev_end);
             }
             StmtKind::Assign { name, value } => {
-                self.simple(
-                    format!("{} = {}", name.name, format_expr(value)),
-                    s.span,
-                    prev_end,
-                );
+                let text = self.definition(name.name.clone(), value);
+                self.simple(text, s.span, prev_end);
             }
             StmtKind::Print(args) => {
                 let args: Vec<String> = args.iter().map(format_expr).collect();
@@ -211,11 +235,10 @@ impl Formatter<'_> {
     fn item(&mut self, it: &Item, prev_end: &mut Option<usize>) {
         self.begin(it.span, prev_end);
         match &it.kind {
-            ItemKind::Const { name, value } => self.simple(
-                format!("const {} = {}", name.name, format_expr(value)),
-                it.span,
-                prev_end,
-            ),
+            ItemKind::Const { name, value } => {
+                let text = self.definition(format!("const {}", name.name), value);
+                self.simple(text, it.span, prev_end);
+            }
             ItemKind::Param {
                 name,
                 dims,
@@ -232,7 +255,7 @@ impl Formatter<'_> {
                     t.push_str(&format!("[{}]", format_expr(size)));
                 }
                 if let Some(v) = value {
-                    t.push_str(&format!(" = {}", format_expr(v)));
+                    t = self.definition(t, v);
                 }
                 self.simple(t, it.span, prev_end);
             }
