@@ -772,3 +772,64 @@ fn unescape(raw: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::lex::Token;
+    use std::collections::HashMap;
+
+    /// The token class the logos lexer must give each leaf of the pest tree.
+    fn expected_class(rule: Rule) -> Option<&'static [Token]> {
+        Some(match rule {
+            Rule::number => &[Token::Number],
+            Rule::string => &[Token::Str],
+            Rule::ident | Rule::query_head => &[Token::Ident],
+            Rule::kw_true | Rule::kw_false | Rule::kw_na => &[Token::Literal],
+            Rule::op_or | Rule::op_and | Rule::op_not => &[Token::Keyword],
+            r if format!("{r:?}").starts_with("kw_") => &[Token::Keyword],
+            r if format!("{r:?}").starts_with("op_") => &[Token::Punct],
+            Rule::index_all => &[Token::Punct],
+            _ => return None,
+        })
+    }
+
+    /// The grammar and the logos lexer agree on every token of every example and UI program:
+    /// each pest leaf is exactly one logos token of the matching class.
+    #[test]
+    fn lexer_agrees_with_grammar() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut checked = 0;
+        for dir in ["examples", "tests/ui", "tests/fmt"] {
+            for entry in std::fs::read_dir(root.join(dir)).expect("folder") {
+                let path = entry.expect("entry").path();
+                if path.extension().is_none_or(|e| e != "gmm") {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).expect("readable");
+                let Ok(pairs) = GmmParser::parse(Rule::program, &text) else {
+                    continue;
+                };
+                let lexed: HashMap<(usize, usize), Token> = lex::tokens(&text)
+                    .filter_map(|(t, s)| Some(((s.start, s.end), t.ok()?)))
+                    .collect();
+                for pair in pairs.flatten() {
+                    let Some(classes) = expected_class(pair.as_rule()) else {
+                        continue;
+                    };
+                    let span = (pair.as_span().start(), pair.as_span().end());
+                    let got = lexed.get(&span);
+                    assert!(
+                        got.is_some_and(|t| classes.contains(t)),
+                        "{}: {:?} `{}` at {span:?}: the lexer says {got:?}",
+                        path.display(),
+                        pair.as_rule(),
+                        pair.as_str()
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 500, "only {checked} tokens compared");
+    }
+}
