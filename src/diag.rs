@@ -114,11 +114,15 @@ pub struct Source {
 }
 
 impl Source {
-    /// A source named `name` with the given text.
+    /// A source named `name` with the given text; a leading byte-order mark is dropped.
     pub fn new(name: impl Into<String>, text: impl Into<String>) -> Source {
+        let mut text = text.into();
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
         Source {
             name: name.into(),
-            text: text.into(),
+            text,
         }
     }
 

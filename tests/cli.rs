@@ -165,3 +165,21 @@ fn graphviz_renders_the_dot() {
         assert!(svg.contains("<svg") && svg.contains(plate), "{svg}");
     }
 }
+
+#[test]
+fn byte_order_mark_and_crlf_line_endings() {
+    let dir = std::env::temp_dir().join(format!("gmm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("windows.gmm");
+    std::fs::write(
+        &path,
+        "\u{feff}model m {\r\n    param mu : real = 0  # c\r\n    plate r { x ~ Normal(mu, 1) }\r\n}\r\n",
+    )
+    .expect("written");
+    let p = path.to_str().expect("utf-8 path");
+    let checked = gmm(&["check", p]);
+    assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
+    let formatted = stdout(&gmm(&["fmt", p]));
+    assert!(!formatted.contains('\r') && formatted.starts_with("model m {\n"));
+    std::fs::remove_dir_all(&dir).expect("cleaned up");
+}

@@ -411,8 +411,9 @@ impl Model {
                 PlateSize::Fixed(n) => format!("{} ({n})", p.name),
             })
             .collect();
+        let n = self.nparams(&[]);
         format!(
-            "model {}: {}; plates: {}; {} free parameters",
+            "model {}: {}; plates: {}; {n} free parameter{}",
             self.name,
             vars.join(", "),
             if plates.is_empty() {
@@ -420,7 +421,7 @@ impl Model {
             } else {
                 plates.join(", ")
             },
-            self.nparams(&[])
+            if n == 1 { "" } else { "s" }
         )
     }
 }
