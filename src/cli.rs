@@ -209,7 +209,7 @@ fn pick_model(
                 .cloned()
                 .zip(values.into_iter().map(|v| Some(crate::array::Array::scalar(v))))
                 .collect();
-            let lowered = lower::lower_model(decl, &NoScript, &args);
+            let lowered = lower::lower_model(decl, &lower::NoScript, &args);
             match lowered.model {
                 Some(m) => Ok(m),
                 None => {
@@ -253,19 +253,4 @@ fn parse_model_spec(s: &str) -> Result<(String, Option<Vec<f64>>), Failed> {
         .map(|a| a.trim().parse::<f64>().map_err(|_| bad()))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((s[..open].trim().to_string(), Some(args)))
-}
-
-/// A template instantiated from the command line sees no script names.
-struct NoScript;
-
-impl lower::Outer for NoScript {
-    fn defines(&self, _: &str) -> bool {
-        false
-    }
-    fn names(&self) -> Vec<String> {
-        Vec::new()
-    }
-    fn value(&self, _: &ast::Expr) -> Result<Option<crate::array::Array>, Diag> {
-        Ok(None)
-    }
 }

@@ -176,21 +176,9 @@ fn script_values_and_template_arguments_reach_the_model() {
             _ => None,
         })
         .expect("mix is declared");
-    struct Empty;
-    impl lower::Outer for Empty {
-        fn defines(&self, _: &str) -> bool {
-            false
-        }
-        fn names(&self) -> Vec<String> {
-            Vec::new()
-        }
-        fn value(&self, _: &syntax::Expr) -> Result<Option<gmm::array::Array>, gmm::diag::Diag> {
-            Ok(None)
-        }
-    }
     let lowered = lower::lower_model(
         decl,
-        &Empty,
+        &lower::NoScript,
         &[("K".into(), Some(gmm::array::Array::scalar(4.0)))],
     );
     let m4 = lowered.model.expect("mix(4) lowers");

@@ -26,6 +26,22 @@ pub trait Outer {
     fn value(&self, e: &ast::Expr) -> Result<Option<Array>, Diag>;
 }
 
+/// The outside of a model that has no script around it (a template instantiated from the
+/// command line, a model loaded on its own).
+pub struct NoScript;
+
+impl Outer for NoScript {
+    fn defines(&self, _: &str) -> bool {
+        false
+    }
+    fn names(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn value(&self, _: &ast::Expr) -> Result<Option<Array>, Diag> {
+        Ok(None)
+    }
+}
+
 /// The result of lowering.
 #[derive(Debug)]
 pub struct Lowered {
@@ -491,23 +507,25 @@ impl<'a> Lowerer<'a> {
         let names = family.arg_names();
         let signature = format!("{}({})", family.name(), names.join(", "));
         let mut slots: Vec<Option<&ast::Expr>> = vec![None; names.len()];
+        let arity = |at: Span, label: String| {
+            Diag::error(
+                format!(
+                    "`{}` takes {} argument{}, got {}",
+                    family.name(),
+                    names.len(),
+                    if names.len() == 1 { "" } else { "s" },
+                    args.len()
+                ),
+                at,
+            )
+            .label(label)
+            .help(format!("write {signature}"))
+        };
         let positional = args.iter().filter(|a| a.name.is_none()).count();
         if positional > names.len() {
             let extra = &args[names.len()];
-            self.diags.push(
-                Diag::error(
-                    format!(
-                        "`{}` takes {} argument{}, got {}",
-                        family.name(),
-                        names.len(),
-                        if names.len() == 1 { "" } else { "s" },
-                        args.len()
-                    ),
-                    extra.value.span,
-                )
-                .label("extra argument")
-                .help(format!("write {signature}")),
-            );
+            self.diags
+                .push(arity(extra.value.span, "extra argument".into()));
             return None;
         }
         for (i, a) in args.iter().enumerate() {
@@ -540,20 +558,10 @@ impl<'a> Lowerer<'a> {
         }
         if let Some(missing) = slots.iter().position(Option::is_none) {
             let at = args.last().map_or(dist.span, |a| a.value.span);
-            self.diags.push(
-                Diag::error(
-                    format!(
-                        "`{}` takes {} argument{}, got {}",
-                        family.name(),
-                        names.len(),
-                        if names.len() == 1 { "" } else { "s" },
-                        args.len()
-                    ),
-                    dist.span.to(at),
-                )
-                .label(format!("missing `{}`", names[missing]))
-                .help(format!("write {signature}")),
-            );
+            self.diags.push(arity(
+                dist.span.to(at),
+                format!("missing `{}`", names[missing]),
+            ));
             return None;
         }
         Some(slots.into_iter().flatten().collect())
