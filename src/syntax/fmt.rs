@@ -341,9 +341,12 @@ fn write_expr(out: &mut String, e: &Expr) {
         }
         ExprKind::Unary(op, x) => {
             out.push_str(op.symbol());
-            // `--x` would read as two minus signs anyway; parentheses make it legible.
-            let nested_neg = *op == UnOp::Neg && matches!(x.kind, ExprKind::Unary(UnOp::Neg, _));
-            write_wrapped(out, x, x.precedence() < op.precedence() || nested_neg);
+            // `--x` would read as one token to a human; a space keeps it legible without adding
+            // brackets (which count toward the nesting limit).
+            if *op == UnOp::Neg && matches!(x.kind, ExprKind::Unary(UnOp::Neg, _)) {
+                out.push(' ');
+            }
+            write_wrapped(out, x, x.precedence() < op.precedence());
         }
         ExprKind::Binary(op, l, r) => {
             let p = op.precedence();
