@@ -12,23 +12,37 @@ use gmm::syntax::{self, fmt::format_program};
 
 const STACK: usize = 2 * 1024 * 1024;
 
-/// Parses, checks and formats `text`; errors must come with a rendered location.
-fn front_end(text: &str) {
+/// Parses, checks and formats `text`; errors must come with a rendered location. Returns
+/// whether it parsed.
+fn front_end(text: &str) -> bool {
     match syntax::parse(text) {
         Ok(p) => {
             let checked = check_program(&p);
             let src = Source::new("t.gmm", text);
             let _ = src.render(&checked.diags);
+            // fmt's properties hold for every program that parses: its output parses to the
+            // same AST and formats to itself.
             let formatted = format_program(&p, text);
-            assert!(
-                syntax::parse(&formatted).is_ok(),
-                "fmt output does not parse:\n{formatted:?}\nfrom {text:?}"
+            let again = syntax::parse(&formatted).unwrap_or_else(|d| {
+                panic!("fmt output does not parse: {d:?}\n{formatted:?}\nfrom {text:?}")
+            });
+            assert_eq!(
+                common::ast_shape(&p),
+                common::ast_shape(&again),
+                "fmt changed the AST of {text:?}"
             );
+            assert_eq!(
+                format_program(&again, &formatted),
+                formatted,
+                "fmt is not idempotent on {text:?}"
+            );
+            true
         }
         Err(diags) => {
             assert!(!diags.is_empty());
             let rendered = Source::new("t.gmm", text).render(&diags);
             assert!(rendered.contains("t.gmm:"), "no location: {rendered}");
+            false
         }
     }
 }
@@ -88,6 +102,7 @@ fn mutated_examples() {
     }
     on_small_stack(move || {
         let mut rng = Rng(42);
+        let mut parsed = 0;
         let pieces = [
             "(",
             ")",
@@ -117,33 +132,66 @@ fn mutated_examples() {
         ];
         for _ in 0..3000 {
             let src = &sources[rng.below(sources.len())];
-            let mut text: Vec<char> = src.chars().collect();
-            for _ in 0..1 + rng.below(4) {
-                let at = rng.below(text.len() + 1);
-                match rng.below(3) {
-                    0 if at < text.len() => {
-                        let n = 1 + rng.below(5);
-                        text.drain(at..(at + n).min(text.len()));
-                    }
-                    1 => {
-                        let piece = pieces[rng.below(pieces.len())];
-                        for (k, c) in piece.chars().enumerate() {
-                            text.insert(at + k, c);
-                        }
-                    }
-                    _ => {
-                        let from = rng.below(text.len().max(1));
-                        let n = rng.below(20);
-                        let chunk: Vec<char> = text.iter().skip(from).take(n).copied().collect();
-                        for (k, c) in chunk.into_iter().enumerate() {
-                            text.insert(at.min(text.len()) + k, c);
-                        }
-                    }
+            let text = if rng.below(2) == 0 {
+                mutate_chars(src, &mut rng, &pieces)
+            } else {
+                mutate_lines(src, &mut rng)
+            };
+            parsed += usize::from(front_end(&text));
+        }
+        // Enough mutants stay valid for fmt's properties to be exercised.
+        eprintln!("{parsed} of 3000 mutants parsed");
+        assert!(parsed > 300, "only {parsed} mutants parsed");
+    });
+}
+
+/// Deletes, inserts or copies a few runs of characters: mostly broken programs.
+fn mutate_chars(src: &str, rng: &mut Rng, pieces: &[&str]) -> String {
+    let mut text: Vec<char> = src.chars().collect();
+    for _ in 0..1 + rng.below(4) {
+        let at = rng.below(text.len() + 1);
+        match rng.below(3) {
+            0 if at < text.len() => {
+                let n = 1 + rng.below(5);
+                text.drain(at..(at + n).min(text.len()));
+            }
+            1 => {
+                let piece = pieces[rng.below(pieces.len())];
+                for (k, c) in piece.chars().enumerate() {
+                    text.insert(at + k, c);
                 }
             }
-            front_end(&text.iter().collect::<String>());
+            _ => {
+                let from = rng.below(text.len().max(1));
+                let n = rng.below(20);
+                let chunk: Vec<char> = text.iter().skip(from).take(n).copied().collect();
+                for (k, c) in chunk.into_iter().enumerate() {
+                    text.insert(at.min(text.len()) + k, c);
+                }
+            }
         }
-    });
+    }
+    text.into_iter().collect()
+}
+
+/// Deletes, repeats or swaps whole lines: often still a program, in a new layout.
+fn mutate_lines(src: &str, rng: &mut Rng) -> String {
+    let mut lines: Vec<&str> = src.lines().collect();
+    for _ in 0..1 + rng.below(3) {
+        if lines.is_empty() {
+            break;
+        }
+        let i = rng.below(lines.len());
+        let j = rng.below(lines.len());
+        match rng.below(3) {
+            0 => {
+                lines.remove(i);
+            }
+            1 => lines.insert(j, lines[i]),
+            _ => lines.swap(i, j),
+        }
+    }
+    lines.join("\n")
 }
 
 #[test]

@@ -173,7 +173,12 @@ pub fn prescan(text: &str) -> Vec<Diag> {
                             span,
                         )
                         .label(format!("expected `{}` here", symbol(closer(o))))
-                        .related(ospan, "opened here"),
+                        .related(ospan, "opened here")
+                        .help(format!(
+                            "close `{}` with `{}`, or look for a missing bracket in between",
+                            symbol(o),
+                            symbol(closer(o))
+                        )),
                     );
                     return diags;
                 }

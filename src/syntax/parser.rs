@@ -178,7 +178,15 @@ fn syntax_hint(found: &str, expected: &[String]) -> Option<String> {
     if expects("a newline or `;`") && !found.starts_with("end") {
         return Some("write one statement per line, or separate them with `;`".into());
     }
-    None
+    if expects("an expression") {
+        return Some("a value goes here: a number, a name, a list `[...]` or an expression".into());
+    }
+    match expected {
+        [one] if one.starts_with('`') => {
+            Some(format!("insert {one} here, or look for a typo before it"))
+        }
+        _ => None,
+    }
 }
 
 /// Describes the token at `pos` for a message, and its span.
