@@ -1,4 +1,5 @@
-//! Fuzz target: any text through parse, check and fmt ends in a result or a diagnostic.
+//! Fuzz target: any text through parse, check and fmt ends in a result or a diagnostic, and
+//! fmt keeps the tree and is idempotent.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -12,9 +13,19 @@ fuzz_target!(|data: &[u8]| {
         Ok(program) => {
             let checked = gmm::check::check_program(&program);
             let _ = source.render(&checked.diags);
+            // What fmt prints parses to the same tree and formats to itself.
             let formatted = gmm::syntax::fmt::format_program(&program, text);
-            // What fmt prints must parse again.
-            assert!(gmm::syntax::parse(&formatted).is_ok(), "fmt output does not parse:\n{formatted}");
+            let again = gmm::syntax::parse(&formatted)
+                .unwrap_or_else(|d| panic!("fmt output does not parse: {d:?}\n{formatted}"));
+            assert_eq!(
+                program.without_spans(),
+                again.without_spans(),
+                "fmt changed the tree"
+            );
+            assert_eq!(
+                gmm::syntax::fmt::format_program(&again, &formatted),
+                formatted
+            );
         }
         Err(diags) => {
             assert!(!diags.is_empty());

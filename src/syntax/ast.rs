@@ -345,3 +345,132 @@ impl Expr {
         }
     }
 }
+
+impl Program {
+    /// The same tree with every span zeroed, for comparing trees that differ only in layout
+    /// (`gmm fmt` must preserve the tree).
+    pub fn without_spans(&self) -> Program {
+        let mut p = self.clone();
+        p.stmts.iter_mut().for_each(Stmt::clear_spans);
+        p
+    }
+}
+
+impl Ident {
+    fn clear_spans(&mut self) {
+        self.span = Span::default();
+    }
+}
+
+impl Stmt {
+    fn clear_spans(&mut self) {
+        self.span = Span::default();
+        match &mut self.kind {
+            StmtKind::Model(m) => {
+                m.name.clear_spans();
+                m.params.iter_mut().flatten().for_each(Ident::clear_spans);
+                m.items.iter_mut().for_each(Item::clear_spans);
+            }
+            StmtKind::Let { name, value } | StmtKind::Assign { name, value } => {
+                name.clear_spans();
+                value.clear_spans();
+            }
+            StmtKind::Print(args) => args.iter_mut().for_each(Expr::clear_spans),
+            StmtKind::Assert { cond, message } => {
+                cond.clear_spans();
+                message.iter_mut().for_each(Expr::clear_spans);
+            }
+            StmtKind::For { var, iter, body } => {
+                var.clear_spans();
+                iter.clear_spans();
+                body.iter_mut().for_each(Stmt::clear_spans);
+            }
+            StmtKind::Expr(e) => e.clear_spans(),
+        }
+    }
+}
+
+impl Item {
+    fn clear_spans(&mut self) {
+        self.span = Span::default();
+        match &mut self.kind {
+            ItemKind::Const { name, value } => {
+                name.clear_spans();
+                value.clear_spans();
+            }
+            ItemKind::Param {
+                name,
+                dims,
+                ty,
+                value,
+            } => {
+                name.clear_spans();
+                dims.iter_mut().for_each(Expr::clear_spans);
+                ty.span = Span::default();
+                ty.name.clear_spans();
+                ty.size.iter_mut().for_each(Expr::clear_spans);
+                value.iter_mut().for_each(Expr::clear_spans);
+            }
+            ItemKind::Plate { name, size, items } => {
+                name.clear_spans();
+                size.iter_mut().for_each(Expr::clear_spans);
+                items.iter_mut().for_each(Item::clear_spans);
+            }
+            ItemKind::Tilde { name, dist, args } => {
+                name.clear_spans();
+                dist.clear_spans();
+                args.iter_mut().for_each(Arg::clear_spans);
+            }
+        }
+    }
+}
+
+impl Arg {
+    fn clear_spans(&mut self) {
+        self.name.iter_mut().for_each(Ident::clear_spans);
+        self.value.clear_spans();
+    }
+}
+
+impl Expr {
+    fn clear_spans(&mut self) {
+        self.span = Span::default();
+        match &mut self.kind {
+            ExprKind::Number { .. }
+            | ExprKind::Str(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Na
+            | ExprKind::Name(_) => {}
+            ExprKind::List(items) => items.iter_mut().for_each(Expr::clear_spans),
+            ExprKind::Unary(_, x) => x.clear_spans(),
+            ExprKind::Binary(_, a, b) => {
+                a.clear_spans();
+                b.clear_spans();
+            }
+            ExprKind::Call(f, args) => {
+                f.clear_spans();
+                args.iter_mut().for_each(Arg::clear_spans);
+            }
+            ExprKind::Index(b, items) => {
+                b.clear_spans();
+                for it in items {
+                    match it {
+                        IndexItem::All(s) => *s = Span::default(),
+                        IndexItem::At(x) => x.clear_spans(),
+                    }
+                }
+            }
+            ExprKind::Field(b, name) => {
+                b.clear_spans();
+                name.clear_spans();
+            }
+            ExprKind::Query(q) => {
+                q.model.iter_mut().for_each(|m| m.clear_spans());
+                for t in q.targets.iter_mut().chain(q.given.iter_mut()) {
+                    t.var.clear_spans();
+                    t.value.iter_mut().for_each(Expr::clear_spans);
+                }
+            }
+        }
+    }
+}

@@ -57,27 +57,6 @@ pub fn code_blocks(text: &str) -> Vec<String> {
     blocks
 }
 
-/// The AST's debug form without spans, to compare trees that differ only in layout.
-pub fn ast_shape(p: &gmm::syntax::Program) -> String {
-    let s = format!("{p:?}");
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '@' && chars.peek().is_some_and(|d| d.is_ascii_digit()) {
-            while chars
-                .peek()
-                .is_some_and(|d| d.is_ascii_digit() || *d == '.')
-            {
-                chars.next();
-            }
-            out.push('@');
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// A small deterministic generator (xorshift64*), so tests need no extra crate.
 pub struct Rng(pub u64);
 
