@@ -1,6 +1,18 @@
 //! The directed graphical model a `model` declaration lowers to: variables with their
 //! distributions, parents and plates, and typed parameters. No spans and no syntax here; the
 //! inference engine and the interpreter work on this.
+//!
+//! What lowering guarantees (`check::lower`), so that later phases need not re-check:
+//! - `vars` are in declaration order, which is topological: a variable's parents come before it;
+//! - every parent is discrete (`Support::Discrete`), and its plates are a prefix of the child's
+//!   plates (nothing outside a plate depends on a copy inside it);
+//! - `plates` list a parent plate before its children; at most one plate has
+//!   `PlateSize::Data`, and it is not nested;
+//! - every expression has a known shape: Categorical's `p` is a vector, Bernoulli's `p`, Normal's
+//!   mean and sd are scalars, MvNormal's mean is an n-vector and its covariance n×n;
+//! - every index is a discrete variable, a fixed plate's index or constant whole numbers, and in
+//!   range for the axis it indexes;
+//! - every given parameter value has the parameter's full shape and satisfies its type.
 
 pub mod dot;
 pub mod expr;
