@@ -329,30 +329,37 @@ impl<'a> Lowerer<'a> {
                 Ok(val) if known => {
                     let mut shape = param.dims.clone();
                     shape.extend(pty.elem_shape());
-                    let checked = val
-                        .broadcast_to(&shape)
-                        .map_err(|_| {
+                    let problem = match val.broadcast_to(&shape) {
+                        Err(_) => Some((
                             format!(
                                 "the value has shape {} but `{}` has shape {}",
                                 show_shape(val.shape()),
                                 name.name,
                                 show_shape(&shape)
+                            ),
+                            format!(
+                                "give a value of shape {}, or one that broadcasts to it",
+                                show_shape(&shape)
+                            ),
+                        )),
+                        Ok(b) => match validate_param_value(&param, &b) {
+                            Ok(()) => {
+                                param.value = Some(b);
+                                None
+                            }
+                            Err(why) => Some((why, value_hint(pty))),
+                        },
+                    };
+                    if let Some((why, hint)) = problem {
+                        self.diags.push(
+                            Diag::error(
+                                format!("invalid value for parameter `{}`", name.name),
+                                v.span,
                             )
-                        })
-                        .and_then(|b| validate_param_value(&param, &b).map(|()| b));
-                    match checked {
-                        Ok(b) => param.value = Some(b),
-                        Err(why) => {
-                            self.diags.push(
-                                Diag::error(
-                                    format!("invalid value for parameter `{}`", name.name),
-                                    v.span,
-                                )
-                                .label(why)
-                                .help(value_hint(pty)),
-                            );
-                            return;
-                        }
+                            .label(why)
+                            .help(hint),
+                        );
+                        return;
                     }
                 }
                 Ok(_) | Err(Stop::Unknown) => known = false,

@@ -23,7 +23,7 @@ pub struct CheckedModel {
     pub model: Option<Model>,
     /// The names of its random variables, from the source.
     pub var_names: Vec<String>,
-    /// Where it is declared.
+    /// Where its name is declared.
     pub span: Span,
 }
 
@@ -153,7 +153,7 @@ impl Checker {
 
     fn stmt(&mut self, s: &ast::Stmt) {
         match &s.kind {
-            StmtKind::Model(decl) => self.model(decl, s.span),
+            StmtKind::Model(decl) => self.model(decl),
             StmtKind::Let { name, value } => {
                 self.expr(value);
                 let b = self.value_binding(value);
@@ -227,7 +227,7 @@ impl Checker {
         })
     }
 
-    fn model(&mut self, decl: &ast::ModelDecl, span: Span) {
+    fn model(&mut self, decl: &ast::ModelDecl) {
         let mut var_names = Vec::new();
         collect_vars(&decl.items, &mut var_names);
         let template_params = decl
@@ -266,7 +266,7 @@ impl Checker {
             template_params,
             model: lowered.model,
             var_names,
-            span,
+            span: decl.name.span,
         });
         if is_template {
             self.bind(&decl.name.name, Binding::Template(index));
