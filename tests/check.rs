@@ -206,3 +206,17 @@ fn indices_and_parents() {
         "m",
     );
 }
+
+#[test]
+fn values_a_loop_reassigns_are_left_to_run_time() {
+    let checked = check(
+        "let k = 2\nfor i in 0..3 {\n  model m {\n    param mu[k] : real = [1, 2]\n    plate rows { x ~ Normal(mu[0], 1) }\n  }\n  k = k + 1\n}\n",
+    );
+    assert!(!checked.has_errors(), "{:?}", checked.diags);
+    assert!(checked.find(Some("m")).expect("m").model.is_none());
+    // Outside any loop the same value is known, and the shape is checked.
+    assert!(
+        first_error("let k = 3\nmodel m {\n  param mu[k] : real = [1, 2]\n}\n")
+            .contains("shape [2] but `mu` has shape [3]")
+    );
+}

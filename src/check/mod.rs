@@ -195,14 +195,22 @@ impl Checker {
             }
             StmtKind::For { var, iter, body } => {
                 self.expr(iter);
+                // A name the body assigns changes from one pass to the next: its value is
+                // unknown throughout the loop, even before the assignment.
+                let mut assigned = Vec::new();
+                assigned_names(body, &mut assigned);
+                for n in assigned {
+                    if let Some(scope) = self.scopes.iter_mut().rev().find(|s| s.contains_key(&n))
+                        && let Some(b @ Binding::Value(_)) = scope.get_mut(&n)
+                    {
+                        *b = Binding::Value(None);
+                    }
+                }
                 self.scopes.push(HashMap::new());
                 self.bind(&var.name, Binding::Value(None));
-                // Values assigned in a loop change from one pass to the next.
-                let before = self.scopes.len();
                 for st in body {
                     self.stmt(st);
                 }
-                debug_assert_eq!(before, self.scopes.len());
                 self.scopes.pop();
             }
             StmtKind::Expr(e) => self.expr(e),
@@ -487,6 +495,17 @@ impl Checker {
             seen.push(v);
         }
         self.out.diags.extend(diags);
+    }
+}
+
+/// The names that `NAME = ...` statements in `body` (and loops inside it) assign.
+fn assigned_names(body: &[ast::Stmt], out: &mut Vec<String>) {
+    for s in body {
+        match &s.kind {
+            StmtKind::Assign { name, .. } => out.push(name.name.clone()),
+            StmtKind::For { body, .. } => assigned_names(body, out),
+            _ => {}
+        }
     }
 }
 
