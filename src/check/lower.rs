@@ -219,10 +219,9 @@ impl<'a> Lowerer<'a> {
 
     fn items(&mut self, items: &[ast::Item]) {
         for it in items {
-            match &it.kind {
+            let name = match &it.kind {
                 ItemKind::Const { name, value } => {
-                    let v = self.fixed_value(value);
-                    let v = match v {
+                    let v = match self.fixed_value(value) {
                         Ok(v) => Some(v),
                         Err(Stop::Unknown) => None,
                         Err(Stop::Error) => {
@@ -232,32 +231,32 @@ impl<'a> Lowerer<'a> {
                     };
                     let id = self.add_const(&name.name, v);
                     self.declare(name, Decl::Const(id));
+                    name
                 }
                 ItemKind::Param {
                     name,
                     dims,
                     ty,
                     value,
-                } => self.param(it.span, name, dims, ty, value.as_ref()),
-                ItemKind::Plate { name, size, items } => self.plate(name, size.as_ref(), items),
-                ItemKind::Tilde { name, dist, args } => self.tilde(name, dist, args),
-            }
+                } => {
+                    self.param(it.span, name, dims, ty, value.as_ref());
+                    name
+                }
+                ItemKind::Plate { name, size, items } => {
+                    self.plate(name, size.as_ref(), items);
+                    name
+                }
+                ItemKind::Tilde { name, dist, args } => {
+                    self.tilde(name, dist, args);
+                    name
+                }
+            };
+            // A declaration that failed still declares its name: later uses are not errors.
+            self.poison(name);
         }
     }
 
     fn param(
-        &mut self,
-        span: Span,
-        name: &ast::Ident,
-        dims: &[ast::Expr],
-        ty: &ast::TypeSpec,
-        value: Option<&ast::Expr>,
-    ) {
-        self.param_inner(span, name, dims, ty, value);
-        self.poison(name);
-    }
-
-    fn param_inner(
         &mut self,
         span: Span,
         name: &ast::Ident,
@@ -380,11 +379,6 @@ impl<'a> Lowerer<'a> {
     }
 
     fn plate(&mut self, name: &ast::Ident, size: Option<&ast::Expr>, items: &[ast::Item]) {
-        self.plate_inner(name, size, items);
-        self.poison(name);
-    }
-
-    fn plate_inner(&mut self, name: &ast::Ident, size: Option<&ast::Expr>, items: &[ast::Item]) {
         let size = match size {
             None => {
                 if let Some(&outer) = self.plate_stack.last() {
@@ -436,11 +430,6 @@ impl<'a> Lowerer<'a> {
     }
 
     fn tilde(&mut self, name: &ast::Ident, dist: &ast::Ident, args: &[ast::Arg]) {
-        self.tilde_inner(name, dist, args);
-        self.poison(name);
-    }
-
-    fn tilde_inner(&mut self, name: &ast::Ident, dist: &ast::Ident, args: &[ast::Arg]) {
         let Some(family) = Family::from_name(&dist.name) else {
             let names = Family::ALL.map(Family::name);
             let hint = alias(&dist.name)
