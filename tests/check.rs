@@ -70,7 +70,7 @@ fn shapes_of_vector_and_matrix_parameters() {
     let x = m.var_id("x").expect("x");
     assert_eq!(m.vars[x].support, Support::RealVector(2));
     let s = m.param_id("S").expect("S");
-    assert_eq!(m.param_shape(s), vec![2, 2, 2]);
+    assert_eq!(m.params[s].shape(), vec![2, 2, 2]);
     assert_eq!(m.params[s].ty, ParamType::Cov(2));
     assert_eq!(m.nparams(&[]), 1 + 4 + 6);
 }

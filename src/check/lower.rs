@@ -11,7 +11,7 @@ use crate::diag::{Diag, suggest};
 use crate::model::expr::{self as ir, EvalError, Index};
 use crate::model::{
     ConstId, Dist, Family, Model, Param, ParamId, ParamType, Plate, PlateId, PlateSize, Support,
-    Var, VarId, validate_param_value,
+    ValueError, Var, VarId,
 };
 use crate::syntax::ast::{self, ExprKind, IndexItem, ItemKind, ModelDecl, Span};
 use std::collections::HashMap;
@@ -313,9 +313,7 @@ impl<'a> Lowerer<'a> {
             ty: pty,
             value: None,
         };
-        let mut full_shape = param.dims.clone();
-        full_shape.extend(pty.elem_shape());
-        if let Err(e) = crate::array::checked_len(&full_shape) {
+        if let Err(e) = crate::array::checked_len(&param.shape()) {
             self.diags.push(
                 Diag::error(format!("parameter `{}` is too large", name.name), span)
                     .label(e.to_string())
@@ -325,56 +323,39 @@ impl<'a> Lowerer<'a> {
         }
         if let Some(v) = value {
             match self.fixed_value(v) {
-                Ok(val) if known => {
-                    let mut shape = param.dims.clone();
-                    shape.extend(pty.elem_shape());
-                    let problem = match val.broadcast_to(&shape) {
-                        Err(_) => Some((
-                            format!(
-                                "the value has shape {} but `{}` has shape {}",
-                                show_shape(val.shape()),
-                                name.name,
-                                show_shape(&shape)
-                            ),
-                            format!(
+                Ok(val) if known => match param.accept(&val) {
+                    Ok(full) => param.value = Some(full),
+                    Err(e) => {
+                        let hint = match &e {
+                            ValueError::Shape { want, .. } => format!(
                                 "give a value of shape {}, or one that broadcasts to it",
-                                show_shape(&shape)
+                                show_shape(want)
                             ),
-                        )),
-                        Ok(b) => match validate_param_value(&param, &b) {
-                            Ok(()) => {
-                                param.value = Some(b);
-                                None
-                            }
-                            Err(why) => Some((why, value_hint(pty))),
-                        },
-                    };
-                    if let Some((why, hint)) = problem {
+                            ValueError::Invalid(_) => value_hint(pty),
+                        };
                         self.diags.push(
                             Diag::error(
                                 format!("invalid value for parameter `{}`", name.name),
                                 v.span,
                             )
-                            .label(why)
+                            .label(e.to_string())
                             .help(hint),
                         );
                         return;
                     }
-                }
+                },
                 Ok(_) | Err(Stop::Unknown) => known = false,
                 Err(Stop::Error) => return,
             }
         }
-        if !known {
+        if known {
+            self.model.params.push(param);
+            let id = self.model.params.len() - 1;
+            self.declare(name, Decl::Param(id));
+        } else {
+            // Its shape is only known at run time: uses of it are checked then.
             self.unknown = true;
-        }
-        self.model.params.push(param);
-        let id = self.model.params.len() - 1;
-        self.declare(name, Decl::Param(id));
-        if !known {
-            // Its shape is unknown: uses of it cannot be checked now.
-            self.names
-                .insert(name.name.clone(), (Decl::Unknown, name.span));
+            self.declare(name, Decl::Unknown);
         }
     }
 
@@ -1086,7 +1067,7 @@ impl ir::ShapeEnv for Lowerer<'_> {
         self.model.consts[id].value.shape().to_vec()
     }
     fn param(&self, id: ParamId) -> Vec<usize> {
-        self.model.param_shape(id)
+        self.model.params[id].shape()
     }
     fn var(&self, id: VarId) -> Vec<usize> {
         self.model.vars[id].support.shape()

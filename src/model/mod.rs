@@ -66,6 +66,56 @@ pub struct Param {
     pub value: Option<Array>,
 }
 
+impl Param {
+    /// The shape of the whole value: the dimensions, then the element's own shape.
+    pub fn shape(&self) -> Vec<usize> {
+        let mut s = self.dims.clone();
+        s.extend(self.ty.elem_shape());
+        s
+    }
+
+    /// The value `value` gives this parameter: broadcast to its shape (as NumPy would) and
+    /// checked against its type.
+    pub fn accept(&self, value: &Array) -> Result<Array, ValueError> {
+        let shape = self.shape();
+        let full = value.broadcast_to(&shape).map_err(|_| ValueError::Shape {
+            name: self.name.clone(),
+            given: value.shape().to_vec(),
+            want: shape,
+        })?;
+        let elem: usize = self.ty.elem_shape().iter().product();
+        for (k, chunk) in full.data().chunks(elem.max(1)).enumerate() {
+            if let Err(why) = self.ty.validate(chunk) {
+                let at = if self.dims.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (element {})", element_index(k, &self.dims))
+                };
+                return Err(ValueError::Invalid(format!(
+                    "not a valid {}{at}: {why}",
+                    self.ty.to_source()
+                )));
+            }
+        }
+        Ok(full)
+    }
+}
+
+/// Why a value does not fit a parameter.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ValueError {
+    /// The value does not broadcast to the parameter's shape.
+    #[error("the value has shape {} but `{name}` has shape {}", show_shape(.given), show_shape(.want))]
+    Shape {
+        name: String,
+        given: Vec<usize>,
+        want: Vec<usize>,
+    },
+    /// An element breaks the type's rule (sum, sign, symmetry, definiteness, ...).
+    #[error("{0}")]
+    Invalid(String),
+}
+
 /// The type of one parameter element (section 2's table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ParamType {
@@ -400,14 +450,6 @@ impl Model {
             .sum()
     }
 
-    /// The shape of a parameter's whole value.
-    pub fn param_shape(&self, id: ParamId) -> Vec<usize> {
-        let p = &self.params[id];
-        let mut s = p.dims.clone();
-        s.extend(p.ty.elem_shape());
-        s
-    }
-
     /// A one-line description: variables (latent or observed), plates and parameter count.
     pub fn summary(&self) -> String {
         let vars: Vec<String> = self
@@ -436,32 +478,6 @@ impl Model {
             if n == 1 { "" } else { "s" }
         )
     }
-}
-
-/// Checks a parameter value against its declared type and shape; `Err` says what is wrong.
-pub fn validate_param_value(p: &Param, value: &Array) -> Result<(), String> {
-    let mut shape = p.dims.clone();
-    shape.extend(p.ty.elem_shape());
-    if value.shape() != shape.as_slice() {
-        return Err(format!(
-            "the value has shape {} but `{}` has shape {}",
-            show_shape(value.shape()),
-            p.name,
-            show_shape(&shape)
-        ));
-    }
-    let elem: usize = p.ty.elem_shape().iter().product();
-    for (k, chunk) in value.data().chunks(elem.max(1)).enumerate() {
-        if let Err(why) = p.ty.validate(chunk) {
-            let at = if p.dims.is_empty() {
-                String::new()
-            } else {
-                format!(" (element {})", element_index(k, &p.dims))
-            };
-            return Err(format!("not a valid {}{at}: {why}", p.ty.to_source()));
-        }
-    }
-    Ok(())
 }
 
 /// `[i, j]` for the k-th element of an array of shape `dims`.
