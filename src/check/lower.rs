@@ -117,6 +117,8 @@ enum Ctx {
     Fixed,
     /// A distribution argument of the variable being declared.
     Dist,
+    /// An index inside a distribution argument: as `Dist`, but what is used must be discrete.
+    Index,
 }
 
 struct Lowerer<'a> {
@@ -822,11 +824,7 @@ impl<'a> Lowerer<'a> {
             Decl::Unknown => Err(Stop::Unknown),
             Decl::Param(id) => {
                 if ctx == Ctx::Fixed {
-                    return Err(self.error(
-                        Diag::error(format!("`{n}` is a parameter, not a fixed value"), span)
-                            .label("a parameter")
-                            .help("sizes, constants and initial values can use only constants and numbers"),
-                    ));
+                    return Err(self.error(not_fixed(n, "a parameter", span)));
                 }
                 if !params.contains(&id) {
                     params.push(id);
@@ -835,20 +833,20 @@ impl<'a> Lowerer<'a> {
             }
             Decl::Var(id) => {
                 if ctx == Ctx::Fixed {
-                    return Err(self.error(
-                        Diag::error(format!("`{n}` is a random variable, not a fixed value"), span)
-                            .label("a random variable")
-                            .help("sizes, constants and initial values can use only constants and numbers"),
-                    ));
+                    return Err(self.error(not_fixed(n, "a random variable", span)));
                 }
                 let var = &self.model.vars[id];
                 if !var.support.is_discrete() {
-                    let family = var.dist.family().name();
-                    return Err(self.error(
-                        Diag::error(format!("continuous variable `{n}` cannot be a parent"), span)
-                            .label(format!("`{n}` is {family}, so continuous"))
-                            .help("only discrete variables (Categorical, Bernoulli) can be indices or arguments of other variables"),
-                    ));
+                    let label = format!("`{n}` is {}, so continuous", var.dist.family().name());
+                    let d = match ctx {
+                        Ctx::Index => index_not_discrete(span, label),
+                        Ctx::Fixed | Ctx::Dist => {
+                            Diag::error(format!("continuous variable `{n}` cannot be a parent"), span)
+                                .label(label)
+                                .help("only discrete variables (Categorical, Bernoulli) can be indices or arguments of other variables")
+                        }
+                    };
+                    return Err(self.error(d));
                 }
                 self.check_plates(id, span)?;
                 if !parents.contains(&id) {
@@ -873,10 +871,7 @@ impl<'a> Lowerer<'a> {
                     ));
                 }
                 if ctx == Ctx::Fixed {
-                    return Err(self.error(
-                        Diag::error(format!("plate index `{n}` is not a fixed value"), span)
-                            .help("sizes, constants and initial values can use only constants and numbers"),
-                    ));
+                    return Err(self.error(not_fixed(n, "a plate index", span)));
                 }
                 Ok(ir::Expr::PlateIndex(id))
             }
@@ -939,18 +934,11 @@ impl<'a> Lowerer<'a> {
             match it {
                 IndexItem::All(_) => out.push(Index::All),
                 IndexItem::At(x) => {
-                    if let ExprKind::Name(n) = &x.kind
-                        && let Some(&(Decl::Var(v), _)) = self.names.get(n)
-                        && !self.model.vars[v].support.is_discrete()
-                    {
-                        let family = self.model.vars[v].dist.family().name();
-                        return Err(self.error(
-                            Diag::error("an index must be discrete", x.span)
-                                .label(format!("`{n}` is {family}, so continuous"))
-                                .help("index with a discrete variable (Categorical, Bernoulli), a plate index or a whole number"),
-                        ));
-                    }
-                    let ix = self.expr(x, ctx, parents, params)?;
+                    let item_ctx = match ctx {
+                        Ctx::Fixed => Ctx::Fixed,
+                        Ctx::Dist | Ctx::Index => Ctx::Index,
+                    };
+                    let ix = self.expr(x, item_ctx, parents, params)?;
                     self.check_index(&ix, x, shape[axis], base)?;
                     out.push(Index::At(ix));
                 }
@@ -1015,14 +1003,10 @@ impl<'a> Lowerer<'a> {
                 }
                 Err(_) => {
                     let label = match ix {
-                        ir::Expr::Param(_) => "a parameter".to_string(),
-                        _ => "a computed value".to_string(),
+                        ir::Expr::Param(_) => "a parameter",
+                        _ => "a computed value",
                     };
-                    return Err(self.error(
-                        Diag::error("an index must be discrete", at.span)
-                            .label(label)
-                            .help("index with a discrete variable (Categorical, Bernoulli), a plate index or a whole number"),
-                    ));
+                    return Err(self.error(index_not_discrete(at.span, label)));
                 }
             },
         };
@@ -1139,6 +1123,20 @@ fn identity(n: usize) -> String {
         })
         .collect();
     format!("[{}]", rows.join(", "))
+}
+
+/// An index that is not a discrete variable, a plate index or whole numbers.
+fn index_not_discrete(span: Span, label: impl Into<String>) -> Diag {
+    Diag::error("an index must be discrete", span)
+        .label(label)
+        .help("index with a discrete variable (Categorical, Bernoulli), a plate index or a whole number")
+}
+
+/// The name `n` of a `kind` used where only fixed values may stand.
+fn not_fixed(n: &str, kind: &str, span: Span) -> Diag {
+    Diag::error(format!("`{n}` is not a fixed value"), span)
+        .label(kind)
+        .help("sizes, constants and initial values can use only constants and numbers")
 }
 
 /// The indices of an axis of `size`, in words.
