@@ -214,6 +214,12 @@ fn values_a_loop_reassigns_are_left_to_run_time() {
     );
     assert!(!checked.has_errors(), "{:?}", checked.diags);
     assert!(checked.find(Some("m")).expect("m").model.is_none());
+    // After the loop the value depends on how many passes ran: still unknown.
+    let after = check(
+        "let k = 2\nfor i in 0..0 {\n  k = 3\n}\nmodel m {\n  param mu[k] : real = [1, 2]\n}\n",
+    );
+    assert!(!after.has_errors(), "{:?}", after.diags);
+    assert!(after.find(Some("m")).expect("m").model.is_none());
     // Outside any loop the same value is known, and the shape is checked.
     assert!(
         first_error("let k = 3\nmodel m {\n  param mu[k] : real = [1, 2]\n}\n")

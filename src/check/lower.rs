@@ -49,6 +49,9 @@ pub struct Lowered {
     pub model: Option<Model>,
     /// Every problem found.
     pub diags: Vec<Diag>,
+    /// The names of the model's random variables in declaration order, from the source (known
+    /// even when the model is not).
+    pub var_names: Vec<String>,
 }
 
 /// Lowers `decl`. `args` gives the template's arguments (a value, or `None` when unknown);
@@ -69,6 +72,7 @@ pub fn lower_model(
     Lowered {
         model,
         diags: l.diags,
+        var_names: l.var_names,
     }
 }
 
@@ -129,6 +133,8 @@ struct Lowerer<'a> {
     names: HashMap<String, (Decl, Span)>,
     /// Every name the model declares, with where (to tell "declared later" from "unknown").
     declared: HashMap<String, Span>,
+    /// The random variables the source declares, in order.
+    var_names: Vec<String>,
     plate_stack: Vec<PlateId>,
     diags: Vec<Diag>,
     /// Some value is unknown until run time.
@@ -136,17 +142,21 @@ struct Lowerer<'a> {
     outer: &'a dyn Outer,
 }
 
-fn collect_names(items: &[ast::Item], out: &mut HashMap<String, Span>) {
+/// Every name the items declare, with where (first declaration wins), and the names of the
+/// random variables among them.
+fn collect_names(items: &[ast::Item], names: &mut HashMap<String, Span>, vars: &mut Vec<String>) {
     for it in items {
         let (name, inner) = match &it.kind {
-            ItemKind::Const { name, .. }
-            | ItemKind::Param { name, .. }
-            | ItemKind::Tilde { name, .. } => (name, None),
+            ItemKind::Const { name, .. } | ItemKind::Param { name, .. } => (name, None),
+            ItemKind::Tilde { name, .. } => {
+                vars.push(name.name.clone());
+                (name, None)
+            }
             ItemKind::Plate { name, items, .. } => (name, Some(items)),
         };
-        out.entry(name.name.clone()).or_insert(name.span);
+        names.entry(name.name.clone()).or_insert(name.span);
         if let Some(items) = inner {
-            collect_names(items, out);
+            collect_names(items, names, vars);
         }
     }
 }
@@ -154,7 +164,8 @@ fn collect_names(items: &[ast::Item], out: &mut HashMap<String, Span>) {
 impl<'a> Lowerer<'a> {
     fn new(decl: &ModelDecl, outer: &'a dyn Outer) -> Lowerer<'a> {
         let mut declared = HashMap::new();
-        collect_names(&decl.items, &mut declared);
+        let mut var_names = Vec::new();
+        collect_names(&decl.items, &mut declared, &mut var_names);
         Lowerer {
             model: Model {
                 name: decl.name.name.clone(),
@@ -166,6 +177,7 @@ impl<'a> Lowerer<'a> {
             const_values: Vec::new(),
             names: HashMap::new(),
             declared,
+            var_names,
             plate_stack: Vec::new(),
             diags: Vec::new(),
             unknown: false,

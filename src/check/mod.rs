@@ -8,7 +8,7 @@ use crate::array::Array;
 use crate::builtins;
 use crate::diag::{Diag, suggest};
 use crate::model::Model;
-use crate::syntax::ast::{self, ExprKind, ItemKind, Program, Span, StmtKind};
+use crate::syntax::ast::{self, ExprKind, Program, Span, StmtKind};
 use lower::{Outer, eval_fixed, lower_model};
 use std::collections::HashMap;
 
@@ -103,8 +103,9 @@ struct ScriptView<'a> {
     scopes: &'a [HashMap<String, Binding>],
 }
 
-impl ScriptView<'_> {
-    fn lookup(&self, name: &str) -> Option<&Binding> {
+impl<'a> ScriptView<'a> {
+    /// The nearest binding of `name`.
+    fn lookup(&self, name: &str) -> Option<&'a Binding> {
         self.scopes.iter().rev().find_map(|s| s.get(name))
     }
 }
@@ -136,8 +137,37 @@ impl Outer for ScriptView<'_> {
 }
 
 impl Checker {
+    fn view(&self) -> ScriptView<'_> {
+        ScriptView {
+            scopes: &self.scopes,
+        }
+    }
+
     fn lookup(&self, name: &str) -> Option<&Binding> {
-        self.scopes.iter().rev().find_map(|s| s.get(name))
+        self.view().lookup(name)
+    }
+
+    /// Gives the nearest existing binding of `name` a new value (as `NAME = ...` does).
+    fn rebind(&mut self, name: &str, b: Binding) {
+        if let Some(scope) = self.scopes.iter_mut().rev().find(|s| s.contains_key(name)) {
+            scope.insert(name.to_string(), b);
+        }
+    }
+
+    /// Makes the values of `names` unknown (models and templates stay what they are).
+    fn forget(&mut self, names: &[String]) {
+        for n in names {
+            if let Some(Binding::Value(_)) = self.lookup(n) {
+                self.rebind(n, Binding::Value(None));
+            }
+        }
+    }
+
+    /// The closest script name or built-in to a misspelt `n`, as a hint.
+    fn suggest_name(&self, n: &str) -> Option<String> {
+        let mut candidates = self.view().names();
+        candidates.extend(builtins::BUILTINS.iter().map(|b| b.name.to_string()));
+        suggest(n, candidates.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"))
     }
 
     fn bind(&mut self, name: &str, b: Binding) {
@@ -145,10 +175,6 @@ impl Checker {
             .last_mut()
             .expect("there is always a scope")
             .insert(name.to_string(), b);
-    }
-
-    fn names_in_scope(&self) -> Vec<String> {
-        self.scopes.iter().flat_map(|s| s.keys().cloned()).collect()
     }
 
     fn stmt(&mut self, s: &ast::Stmt) {
@@ -169,22 +195,14 @@ impl Checker {
                     .label("never defined")
                     .help(format!("define it first with `let {} = ...`", name.name));
                     if let Some(s) =
-                        suggest(&name.name, self.names_in_scope().iter().map(String::as_str))
+                        suggest(&name.name, self.view().names().iter().map(String::as_str))
                     {
                         d = d.help(format!("or did you mean `{s}`?"));
                     }
                     self.out.diags.push(d);
                 }
                 let b = self.value_binding(value);
-                // The name keeps its place (the nearest binding); its value is now the new one.
-                if let Some(scope) = self
-                    .scopes
-                    .iter_mut()
-                    .rev()
-                    .find(|s| s.contains_key(&name.name))
-                {
-                    scope.insert(name.name.clone(), b);
-                }
+                self.rebind(&name.name, b);
             }
             StmtKind::Print(args) => args.iter().for_each(|a| self.expr(a)),
             StmtKind::Assert { cond, message } => {
@@ -195,49 +213,35 @@ impl Checker {
             }
             StmtKind::For { var, iter, body } => {
                 self.expr(iter);
-                // A name the body assigns changes from one pass to the next: its value is
-                // unknown throughout the loop, even before the assignment.
+                // A name the body assigns changes from one pass to the next, and after the loop
+                // it depends on how many passes ran: unknown throughout and after.
                 let mut assigned = Vec::new();
                 assigned_names(body, &mut assigned);
-                for n in assigned {
-                    if let Some(scope) = self.scopes.iter_mut().rev().find(|s| s.contains_key(&n))
-                        && let Some(b @ Binding::Value(_)) = scope.get_mut(&n)
-                    {
-                        *b = Binding::Value(None);
-                    }
-                }
+                self.forget(&assigned);
                 self.scopes.push(HashMap::new());
                 self.bind(&var.name, Binding::Value(None));
                 for st in body {
                     self.stmt(st);
                 }
                 self.scopes.pop();
+                self.forget(&assigned);
             }
             StmtKind::Expr(e) => self.expr(e),
         }
     }
 
-    /// The binding a `let` gets: a model alias, or a value known when constant.
+    /// The binding a `let` or assignment gets: a model alias, or a value known when it is a
+    /// constant expression of known values (names a loop reassigns are unknown, see `For`).
     fn value_binding(&self, value: &ast::Expr) -> Binding {
         if let ExprKind::Name(n) = &value.kind
             && let Some(b @ (Binding::Model(_) | Binding::Template(_))) = self.lookup(n)
         {
             return b.clone();
         }
-        let in_loop = self.scopes.len() > 1;
-        let view = ScriptView {
-            scopes: &self.scopes,
-        };
-        Binding::Value(if in_loop {
-            None
-        } else {
-            eval_fixed(value, &view)
-        })
+        Binding::Value(eval_fixed(value, &self.view()))
     }
 
     fn model(&mut self, decl: &ast::ModelDecl) {
-        let mut var_names = Vec::new();
-        collect_vars(&decl.items, &mut var_names);
         let template_params = decl
             .params
             .as_ref()
@@ -262,10 +266,7 @@ impl Checker {
                 }
             }
         }
-        let view = ScriptView {
-            scopes: &self.scopes,
-        };
-        let lowered = lower_model(decl, &view, &args);
+        let lowered = lower_model(decl, &self.view(), &args);
         self.out.diags.extend(lowered.diags);
         let index = self.out.models.len();
         let is_template = template_params.is_some();
@@ -273,7 +274,7 @@ impl Checker {
             name: decl.name.name.clone(),
             template_params,
             model: lowered.model,
-            var_names,
+            var_names: lowered.var_names,
             span: decl.name.span,
         });
         if is_template {
@@ -328,12 +329,9 @@ impl Checker {
                 m.name
             ));
         } else {
-            let mut candidates = self.names_in_scope();
-            candidates.extend(builtins::BUILTINS.iter().map(|b| b.name.to_string()));
-            d = d.help_opt(
-                suggest(n, candidates.iter().map(String::as_str))
-                    .map(|s| format!("did you mean `{s}`?"))
-                    .or_else(|| Some(format!("define it first with `let {n} = ...`"))),
+            d = d.help(
+                self.suggest_name(n)
+                    .unwrap_or_else(|| format!("define it first with `let {n} = ...`")),
             );
         }
         self.out.diags.push(d);
@@ -375,13 +373,9 @@ impl Checker {
             None => {}
         }
         let Some(b) = builtins::lookup(n) else {
-            let mut candidates = self.names_in_scope();
-            candidates.extend(builtins::BUILTINS.iter().map(|b| b.name.to_string()));
-            let hint = suggest(n, candidates.iter().map(String::as_str))
-                .map(|s| format!("did you mean `{s}`?"))
-                .unwrap_or_else(|| {
-                    "see the built-in functions in section 6 of the language reference".into()
-                });
+            let hint = self.suggest_name(n).unwrap_or_else(|| {
+                "see the built-in functions in section 6 of the language reference".into()
+            });
             self.out.diags.push(
                 Diag::error(format!("unknown function `{n}`"), span)
                     .label("not defined")
@@ -505,16 +499,6 @@ fn assigned_names(body: &[ast::Stmt], out: &mut Vec<String>) {
             StmtKind::Assign { name, .. } => out.push(name.name.clone()),
             StmtKind::For { body, .. } => assigned_names(body, out),
             _ => {}
-        }
-    }
-}
-
-fn collect_vars(items: &[ast::Item], out: &mut Vec<String>) {
-    for it in items {
-        match &it.kind {
-            ItemKind::Tilde { name, .. } => out.push(name.name.clone()),
-            ItemKind::Plate { items, .. } => collect_vars(items, out),
-            ItemKind::Const { .. } | ItemKind::Param { .. } => {}
         }
     }
 }
