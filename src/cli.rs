@@ -79,8 +79,13 @@ fn read_source(path: &PathBuf) -> Result<Source, Failed> {
         Err(e) => Diag::error_nowhere(format!("cannot read {name}: {e}"))
             .help("check the path; it is relative to the working directory"),
     };
-    let _ = report(&Source::new(name, ""), &[problem]);
-    Err(Failed)
+    Err(fail(problem))
+}
+
+/// Prints a diagnostic about no place in a file (a path, a flag) and fails.
+fn fail(d: Diag) -> Failed {
+    eprint!("{}", Source::new("", "").render(&[d]));
+    Failed
 }
 
 /// Prints diagnostics to stderr; fails when any is an error.
@@ -95,12 +100,17 @@ fn report(src: &Source, diags: &[Diag]) -> Result<(), Failed> {
     }
 }
 
-/// Parses and checks, printing diagnostics.
-fn front_end(src: &Source) -> Result<(Program, Checked), Failed> {
-    let program = syntax::parse(&src.text).map_err(|d| {
+/// Parses, printing diagnostics.
+fn parse(src: &Source) -> Result<Program, Failed> {
+    syntax::parse(&src.text).map_err(|d| {
         let _ = report(src, &d);
         Failed
-    })?;
+    })
+}
+
+/// Parses and checks, printing diagnostics.
+fn front_end(src: &Source) -> Result<(Program, Checked), Failed> {
+    let program = parse(src)?;
     let checked = check::check_program(&program);
     report(src, &checked.diags)?;
     Ok((program, checked))
@@ -125,10 +135,7 @@ fn cmd_check(path: &PathBuf) -> Result<(), Failed> {
 
 fn cmd_fmt(path: &PathBuf) -> Result<(), Failed> {
     let src = read_source(path)?;
-    let program = syntax::parse(&src.text).map_err(|d| {
-        let _ = report(&src, &d);
-        Failed
-    })?;
+    let program = parse(&src)?;
     print!("{}", syntax::fmt::format_program(&program, &src.text));
     Ok(())
 }
@@ -153,48 +160,50 @@ fn pick_model(
         None => match checked.find(None) {
             Some(m) => (m.name.clone(), None),
             None => {
-                eprintln!("error: the script declares no model to draw");
-                eprintln!("  = help: a template needs --model 'NAME(ARGS)'");
-                return Err(Failed);
+                return Err(fail(
+                    Diag::error_nowhere("the script declares no model to draw")
+                        .help("a template needs --model 'NAME(ARGS)'"),
+                ));
             }
         },
     };
     let Some(found) = checked.find(Some(&name)) else {
         let names: Vec<&str> = checked.models.iter().map(|m| m.name.as_str()).collect();
-        eprintln!("error: no model named `{name}`");
-        match crate::diag::suggest(&name, names.iter().copied()) {
-            Some(s) => eprintln!("  = help: did you mean `{s}`?"),
-            None => eprintln!("  = help: the models are {}", names.join(", ")),
-        }
-        return Err(Failed);
+        let hint = crate::diag::suggest(&name, names.iter().copied())
+            .map(|s| format!("did you mean `{s}`?"))
+            .unwrap_or_else(|| format!("the models are {}", names.join(", ")));
+        return Err(fail(
+            Diag::error_nowhere(format!("no model named `{name}`")).help(hint),
+        ));
     };
     match (&found.template_params, args) {
         (None, None) => found.model.clone().ok_or_else(|| {
-            eprintln!(
-                "error: model `{name}` uses values known only when the script runs, so it cannot be drawn statically"
-            );
-            eprintln!("  = help: call graph({name}) inside the script instead");
-            Failed
+            fail(
+                Diag::error_nowhere(format!(
+                    "model `{name}` uses values known only when the script runs, so it cannot be drawn statically"
+                ))
+                .help(format!("call graph({name}) inside the script instead")),
+            )
         }),
-        (None, Some(_)) => {
-            eprintln!("error: `{name}` is a model, not a template; it takes no arguments");
-            eprintln!("  = help: write --model {name}");
-            Err(Failed)
-        }
-        (Some(ps), None) => {
-            eprintln!("error: `{name}` is a template; give its arguments");
-            eprintln!("  = help: write --model '{name}({})'", ps.join(", "));
-            Err(Failed)
-        }
+        (None, Some(_)) => Err(fail(
+            Diag::error_nowhere(format!(
+                "`{name}` is a model, not a template; it takes no arguments"
+            ))
+            .help(format!("write --model {name}")),
+        )),
+        (Some(ps), None) => Err(fail(
+            Diag::error_nowhere(format!("`{name}` is a template; give its arguments"))
+                .help(format!("write --model '{name}({})'", ps.join(", "))),
+        )),
+        (Some(ps), Some(values)) if ps.len() != values.len() => Err(fail(
+            Diag::error_nowhere(format!(
+                "template `{name}` takes {} argument(s), got {}",
+                ps.len(),
+                values.len()
+            ))
+            .help(format!("write --model '{name}({})'", ps.join(", "))),
+        )),
         (Some(ps), Some(values)) => {
-            if ps.len() != values.len() {
-                eprintln!(
-                    "error: template `{name}` takes {} argument(s), got {}",
-                    ps.len(),
-                    values.len()
-                );
-                return Err(Failed);
-            }
             let decl = program
                 .stmts
                 .iter()
@@ -210,38 +219,22 @@ fn pick_model(
                 .zip(values.into_iter().map(|v| Some(crate::array::Array::scalar(v))))
                 .collect();
             let lowered = lower::lower_model(decl, &lower::NoScript, &args);
-            match lowered.model {
-                Some(m) => Ok(m),
-                None => {
-                    eprintln!("error: cannot make the model {name}{}", render_args(&args));
-                    if lowered.diags.is_empty() {
-                        eprintln!("  = note: it uses values known only when the script runs");
-                    }
-                    eprint!("{}", src.render(&lowered.diags));
-                    Err(Failed)
-                }
-            }
+            lowered.model.ok_or_else(|| {
+                let spec = spec.unwrap_or_default();
+                let _ = fail(Diag::error_nowhere(format!("cannot make the model {spec}")));
+                let _ = report(src, &lowered.diags);
+                Failed
+            })
         }
     }
-}
-
-fn render_args(args: &[(String, Option<crate::array::Array>)]) -> String {
-    let vals: Vec<String> = args
-        .iter()
-        .map(|(_, v)| {
-            v.as_ref()
-                .and_then(|a| a.as_scalar())
-                .map_or("?".into(), crate::array::format_number)
-        })
-        .collect();
-    format!("({})", vals.join(", "))
 }
 
 /// `NAME` or `NAME(n, ...)` with numeric arguments.
 fn parse_model_spec(s: &str) -> Result<(String, Option<Vec<f64>>), Failed> {
     let bad = || {
-        eprintln!("error: --model expects NAME or NAME(ARGS) with numbers, got `{s}`");
-        Failed
+        fail(Diag::error_nowhere(format!(
+            "--model expects NAME or NAME(ARGS) with numbers, got `{s}`"
+        )))
     };
     let Some(open) = s.find('(') else {
         return Ok((s.trim().to_string(), None));
