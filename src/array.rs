@@ -147,23 +147,6 @@ impl Array {
         }
     }
 
-    /// An array of the given shape; `data` must have the product of `shape` elements.
-    pub fn from_shape(shape: Vec<usize>, data: Vec<f64>) -> Result<Array, ArrayError> {
-        if shape.iter().product::<usize>() != data.len() {
-            return Err(ArrayError::Reshape(vec![data.len()], shape));
-        }
-        Ok(Array { shape, data })
-    }
-
-    /// An array of the given shape filled with `x`.
-    pub fn full(shape: Vec<usize>, x: f64) -> Result<Array, ArrayError> {
-        let n = checked_len(&shape)?;
-        Ok(Array {
-            shape,
-            data: vec![x; n],
-        })
-    }
-
     /// The shape.
     pub fn shape(&self) -> &[usize] {
         &self.shape

@@ -63,13 +63,6 @@ impl Diag {
         d
     }
 
-    /// A warning at `span`.
-    pub fn warning(message: impl Into<String>, span: Span) -> Diag {
-        let mut d = Diag::error(message, span);
-        d.0.severity = Severity::Warning;
-        d
-    }
-
     /// Adds the note shown under the marked text.
     pub fn label(mut self, label: impl Into<String>) -> Diag {
         self.0.label = label.into();

@@ -407,15 +407,6 @@ impl Dist {
             Dist::MvNormal { .. } => Family::MvNormal,
         }
     }
-
-    /// The arguments, in order.
-    pub fn args(&self) -> Vec<&Expr> {
-        match self {
-            Dist::Categorical { p } | Dist::Bernoulli { p } => vec![p],
-            Dist::Normal { mean, sd } => vec![mean, sd],
-            Dist::MvNormal { mean, cov } => vec![mean, cov],
-        }
-    }
 }
 
 impl Model {
