@@ -16,29 +16,61 @@ pub const MAX_EXPR_DEPTH: usize = 200;
 #[grammar = "../grammar/gmm.pest"]
 struct GmmParser;
 
-/// Operator precedence, lowest first, as section 4 of the specification lists it.
+/// The grammar's infix operator rules.
+const INFIX: [Rule; 15] = [
+    Rule::op_or,
+    Rule::op_and,
+    Rule::op_eq,
+    Rule::op_ne,
+    Rule::op_lt,
+    Rule::op_le,
+    Rule::op_gt,
+    Rule::op_ge,
+    Rule::op_range,
+    Rule::op_add,
+    Rule::op_sub,
+    Rule::op_mul,
+    Rule::op_div,
+    Rule::op_matmul,
+    Rule::op_pow,
+];
+
+/// The Pratt parser, built level by level from the precedence and associativity the AST's
+/// operators declare (`BinOp::precedence`, `UnOp::precedence`), so that parsing and `gmm fmt`
+/// share one table.
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
-    use PrattAssoc::{Left, Right};
-    PrattParser::new()
-        .op(Op::infix(Rule::op_or, Left))
-        .op(Op::infix(Rule::op_and, Left))
-        .op(Op::prefix(Rule::op_not))
-        .op(Op::infix(Rule::op_eq, Left)
-            | Op::infix(Rule::op_ne, Left)
-            | Op::infix(Rule::op_lt, Left)
-            | Op::infix(Rule::op_le, Left)
-            | Op::infix(Rule::op_gt, Left)
-            | Op::infix(Rule::op_ge, Left))
-        .op(Op::infix(Rule::op_range, Left))
-        .op(Op::infix(Rule::op_add, Left) | Op::infix(Rule::op_sub, Left))
-        .op(Op::infix(Rule::op_mul, Left) | Op::infix(Rule::op_div, Left))
-        .op(Op::infix(Rule::op_matmul, Left))
-        .op(Op::prefix(Rule::op_neg))
-        .op(Op::infix(Rule::op_pow, Right))
-        .op(Op::postfix(Rule::call_args)
-            | Op::postfix(Rule::index)
-            | Op::postfix(Rule::field)
-            | Op::postfix(Rule::method_query))
+    let mut pratt = PrattParser::new();
+    for level in 0..PREC_POSTFIX {
+        let mut ops: Option<Op<Rule>> = None;
+        let mut add = |op: Op<Rule>| {
+            ops = Some(match ops.take() {
+                Some(o) => o | op,
+                None => op,
+            });
+        };
+        for rule in INFIX {
+            let op = binop(rule);
+            if op.precedence() == level {
+                let assoc = match op.assoc() {
+                    Assoc::Right => PrattAssoc::Right,
+                    Assoc::Left | Assoc::None => PrattAssoc::Left,
+                };
+                add(Op::infix(rule, assoc));
+            }
+        }
+        for (rule, op) in [(Rule::op_not, UnOp::Not), (Rule::op_neg, UnOp::Neg)] {
+            if op.precedence() == level {
+                add(Op::prefix(rule));
+            }
+        }
+        if let Some(o) = ops {
+            pratt = pratt.op(o);
+        }
+    }
+    pratt.op(Op::postfix(Rule::call_args)
+        | Op::postfix(Rule::index)
+        | Op::postfix(Rule::field)
+        | Op::postfix(Rule::method_query))
 });
 
 /// Parses a whole script. On failure returns every diagnostic found (at least one).
@@ -477,7 +509,7 @@ impl Builder {
 }
 
 fn expr_parsed(p: Pair<Rule>) -> Result<Parsed, Diag> {
-    let span = tight_span(&p);
+    let span = span_of(&p);
     let pairs = p.into_inner();
     // Prefix operators and `^` recurse in the Pratt parser; bound them before it runs.
     let recursing = pairs
