@@ -12,6 +12,7 @@ pub fn format_program(program: &Program, source: &str) -> String {
         .collect();
     let mut f = Formatter {
         source,
+        newlines: source.match_indices('\n').map(|(i, _)| i).collect(),
         comments,
         next_comment: 0,
         out: String::new(),
@@ -58,6 +59,8 @@ fn layout_value(e: &Expr, indent: usize, prefix: usize) -> String {
 
 struct Formatter<'a> {
     source: &'a str,
+    /// Offsets of the source's newlines, to find a line without rescanning.
+    newlines: Vec<usize>,
     comments: Vec<Span>,
     next_comment: usize,
     out: String,
@@ -65,10 +68,9 @@ struct Formatter<'a> {
 }
 
 impl Formatter<'_> {
+    /// The 0-based source line of a byte offset.
     fn line_of(&self, offset: usize) -> usize {
-        self.source[..offset.min(self.source.len())]
-            .matches('\n')
-            .count()
+        self.newlines.partition_point(|&n| n < offset)
     }
 
     /// Whether the source has a blank line between `from` and `to`.
