@@ -119,6 +119,29 @@ pub fn format_number(x: f64) -> String {
     }
 }
 
+impl std::fmt::Display for Array {
+    /// Nested brackets to any depth, numbers as [`format_number`] writes them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&format_nested(&self.shape, &self.data, &|x| {
+            format_number(x)
+        }))
+    }
+}
+
+/// Writes row-major `data` of `shape` as nested lists, each element by `item`.
+pub fn format_nested<T: Copy>(shape: &[usize], data: &[T], item: &dyn Fn(T) -> String) -> String {
+    match shape.split_first() {
+        None => item(data[0]),
+        Some((&n, rest)) => {
+            let step: usize = rest.iter().product();
+            let parts: Vec<String> = (0..n)
+                .map(|i| format_nested(rest, &data[i * step..(i + 1) * step], item))
+                .collect();
+            format!("[{}]", parts.join(", "))
+        }
+    }
+}
+
 /// One position of an index expression.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Idx {
@@ -145,6 +168,45 @@ impl Array {
             shape: vec![v.len()],
             data: v,
         }
+    }
+
+    /// An array of the given shape from its row-major elements.
+    ///
+    /// # Panics
+    /// When the element count does not match the shape (a bug in the caller).
+    pub fn from_vec(shape: Vec<usize>, data: Vec<f64>) -> Array {
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            data.len(),
+            "shape and data disagree"
+        );
+        Array { shape, data }
+    }
+
+    /// The same elements with a new shape of the same size.
+    pub fn reshape(self, shape: Vec<usize>) -> Result<Array, ArrayError> {
+        if shape.iter().product::<usize>() != self.data.len() {
+            return Err(ArrayError::Reshape(self.shape, shape));
+        }
+        Ok(Array {
+            shape,
+            data: self.data,
+        })
+    }
+
+    /// The elements, consumed.
+    pub fn into_data(self) -> Vec<f64> {
+        self.data
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
     }
 
     /// The shape.
@@ -340,6 +402,16 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, ArrayErro
         };
     }
     Ok(out)
+}
+
+/// The multi-index of the `k`-th element (row-major) of an array of shape `dims`.
+pub fn unravel(mut k: usize, dims: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; dims.len()];
+    for i in (0..dims.len()).rev() {
+        idx[i] = k % dims[i];
+        k /= dims[i];
+    }
+    idx
 }
 
 /// Checks that `i` is a whole number in `0..size`.

@@ -3,11 +3,13 @@
 
 use crate::check::{self, Checked, lower};
 use crate::diag::{Diag, Source};
+use crate::interp::Interp;
+use crate::interp::data::{Cells, Dataset, write_atomic};
 use crate::model::Model;
 use crate::model::dot::{Observed, to_dot};
 use crate::syntax::{self, Program, ast};
 use clap::{Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// gmm: mixture models and their graphical models, written as math.
@@ -20,6 +22,29 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run a script.
+    Run {
+        /// The .gmm script.
+        file: PathBuf,
+    },
+    /// Draw data-plate copies from a model by ancestral sampling; CSV to stdout or --out.
+    Sample {
+        /// The .gmm script.
+        file: PathBuf,
+        /// How many copies (rows) to draw.
+        #[arg(short = 'n', long = "rows")]
+        n: usize,
+        /// The model to sample (default: the script's last model); a template with its
+        /// arguments, e.g. `mix(3)`.
+        #[arg(long)]
+        model: Option<String>,
+        /// Seed of the random generator.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Write the CSV here (atomically) instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Parse and check a script; print every diagnostic.
     Check {
         /// The .gmm script.
@@ -54,6 +79,14 @@ pub fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Run { file } => cmd_run(&file),
+        Command::Sample {
+            file,
+            n,
+            model,
+            seed,
+            out,
+        } => cmd_sample(&file, n, model.as_deref(), seed, out.as_deref()),
         Command::Check { file } => cmd_check(&file),
         Command::Fmt { file } => cmd_fmt(&file),
         Command::Graph { file, model } => cmd_graph(&file, model.as_deref()),
@@ -131,6 +164,58 @@ fn cmd_check(path: &PathBuf) -> Result<(), Failed> {
         }
     }
     Ok(())
+}
+
+fn cmd_run(path: &PathBuf) -> Result<(), Failed> {
+    let src = read_source(path)?;
+    let (program, _) = front_end(&src)?;
+    let base = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let mut interp = Interp::new(base, Box::new(std::io::stdout()));
+    interp
+        .run(&program, &src.text)
+        .map_err(|diags| report(&src, &diags).expect_err("a failure has an error"))
+}
+
+fn cmd_sample(
+    path: &PathBuf,
+    n: usize,
+    model: Option<&str>,
+    seed: u64,
+    out: Option<&Path>,
+) -> Result<(), Failed> {
+    let src = read_source(path)?;
+    let (program, checked) = front_end(&src)?;
+    let model = pick_model(&src, &program, &checked, model)?;
+    let mut rng = crate::infer::numeric::rng(seed);
+    let cols = crate::infer::sample_model(&model, n, &mut rng).map_err(|e| {
+        let help = e.help();
+        fail(Diag::error_nowhere(e.to_string()).help_opt(help))
+    })?;
+    let items = cols
+        .into_iter()
+        .map(|(v, a)| (model.vars[v].name.clone(), Cells::Num(a)))
+        .collect();
+    let data = Dataset::from_named(items).map_err(|e| fail(Diag::error_nowhere(e.to_string())))?;
+    let bytes = data.to_csv();
+    match out {
+        Some(p) => write_atomic(p, &bytes).map_err(|e| {
+            fail(
+                Diag::error_nowhere(format!("cannot write {}: {e}", p.display()))
+                    .help("check that the folder exists and is writable"),
+            )
+        }),
+        None => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            stdout
+                .write_all(&bytes)
+                .and_then(|_| stdout.flush())
+                .map_err(|e| fail(Diag::error_nowhere(format!("cannot write output: {e}"))))
+        }
+    }
 }
 
 fn cmd_fmt(path: &PathBuf) -> Result<(), Failed> {

@@ -7,5 +7,7 @@ pub mod builtins;
 pub mod check;
 pub mod cli;
 pub mod diag;
+pub mod infer;
+pub mod interp;
 pub mod model;
 pub mod syntax;

@@ -472,12 +472,8 @@ impl Model {
 }
 
 /// `[i, j]` for the k-th element of an array of shape `dims`.
-fn element_index(mut k: usize, dims: &[usize]) -> String {
-    let mut idx = vec![0; dims.len()];
-    for i in (0..dims.len()).rev() {
-        idx[i] = k % dims[i];
-        k /= dims[i];
-    }
+fn element_index(k: usize, dims: &[usize]) -> String {
+    let idx = crate::array::unravel(k, dims);
     format!(
         "[{}]",
         idx.iter()

@@ -1,0 +1,262 @@
+//! Each variable's conditional distribution evaluated once for every configuration of its
+//! discrete parents and fixed-plate indices. Parents are discrete with finite support, so a
+//! variable's distribution arguments take finitely many values; the engine and the sampler look
+//! them up instead of evaluating expressions per data row.
+
+use super::InferError;
+use super::numeric::{Mvn, Rng, draw_index, normal_logpdf, standard_normal, uniform};
+use crate::array::{Array, format_number};
+use crate::model::expr::{Env, EvalError};
+use crate::model::{ConstId, Dist, Model, ParamId, ParamType, PlateId, PlateSize, VarId};
+
+/// One variable's distribution for each key: the parents' values (in `Var::parents` order), then
+/// the indices of the variable's fixed plates (in `Var::plates` order).
+#[derive(Clone, Debug)]
+pub struct Cpd {
+    /// The number of values of each key position.
+    pub radix: Vec<usize>,
+    /// One distribution per key, in mixed-radix order (last position fastest).
+    pub entries: Vec<Local>,
+}
+
+impl Cpd {
+    /// The entry for the key `key` (one value per radix position).
+    pub fn index(&self, key: &[usize]) -> usize {
+        key.iter()
+            .zip(&self.radix)
+            .fold(0, |acc, (&k, &r)| acc * r + k)
+    }
+}
+
+/// A fully evaluated distribution of one variable instance.
+#[derive(Clone, Debug)]
+pub enum Local {
+    /// Probabilities and their logs.
+    Categorical { p: Vec<f64>, logp: Vec<f64> },
+    /// The probability of 1.
+    Bernoulli { p: f64 },
+    /// Mean and standard deviation.
+    Normal { mean: f64, sd: f64 },
+    /// Mean and Cholesky factor.
+    MvNormal(Mvn),
+}
+
+impl Local {
+    /// The log probability or density of the value `x` (length 1, or D for MvNormal).
+    pub fn logp(&self, x: &[f64]) -> f64 {
+        match self {
+            Local::Categorical { logp, .. } => logp[x[0] as usize],
+            Local::Bernoulli { p } => {
+                if x[0] == 1.0 {
+                    p.ln()
+                } else {
+                    (1.0 - p).ln()
+                }
+            }
+            Local::Normal { mean, sd } => normal_logpdf(x[0], *mean, *sd),
+            Local::MvNormal(m) => m.logpdf(x),
+        }
+    }
+
+    /// One draw into `out`.
+    pub fn draw(&self, rng: &mut Rng, out: &mut [f64]) {
+        match self {
+            Local::Categorical { p, .. } => out[0] = draw_index(p, rng) as f64,
+            Local::Bernoulli { p } => out[0] = f64::from(u8::from(uniform(rng) < *p)),
+            Local::Normal { mean, sd } => out[0] = mean + sd * standard_normal(rng),
+            Local::MvNormal(m) => m.draw(rng, out),
+        }
+    }
+}
+
+/// The fixed (non-data) plates of variable `v`, outermost first.
+pub fn fixed_plates(model: &Model, v: VarId) -> Vec<PlateId> {
+    model.vars[v]
+        .plates
+        .iter()
+        .copied()
+        .filter(|&p| matches!(model.plates[p].size, PlateSize::Fixed(_)))
+        .collect()
+}
+
+/// The size of a fixed plate.
+pub fn plate_size(model: &Model, p: PlateId) -> usize {
+    match model.plates[p].size {
+        PlateSize::Fixed(n) => n,
+        PlateSize::Data => 1,
+    }
+}
+
+/// The conditional tables of every variable, under the model's current parameter values.
+pub fn tables(model: &Model) -> Result<Vec<Cpd>, InferError> {
+    (0..model.vars.len()).map(|v| table(model, v)).collect()
+}
+
+fn table(model: &Model, v: VarId) -> Result<Cpd, InferError> {
+    let var = &model.vars[v];
+    if let Some(p) = var
+        .params
+        .iter()
+        .find(|&&p| model.params[p].value.is_none())
+    {
+        return Err(InferError::NoValue {
+            param: model.params[*p].name.clone(),
+            model: model.name.clone(),
+        });
+    }
+    let fixed = fixed_plates(model, v);
+    let mut radix: Vec<usize> = var
+        .parents
+        .iter()
+        .map(|&p| match model.vars[p].support {
+            crate::model::Support::Discrete(k) => k,
+            _ => unreachable!("lowering admits only discrete parents"),
+        })
+        .collect();
+    radix.extend(fixed.iter().map(|&p| plate_size(model, p)));
+    let count: usize = radix.iter().product();
+    let mut entries = Vec::with_capacity(count);
+    let mut key = vec![0usize; radix.len()];
+    for _ in 0..count {
+        let env = KeyEnv {
+            model,
+            v,
+            fixed: &fixed,
+            key: &key,
+        };
+        entries.push(local(model, v, &env)?);
+        for i in (0..key.len()).rev() {
+            key[i] += 1;
+            if key[i] < radix[i] {
+                break;
+            }
+            key[i] = 0;
+        }
+    }
+    Ok(Cpd { radix, entries })
+}
+
+/// Evaluates variable `v`'s distribution under one key and checks its arguments.
+fn local(model: &Model, v: VarId, env: &KeyEnv<'_>) -> Result<Local, InferError> {
+    let var = &model.vars[v];
+    let bad = |why: String| InferError::Argument {
+        var: var.name.clone(),
+        why,
+        at: env.describe(),
+    };
+    let scalar = |e: &crate::model::Expr| -> Result<f64, InferError> {
+        let a = e.eval(env)?;
+        Ok(a.data()[0])
+    };
+    Ok(match &var.dist {
+        Dist::Categorical { p } => {
+            let p = p.eval(env)?;
+            ParamType::Simplex(p.len())
+                .validate(p.data())
+                .map_err(|why| bad(format!("Categorical's p is not a simplex: {why}")))?;
+            let p = p.into_data();
+            let logp = p.iter().map(|x| x.ln()).collect();
+            Local::Categorical { p, logp }
+        }
+        Dist::Bernoulli { p } => {
+            let p = scalar(p)?;
+            if !(0.0..=1.0).contains(&p) {
+                return Err(bad(format!(
+                    "Bernoulli's p is {}, not in [0, 1]",
+                    format_number(p)
+                )));
+            }
+            Local::Bernoulli { p }
+        }
+        Dist::Normal { mean, sd } => {
+            let (mean, sd) = (scalar(mean)?, scalar(sd)?);
+            if !(sd > 0.0 && sd.is_finite()) {
+                return Err(bad(format!(
+                    "Normal's sd is {}, but it must be positive",
+                    format_number(sd)
+                )));
+            }
+            if !mean.is_finite() {
+                return Err(bad(format!(
+                    "Normal's mean is {}, not a finite number",
+                    format_number(mean)
+                )));
+            }
+            Local::Normal { mean, sd }
+        }
+        Dist::MvNormal { mean, cov } => {
+            let (mean, cov) = (mean.eval(env)?, cov.eval(env)?);
+            ParamType::Cov(mean.len())
+                .validate(cov.data())
+                .map_err(|why| bad(format!("MvNormal's covariance is not valid: {why}")))?;
+            let m = Mvn::new(mean.data(), cov.data())
+                .ok_or_else(|| bad("MvNormal's covariance is not positive-definite".into()))?;
+            Local::MvNormal(m)
+        }
+    })
+}
+
+/// The values of one key: parents and plate indices, with constants and parameters from the
+/// model.
+struct KeyEnv<'a> {
+    model: &'a Model,
+    v: VarId,
+    fixed: &'a [PlateId],
+    key: &'a [usize],
+}
+
+impl KeyEnv<'_> {
+    /// The key in words, e.g. ` when z = 1`, for messages.
+    fn describe(&self) -> String {
+        let var = &self.model.vars[self.v];
+        let mut parts: Vec<String> = var
+            .parents
+            .iter()
+            .zip(self.key)
+            .map(|(&p, k)| format!("{} = {k}", self.model.vars[p].name))
+            .collect();
+        parts.extend(
+            self.fixed
+                .iter()
+                .zip(&self.key[var.parents.len()..])
+                .map(|(&p, k)| format!("{} = {k}", self.model.plates[p].name)),
+        );
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" when {}", parts.join(", "))
+        }
+    }
+}
+
+impl Env for KeyEnv<'_> {
+    fn constant(&self, id: ConstId) -> Result<Array, EvalError> {
+        Ok(self.model.consts[id].value.clone())
+    }
+
+    fn param(&self, id: ParamId) -> Result<Array, EvalError> {
+        let p = &self.model.params[id];
+        p.value
+            .clone()
+            .ok_or_else(|| EvalError::Unavailable(format!("parameter `{}` has no value", p.name)))
+    }
+
+    fn var(&self, id: VarId) -> Result<Array, EvalError> {
+        let pos = self.model.vars[self.v]
+            .parents
+            .iter()
+            .position(|&p| p == id)
+            .expect("every variable an expression uses is a parent");
+        Ok(Array::scalar(self.key[pos] as f64))
+    }
+
+    fn plate_index(&self, id: PlateId) -> Result<Array, EvalError> {
+        let pos = self
+            .fixed
+            .iter()
+            .position(|&p| p == id)
+            .expect("a plate index is used only inside its plate");
+        let parents = self.model.vars[self.v].parents.len();
+        Ok(Array::scalar(self.key[parents + pos] as f64))
+    }
+}

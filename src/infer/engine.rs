@@ -1,0 +1,384 @@
+//! Exact enumeration of discrete latents, in log space, over the plate tree.
+//!
+//! The model factors over plates: given the variables of enclosing plates, the copies of a plate
+//! are independent, and sibling plates are independent of each other. So the log evidence of a
+//! plate scope is
+//!
+//! ```text
+//! log Σ_{latents directly in the plate} [ Σ log p(vars directly in it)
+//!                                          + Σ_{child plates} Σ_{copies} log Z(child copy) ]
+//! ```
+//!
+//! The root (global variables) is kept apart: for each configuration `g` of the global latents
+//! the engine returns the global log weight and, per data copy, the log evidence of that copy
+//! given `g`. Queries combine these (see `query`). Every data copy is a *lane*: lanes are
+//! evaluated together over contiguous vectors, and a latent configuration is enumerated once
+//! for all lanes.
+
+use super::InferError;
+use super::cpd::{Cpd, fixed_plates, plate_size};
+use super::numeric::logsumexp;
+use crate::array::unravel;
+use crate::model::{Model, PlateId, PlateSize, Support, VarId};
+
+/// Most joint configurations enumerated in one plate scope.
+pub const MAX_CONFIGS: usize = 1 << 20;
+
+/// Observed values of one variable: `lanes × instances × event` elements, NaN where missing.
+/// One lane for a global variable or a value shared by every copy.
+#[derive(Clone, Debug)]
+pub struct Observed {
+    /// The values.
+    pub data: Vec<f64>,
+    /// 1, or the number of data copies.
+    pub lanes: usize,
+}
+
+/// What the engine computed for one set of observations.
+#[derive(Clone, Debug)]
+pub struct Evidence {
+    /// The global latents enumerated, in model order.
+    pub globals: Vec<VarId>,
+    /// Their values in each configuration `g`.
+    pub configs: Vec<Vec<usize>>,
+    /// log p(global variables in configuration g, with their observations).
+    pub global: Vec<f64>,
+    /// `lanes × configs`: log p(copy i's observations | configuration g).
+    pub local: Vec<f64>,
+    /// The number of data copies.
+    pub lanes: usize,
+}
+
+impl Evidence {
+    /// log p(every observation), all copies jointly.
+    pub fn joint(&self) -> f64 {
+        let g = self.configs.len();
+        let terms: Vec<f64> = (0..g)
+            .map(|c| self.global[c] + (0..self.lanes).map(|i| self.local[i * g + c]).sum::<f64>())
+            .collect();
+        logsumexp(&terms)
+    }
+
+    /// log p(copy i's observations) for each copy, when the model has no global latents.
+    pub fn per_copy(&self) -> Vec<f64> {
+        let g = self.configs.len();
+        (0..self.lanes)
+            .map(|i| {
+                let terms: Vec<f64> = (0..g)
+                    .map(|c| self.global[c] + self.local[i * g + c])
+                    .collect();
+                logsumexp(&terms)
+            })
+            .collect()
+    }
+}
+
+/// The enumeration engine for one model, its tables and a set of observations.
+pub struct Engine<'a> {
+    model: &'a Model,
+    cpds: &'a [Cpd],
+    obs: &'a [Option<Observed>],
+    lanes: usize,
+    /// Each variable's fixed plates.
+    fixed: Vec<Vec<PlateId>>,
+    /// Instances of each variable per copy (product of its fixed plates' sizes).
+    inst: Vec<usize>,
+    /// Values per instance (1, or D for a vector variable).
+    event: Vec<usize>,
+    /// The variables directly in each plate; index `plates.len()` is the root.
+    direct: Vec<Vec<VarId>>,
+    /// The plates directly inside each plate; index `plates.len()` is the root.
+    inner: Vec<Vec<PlateId>>,
+}
+
+/// No value assigned.
+const UNSET: usize = usize::MAX;
+
+/// The working state of an enumeration: values of enumerated instances and current plate
+/// indices.
+struct State {
+    assign: Vec<Vec<usize>>,
+    ctx: Vec<usize>,
+}
+
+impl<'a> Engine<'a> {
+    /// An engine over `lanes` data copies.
+    pub fn new(
+        model: &'a Model,
+        cpds: &'a [Cpd],
+        obs: &'a [Option<Observed>],
+        lanes: usize,
+    ) -> Engine<'a> {
+        let root = model.plates.len();
+        let mut direct = vec![Vec::new(); root + 1];
+        for (v, var) in model.vars.iter().enumerate() {
+            direct[var.plates.last().copied().unwrap_or(root)].push(v);
+        }
+        let mut inner = vec![Vec::new(); root + 1];
+        for (p, plate) in model.plates.iter().enumerate() {
+            inner[plate.parent.unwrap_or(root)].push(p);
+        }
+        let fixed: Vec<Vec<PlateId>> = (0..model.vars.len())
+            .map(|v| fixed_plates(model, v))
+            .collect();
+        let inst = fixed
+            .iter()
+            .map(|f| f.iter().map(|&p| plate_size(model, p)).product())
+            .collect();
+        let event = model
+            .vars
+            .iter()
+            .map(|v| v.support.shape().iter().product())
+            .collect();
+        Engine {
+            model,
+            cpds,
+            obs,
+            lanes,
+            fixed,
+            inst,
+            event,
+            direct,
+            inner,
+        }
+    }
+
+    /// Instances of variable `v` per copy.
+    pub fn instances(&self, v: VarId) -> usize {
+        self.inst[v]
+    }
+
+    /// Sums out every latent: the global weights and per-copy evidence for each global
+    /// configuration.
+    pub fn run(&self) -> Result<Evidence, InferError> {
+        let root = self.model.plates.len();
+        let mut st = State {
+            assign: self.inst.iter().map(|&n| vec![UNSET; n]).collect(),
+            ctx: vec![0; root],
+        };
+        let latents = self.latents(&self.direct[root], &st);
+        let globals: Vec<VarId> = latents.iter().map(|&(v, _, _)| v).collect();
+        let radix: Vec<usize> = latents.iter().map(|&(_, _, k)| k).collect();
+        let count = config_count(&radix)?;
+        let data = self.model.data_plate();
+        let mut configs = Vec::with_capacity(count);
+        let mut global = Vec::with_capacity(count);
+        let mut local = vec![0.0; self.lanes * count];
+        for c in 0..count {
+            let values = unravel(c, &radix);
+            for (&(v, i, _), &x) in latents.iter().zip(&values) {
+                st.assign[v][i] = x;
+            }
+            let mut w = 0.0;
+            for &v in &self.direct[root] {
+                w += self.logp(v, 1, &st)?[0];
+            }
+            for &q in &self.inner[root] {
+                if Some(q) != data {
+                    w += self.plate_copies(q, 1, &mut st)?[0];
+                }
+            }
+            if let Some(d) = data {
+                let per = self.scope(d, self.lanes, &mut st)?;
+                for (i, x) in per.into_iter().enumerate() {
+                    local[i * count + c] = x;
+                }
+            }
+            global.push(w);
+            configs.push(values);
+        }
+        Ok(Evidence {
+            globals,
+            configs,
+            global,
+            local,
+            lanes: self.lanes,
+        })
+    }
+
+    /// The instances directly in a scope that must be enumerated: discrete, and missing in
+    /// some lane. Each with its instance index and number of values.
+    fn latents(&self, vars: &[VarId], st: &State) -> Vec<(VarId, usize, usize)> {
+        vars.iter()
+            .filter_map(|&v| {
+                let Support::Discrete(k) = self.model.vars[v].support else {
+                    return None;
+                };
+                let i = self.instance(v, st);
+                let missing = match &self.obs[v] {
+                    None => true,
+                    Some(o) => {
+                        let n = self.inst[v];
+                        (0..o.lanes).any(|l| o.data[l * n + i].is_nan())
+                    }
+                };
+                missing.then_some((v, i, k))
+            })
+            .collect()
+    }
+
+    /// Σ over the copies of fixed plate `q` of their log evidence, per lane.
+    fn plate_copies(
+        &self,
+        q: PlateId,
+        lanes: usize,
+        st: &mut State,
+    ) -> Result<Vec<f64>, InferError> {
+        let mut acc = vec![0.0; lanes];
+        for j in 0..plate_size(self.model, q) {
+            st.ctx[q] = j;
+            for (a, x) in acc.iter_mut().zip(self.scope(q, lanes, st)?) {
+                *a += x;
+            }
+        }
+        Ok(acc)
+    }
+
+    /// The log evidence of one copy of plate `p` (its index, if fixed, already in `st.ctx`),
+    /// every latent in it and below summed out, per lane.
+    fn scope(&self, p: PlateId, lanes: usize, st: &mut State) -> Result<Vec<f64>, InferError> {
+        let latents = self.latents(&self.direct[p], st);
+        let radix: Vec<usize> = latents.iter().map(|&(_, _, k)| k).collect();
+        let count = config_count(&radix)?;
+        let mut per_config = Vec::with_capacity(count);
+        for c in 0..count {
+            for (&(v, i, _), x) in latents.iter().zip(unravel(c, &radix)) {
+                st.assign[v][i] = x;
+            }
+            let mut acc = vec![0.0; lanes];
+            for &v in &self.direct[p] {
+                for (a, x) in acc.iter_mut().zip(self.logp(v, lanes, st)?) {
+                    *a += x;
+                }
+            }
+            for &q in &self.inner[p] {
+                for (a, x) in acc.iter_mut().zip(self.plate_copies(q, lanes, st)?) {
+                    *a += x;
+                }
+            }
+            per_config.push(acc);
+        }
+        for &(v, i, _) in &latents {
+            st.assign[v][i] = UNSET;
+        }
+        if count == 1 {
+            return Ok(per_config.pop().expect("one configuration"));
+        }
+        let mut terms = vec![0.0; count];
+        Ok((0..lanes)
+            .map(|l| {
+                for (t, row) in terms.iter_mut().zip(&per_config) {
+                    *t = row[l];
+                }
+                logsumexp(&terms)
+            })
+            .collect())
+    }
+
+    /// The current instance of `v`: its fixed plates' indices in mixed radix.
+    fn instance(&self, v: VarId, st: &State) -> usize {
+        self.fixed[v]
+            .iter()
+            .fold(0, |acc, &p| acc * plate_size(self.model, p) + st.ctx[p])
+    }
+
+    /// The value of a discrete instance in lane `l`: enumerated, or observed.
+    fn discrete_value(&self, v: VarId, i: usize, l: usize, st: &State) -> usize {
+        match st.assign[v][i] {
+            UNSET => {
+                let o = self.obs[v].as_ref().expect("not enumerated, so observed");
+                let lane = if o.lanes == 1 { 0 } else { l };
+                o.data[lane * self.inst[v] + i] as usize
+            }
+            x => x,
+        }
+    }
+
+    /// log p(v's current instance | its parents), per lane; 0 where it is missing and
+    /// continuous (it integrates to 1).
+    fn logp(&self, v: VarId, lanes: usize, st: &State) -> Result<Vec<f64>, InferError> {
+        let var = &self.model.vars[v];
+        let cpd = &self.cpds[v];
+        let i = self.instance(v, st);
+        let parent_inst: Vec<usize> = var.parents.iter().map(|&p| self.instance(p, st)).collect();
+        let per_lane_key = var.parents.iter().any(|&p| {
+            st.assign[p][self.instance(p, st)] == UNSET
+                && self.obs[p].as_ref().is_some_and(|o| o.lanes > 1)
+        });
+        let mut key: Vec<usize> = Vec::with_capacity(cpd.radix.len());
+        let entry_for = |l: usize, key: &mut Vec<usize>| {
+            key.clear();
+            key.extend(
+                var.parents
+                    .iter()
+                    .zip(&parent_inst)
+                    .map(|(&p, &pi)| self.discrete_value(p, pi, l, st)),
+            );
+            key.extend(self.fixed[v].iter().map(|&q| st.ctx[q]));
+            &cpd.entries[cpd.index(key)]
+        };
+        let shared = if per_lane_key {
+            None
+        } else {
+            Some(entry_for(0, &mut key).clone())
+        };
+        let ev = self.event[v];
+        let assigned = st.assign[v][i];
+        let mut out = Vec::with_capacity(lanes);
+        let mut value = vec![0.0; ev];
+        for l in 0..lanes {
+            let observed = self.obs[v].as_ref().map(|o| {
+                let lane = if o.lanes == 1 { 0 } else { l };
+                let at = (lane * self.inst[v] + i) * ev;
+                &o.data[at..at + ev]
+            });
+            if assigned != UNSET {
+                // Enumerated: a lane that observes a different value rules this configuration out.
+                if let Some(x) = observed
+                    && !x[0].is_nan()
+                    && x[0] != assigned as f64
+                {
+                    out.push(f64::NEG_INFINITY);
+                    continue;
+                }
+                value[0] = assigned as f64;
+            } else {
+                match observed {
+                    Some(x) if !x[0].is_nan() => value.copy_from_slice(x),
+                    _ => {
+                        out.push(0.0);
+                        continue;
+                    }
+                }
+            }
+            let lp = match &shared {
+                Some(e) => e.logp(&value),
+                None => entry_for(l, &mut key).logp(&value),
+            };
+            out.push(lp);
+        }
+        Ok(out)
+    }
+}
+
+/// The number of joint configurations of variables with `radix` values each, refused beyond
+/// [`MAX_CONFIGS`].
+fn config_count(radix: &[usize]) -> Result<usize, InferError> {
+    radix
+        .iter()
+        .try_fold(1usize, |n, &k| n.checked_mul(k))
+        .filter(|&n| n <= MAX_CONFIGS)
+        .ok_or_else(|| {
+            InferError::Query(format!(
+                "exact enumeration would visit more than {MAX_CONFIGS} joint configurations of the latent variables in one plate"
+            ))
+        })
+}
+
+/// Whether variable `v` is outside the data plate (drawn once for the whole data set).
+pub fn is_global(model: &Model, v: VarId) -> bool {
+    model.vars[v]
+        .plates
+        .first()
+        .is_none_or(|&p| model.plates[p].size != PlateSize::Data)
+}

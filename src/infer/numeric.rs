@@ -1,0 +1,145 @@
+//! Scalar numerics in log space: log-sum-exp, Normal and multivariate-Normal densities (through
+//! Cholesky factors), the Normal cdf, and the seeded draws every sampler uses.
+
+use nalgebra::{DMatrix, DVector};
+use rand::{Rng as _, SeedableRng};
+use rand_distr::{Distribution as _, StandardNormal};
+
+/// ln √(2π).
+pub const LN_SQRT_2PI: f64 = 0.918_938_533_204_672_8;
+
+/// The random generator of every draw: ChaCha8, whose stream is fixed by its seed on every
+/// platform.
+pub type Rng = rand_chacha::ChaCha8Rng;
+
+/// A generator seeded with `seed`.
+pub fn rng(seed: u64) -> Rng {
+    Rng::seed_from_u64(seed)
+}
+
+/// log Σ exp(xs), without overflow or underflow; `-inf` for an empty slice or all `-inf`.
+pub fn logsumexp(xs: &[f64]) -> f64 {
+    let m = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if m == f64::NEG_INFINITY || m == f64::INFINITY || m.is_nan() {
+        return if xs.iter().any(|x| x.is_nan()) {
+            f64::NAN
+        } else {
+            m
+        };
+    }
+    m + xs.iter().map(|&x| (x - m).exp()).sum::<f64>().ln()
+}
+
+/// log of the Normal density with mean `m` and standard deviation `s` at `x`.
+pub fn normal_logpdf(x: f64, m: f64, s: f64) -> f64 {
+    let z = (x - m) / s;
+    -0.5 * z * z - s.ln() - LN_SQRT_2PI
+}
+
+/// The Normal cumulative distribution function, accurate in both tails (through erfc).
+pub fn normal_cdf(x: f64, m: f64, s: f64) -> f64 {
+    0.5 * libm::erfc(-(x - m) / (s * std::f64::consts::SQRT_2))
+}
+
+/// A multivariate Normal ready for evaluation: its mean, the lower Cholesky factor of its
+/// covariance and the log-determinant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mvn {
+    /// The mean.
+    pub mean: DVector<f64>,
+    /// Lower-triangular L with L·Lᵀ = covariance.
+    pub chol: DMatrix<f64>,
+    /// ln det(covariance).
+    pub log_det: f64,
+}
+
+impl Mvn {
+    /// Factors `cov` (row-major, d×d); `None` when it is not positive-definite.
+    pub fn new(mean: &[f64], cov: &[f64]) -> Option<Mvn> {
+        let d = mean.len();
+        let c = nalgebra::Cholesky::new(DMatrix::from_row_slice(d, d, cov))?;
+        let chol = c.unpack();
+        let log_det = 2.0 * (0..d).map(|i| chol[(i, i)].ln()).sum::<f64>();
+        Some(Mvn {
+            mean: DVector::from_column_slice(mean),
+            chol,
+            log_det,
+        })
+    }
+
+    /// The dimension.
+    pub fn dim(&self) -> usize {
+        self.mean.len()
+    }
+
+    /// log density at `x` (length `dim`).
+    pub fn logpdf(&self, x: &[f64]) -> f64 {
+        let d = self.dim();
+        let mut r: Vec<f64> = (0..d).map(|i| x[i] - self.mean[i]).collect();
+        // Forward substitution: solve L·y = x − mean in place.
+        for i in 0..d {
+            let mut s = r[i];
+            for (j, &rj) in r.iter().enumerate().take(i) {
+                s -= self.chol[(i, j)] * rj;
+            }
+            r[i] = s / self.chol[(i, i)];
+        }
+        let q: f64 = r.iter().map(|v| v * v).sum();
+        -0.5 * q - 0.5 * self.log_det - d as f64 * LN_SQRT_2PI
+    }
+
+    /// One draw, written to `out` (length `dim`).
+    pub fn draw(&self, rng: &mut Rng, out: &mut [f64]) {
+        let d = self.dim();
+        let z: Vec<f64> = (0..d).map(|_| standard_normal(rng)).collect();
+        for (i, o) in out.iter_mut().enumerate().take(d) {
+            *o = self.mean[i] + (0..=i).map(|j| self.chol[(i, j)] * z[j]).sum::<f64>();
+        }
+    }
+}
+
+/// A standard Normal draw.
+pub fn standard_normal(rng: &mut Rng) -> f64 {
+    StandardNormal.sample(rng)
+}
+
+/// A uniform draw in [0, 1).
+pub fn uniform(rng: &mut Rng) -> f64 {
+    rng.random::<f64>()
+}
+
+/// A draw from the probabilities `p` (summing to 1): the first index whose running sum
+/// exceeds a uniform draw.
+pub fn draw_index(p: &[f64], rng: &mut Rng) -> usize {
+    let u = uniform(rng);
+    let mut acc = 0.0;
+    for (k, &pk) in p.iter().enumerate() {
+        acc += pk;
+        if u < acc {
+            return k;
+        }
+    }
+    // Rounding left the sum a hair below 1: the last index with positive probability.
+    p.iter().rposition(|&pk| pk > 0.0).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logsumexp_is_stable() {
+        assert_eq!(logsumexp(&[]), f64::NEG_INFINITY);
+        assert_eq!(logsumexp(&[f64::NEG_INFINITY; 2]), f64::NEG_INFINITY);
+        let big = logsumexp(&[1000.0, 1000.0]);
+        assert!((big - (1000.0 + 2f64.ln())).abs() < 1e-12);
+    }
+
+    #[test]
+    fn mvn_matches_independent_normals() {
+        let m = Mvn::new(&[1.0, -1.0], &[4.0, 0.0, 0.0, 9.0]).unwrap();
+        let want = normal_logpdf(0.5, 1.0, 2.0) + normal_logpdf(2.0, -1.0, 3.0);
+        assert!((m.logpdf(&[0.5, 2.0]) - want).abs() < 1e-12);
+        assert!(Mvn::new(&[0.0, 0.0], &[1.0, 2.0, 2.0, 1.0]).is_none());
+    }
+}

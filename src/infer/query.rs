@@ -1,0 +1,523 @@
+//! Probability queries (section 5): turns `p(TARGETS | GIVEN)` into runs of the enumeration
+//! engine and combines them into the shapes the specification gives.
+//!
+//! Let E be every assignment (targets with values and given ones) and B the given ones alone.
+//! - No free targets: `log p(E) − log p(B)`.
+//! - Discrete free targets T: `log p(T = t, E) − log p(B)` for every t, found by clamping T.
+//! - One continuous free target x: its conditional distribution given B, a mixture over its
+//!   parents' posterior (or a plain Normal when the query fixes every parent).
+//!
+//! Values may carry one leading dimension of data copies. In a model whose variables all sit in
+//! the data plate, copies are independent and results are per copy; with global variables,
+//! copies are coupled and numeric results are joint over all copies, while a free target inside
+//! the data plate still gets one posterior per copy (conditioned on every copy).
+
+use super::InferError;
+use super::cpd::{Local, tables};
+use super::dist::Distribution;
+use super::engine::{Engine, Evidence, Observed, is_global};
+use crate::array::{Array, format_number, show_shape, unravel};
+use crate::model::{Model, Support, VarId};
+
+/// A query on the IR.
+#[derive(Clone, Debug)]
+pub struct Query {
+    /// Variables before `|`, with their values when given.
+    pub targets: Vec<(VarId, Option<Array>)>,
+    /// Assignments after `|`.
+    pub given: Vec<(VarId, Array)>,
+    /// Whether the query has a `|`.
+    pub conditional: bool,
+    /// `logp` rather than `p`.
+    pub log: bool,
+}
+
+/// The answer to a query.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    /// Probabilities, densities or a posterior table.
+    Value(Array),
+    /// The distribution of a continuous target.
+    Dist(Distribution),
+}
+
+/// How many data copies the values describe.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Copies {
+    /// The number of lanes.
+    n: usize,
+    /// Whether some value carried a copy dimension (else results have none).
+    explicit: bool,
+}
+
+/// Answers a query on `model` under its current parameter values.
+pub fn query(model: &Model, q: &Query) -> Result<Answer, InferError> {
+    let cpds = tables(model)?;
+    let mut all: Vec<(VarId, &Array)> = q
+        .targets
+        .iter()
+        .filter_map(|(v, a)| a.as_ref().map(|a| (*v, a)))
+        .collect();
+    all.extend(q.given.iter().map(|(v, a)| (*v, a)));
+    let given: Vec<(VarId, &Array)> = q.given.iter().map(|(v, a)| (*v, a)).collect();
+    let (obs_all, copies) = observe(model, &all)?;
+    let (obs_given, _) = observe(model, &given)?;
+    let free: Vec<VarId> = q
+        .targets
+        .iter()
+        .filter(|(_, a)| a.is_none())
+        .map(|(v, _)| *v)
+        .collect();
+    let has_globals = (0..model.vars.len()).any(|v| is_global(model, v));
+    let per_copy = copies.explicit && !has_globals;
+    let ctx = Ctx {
+        model,
+        cpds: &cpds,
+        copies,
+        per_copy,
+    };
+    if free.is_empty() {
+        let num = ctx.total(&obs_all)?;
+        let den = if q.conditional {
+            ctx.total(&obs_given)?
+        } else {
+            vec![0.0; num.len()]
+        };
+        let out = ratio(&num, &den, &q.given, model)?;
+        let shape = if per_copy { vec![copies.n] } else { vec![] };
+        return Ok(Answer::Value(finish(Array::from_vec(shape, out), q.log)));
+    }
+    let continuous: Vec<VarId> = free
+        .iter()
+        .copied()
+        .filter(|&v| !model.vars[v].support.is_discrete())
+        .collect();
+    if !continuous.is_empty() {
+        let x = continuous[0];
+        if q.targets.len() > 1 {
+            return Err(InferError::Query(format!(
+                "`{}` is continuous and has no value, so the query's answer is its distribution; it must be the only variable before `|`",
+                model.vars[x].name
+            )));
+        }
+        if q.log {
+            return Err(InferError::Query(format!(
+                "logp of `{}` without a value would be a distribution; use p(...) for the distribution, or give `{}` a value",
+                model.vars[x].name, model.vars[x].name
+            )));
+        }
+        return ctx.distribution(x, &q.given, &obs_given).map(Answer::Dist);
+    }
+    for &v in &free {
+        if ctx.engine(&obs_all).instances(v) > 1 {
+            return Err(InferError::Query(format!(
+                "`{}` is inside a fixed-size plate; a target without a value must have one instance per copy (give it a value)",
+                model.vars[v].name
+            )));
+        }
+    }
+    let table = ctx.posterior(&free, &obs_all)?;
+    let den = if q.conditional {
+        ctx.total(&obs_given)?
+    } else {
+        vec![0.0; if per_copy { copies.n } else { 1 }]
+    };
+    let k: usize = free.iter().map(|&v| support_size(model, v)).product();
+    let local = copies.explicit && free.iter().all(|&v| !is_global(model, v));
+    let rows = if local { copies.n } else { 1 };
+    let mut out = Vec::with_capacity(rows * k);
+    for i in 0..rows {
+        let d = if den.len() == 1 { den[0] } else { den[i] };
+        if d == f64::NEG_INFINITY {
+            return Err(zero_condition(&q.given, model));
+        }
+        out.extend(table[i * k..(i + 1) * k].iter().map(|x| x - d));
+    }
+    let mut shape = if local { vec![copies.n] } else { vec![] };
+    shape.extend(free.iter().map(|&v| support_size(model, v)));
+    Ok(Answer::Value(finish(Array::from_vec(shape, out), q.log)))
+}
+
+fn finish(a: Array, log: bool) -> Array {
+    if log { a } else { a.map(f64::exp) }
+}
+
+fn support_size(model: &Model, v: VarId) -> usize {
+    match model.vars[v].support {
+        Support::Discrete(k) => k,
+        _ => unreachable!("only discrete targets are tabulated"),
+    }
+}
+
+/// `num − den` element-wise, refusing a condition of probability zero.
+fn ratio(
+    num: &[f64],
+    den: &[f64],
+    given: &[(VarId, Array)],
+    model: &Model,
+) -> Result<Vec<f64>, InferError> {
+    num.iter()
+        .zip(den)
+        .map(|(&n, &d)| {
+            if d == f64::NEG_INFINITY {
+                Err(zero_condition(given, model))
+            } else {
+                Ok(n - d)
+            }
+        })
+        .collect()
+}
+
+fn zero_condition(given: &[(VarId, Array)], model: &Model) -> InferError {
+    let names: Vec<&str> = given
+        .iter()
+        .map(|(v, _)| model.vars[*v].name.as_str())
+        .collect();
+    InferError::Query(format!(
+        "the condition on {} has probability zero, so the conditional is undefined",
+        names.join(", ")
+    ))
+}
+
+struct Ctx<'a> {
+    model: &'a Model,
+    cpds: &'a [super::cpd::Cpd],
+    copies: Copies,
+    per_copy: bool,
+}
+
+impl<'a> Ctx<'a> {
+    fn engine(&self, obs: &'a [Option<Observed>]) -> Engine<'a> {
+        Engine::new(self.model, self.cpds, obs, self.copies.n)
+    }
+
+    fn run(&self, obs: &[Option<Observed>]) -> Result<Evidence, InferError> {
+        Engine::new(self.model, self.cpds, obs, self.copies.n).run()
+    }
+
+    /// log p(observations): per copy, or one joint value.
+    fn total(&self, obs: &[Option<Observed>]) -> Result<Vec<f64>, InferError> {
+        let ev = self.run(obs)?;
+        Ok(if self.per_copy {
+            ev.per_copy()
+        } else {
+            vec![ev.joint()]
+        })
+    }
+
+    /// log p(T = t, observations) for every joint value t of the free discrete targets
+    /// `free`: rows × K table, one row per copy when the targets are in the data plate and
+    /// copies are explicit, else one row.
+    fn posterior(&self, free: &[VarId], obs: &[Option<Observed>]) -> Result<Vec<f64>, InferError> {
+        let model = self.model;
+        let radix: Vec<usize> = free.iter().map(|&v| support_size(model, v)).collect();
+        let k: usize = radix.iter().product();
+        let all_local = free.iter().all(|&v| !is_global(model, v));
+        let all_global = free.iter().all(|&v| is_global(model, v));
+        let explicit = self.copies.explicit;
+        if explicit && !all_local && !all_global {
+            return Err(InferError::Query(
+                "targets without values must all be inside the data plate or all outside it when the values have several copies".into(),
+            ));
+        }
+        let clamped = |t: usize| -> Vec<Option<Observed>> {
+            let mut o = obs.to_vec();
+            for (&v, x) in free.iter().zip(unravel(t, &radix)) {
+                o[v] = Some(Observed {
+                    data: vec![x as f64],
+                    lanes: 1,
+                });
+            }
+            o
+        };
+        if !explicit || all_global {
+            let mut out = Vec::with_capacity(k);
+            for t in 0..k {
+                out.push(self.run(&clamped(t))?.joint());
+            }
+            return Ok(out);
+        }
+        // Local targets, several copies: copy i clamped, the other copies summed out.
+        let n = self.copies.n;
+        let mut out = vec![0.0; n * k];
+        if self.per_copy {
+            for t in 0..k {
+                for (i, x) in self.run(&clamped(t))?.per_copy().into_iter().enumerate() {
+                    out[i * k + t] = x;
+                }
+            }
+            return Ok(out);
+        }
+        let free_ev = self.run(obs)?;
+        let g = free_ev.configs.len();
+        // Σ over the other copies, by prefix and suffix sums (no subtraction of infinities).
+        let mut others = vec![0.0; n * g];
+        for c in 0..g {
+            let mut prefix = 0.0;
+            for i in 0..n {
+                others[i * g + c] = prefix;
+                prefix += free_ev.local[i * g + c];
+            }
+            let mut suffix = 0.0;
+            for i in (0..n).rev() {
+                others[i * g + c] += suffix;
+                suffix += free_ev.local[i * g + c];
+            }
+        }
+        for t in 0..k {
+            let ev = self.run(&clamped(t))?;
+            for i in 0..n {
+                let terms: Vec<f64> = (0..g)
+                    .map(|c| ev.global[c] + others[i * g + c] + ev.local[i * g + c])
+                    .collect();
+                out[i * k + t] = super::numeric::logsumexp(&terms);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The distribution of continuous `x` given the assignments: its parents' posterior
+    /// mixed over their conditional components.
+    fn distribution(
+        &self,
+        x: VarId,
+        given: &[(VarId, Array)],
+        obs: &[Option<Observed>],
+    ) -> Result<Distribution, InferError> {
+        let model = self.model;
+        let name = &model.vars[x].name;
+        if self.copies.explicit {
+            return Err(InferError::Query(format!(
+                "the distribution of `{name}` is asked for one copy at a time; give values without a copy dimension"
+            )));
+        }
+        if self.engine(obs).instances(x) > 1 {
+            return Err(InferError::Query(format!(
+                "`{name}` is inside a fixed-size plate; give it a value, or ask about one of its parents"
+            )));
+        }
+        let parents = &model.vars[x].parents;
+        let fixed: Vec<Option<usize>> = parents
+            .iter()
+            .map(|p| {
+                given
+                    .iter()
+                    .find(|(v, _)| v == p)
+                    .and_then(|(_, a)| a.as_scalar())
+                    .filter(|v| !v.is_nan())
+                    .map(|v| v as usize)
+            })
+            .collect();
+        let free: Vec<VarId> = parents
+            .iter()
+            .zip(&fixed)
+            .filter(|(_, f)| f.is_none())
+            .map(|(&p, _)| p)
+            .collect();
+        for &p in &free {
+            if self.engine(obs).instances(p) > 1 {
+                return Err(InferError::Query(format!(
+                    "`{name}` depends on `{}`, which is inside a fixed-size plate; give it a value",
+                    model.vars[p].name
+                )));
+            }
+        }
+        let radix: Vec<usize> = free.iter().map(|&v| support_size(model, v)).collect();
+        let k: usize = radix.iter().product();
+        let weights = if free.is_empty() {
+            vec![0.0]
+        } else {
+            let table = self.posterior(&free, obs)?;
+            let den = super::numeric::logsumexp(&table);
+            if den == f64::NEG_INFINITY {
+                return Err(zero_condition(given, model));
+            }
+            table.iter().map(|t| (t - den).exp()).collect()
+        };
+        let cpd = &self.cpds[x];
+        let mut comps = Vec::with_capacity(k);
+        for t in 0..k {
+            let mut vals = unravel(t, &radix).into_iter();
+            let key: Vec<usize> = fixed
+                .iter()
+                .map(|f| f.unwrap_or_else(|| vals.next().expect("one value per free parent")))
+                .collect();
+            comps.push(&cpd.entries[cpd.index(&key)]);
+        }
+        let dist = match comps[0] {
+            Local::Normal { .. } => {
+                let (mean, sd): (Vec<f64>, Vec<f64>) = comps
+                    .iter()
+                    .map(|c| match c {
+                        Local::Normal { mean, sd } => (*mean, *sd),
+                        _ => unreachable!("one family per variable"),
+                    })
+                    .unzip();
+                if free.is_empty() {
+                    Distribution::Normal {
+                        mean: Array::scalar(mean[0]),
+                        sd: Array::scalar(sd[0]),
+                    }
+                } else {
+                    Distribution::Normal {
+                        mean: Array::vector(mean),
+                        sd: Array::vector(sd),
+                    }
+                }
+            }
+            Local::MvNormal(m) => {
+                let d = m.dim();
+                let mut mean = Vec::with_capacity(k * d);
+                let mut cov = Vec::with_capacity(k * d * d);
+                for c in &comps {
+                    let Local::MvNormal(m) = c else {
+                        unreachable!("one family per variable")
+                    };
+                    mean.extend(m.mean.iter());
+                    let s = &m.chol * m.chol.transpose();
+                    for i in 0..d {
+                        for j in 0..d {
+                            cov.push(s[(i, j)]);
+                        }
+                    }
+                }
+                let (ms, cs) = if free.is_empty() {
+                    (vec![d], vec![d, d])
+                } else {
+                    (vec![k, d], vec![k, d, d])
+                };
+                Distribution::MvNormal {
+                    mean: Array::from_vec(ms, mean),
+                    cov: Array::from_vec(cs, cov),
+                }
+            }
+            _ => unreachable!("continuous variables are Normal or MvNormal"),
+        };
+        if free.is_empty() {
+            return Ok(dist);
+        }
+        Ok(Distribution::Mixture {
+            weights: Array::vector(weights),
+            components: Box::new(dist),
+        })
+    }
+}
+
+/// Turns assigned values into observations, checking shapes and values, and finds the number
+/// of data copies.
+fn observe(
+    model: &Model,
+    values: &[(VarId, &Array)],
+) -> Result<(Vec<Option<Observed>>, Copies), InferError> {
+    let mut obs: Vec<Option<Observed>> = vec![None; model.vars.len()];
+    let mut copies: Option<(usize, VarId)> = None;
+    for &(v, a) in values {
+        let var = &model.vars[v];
+        let fixed = super::cpd::fixed_plates(model, v);
+        let mut one: Vec<usize> = fixed
+            .iter()
+            .map(|&p| super::cpd::plate_size(model, p))
+            .collect();
+        one.extend(var.support.shape());
+        let in_data = !is_global(model, v);
+        let lanes = if a.shape() == one.as_slice() {
+            1
+        } else if in_data && a.rank() == one.len() + 1 && a.shape()[1..] == one[..] {
+            let n = a.shape()[0];
+            match copies {
+                Some((m, w)) if m != n => {
+                    return Err(InferError::Query(format!(
+                        "`{}` has {n} copies but `{}` has {m}; values must give the same number of copies",
+                        var.name, model.vars[w].name
+                    )));
+                }
+                _ => copies = Some((n, v)),
+            }
+            n
+        } else {
+            let want = if in_data {
+                format!(
+                    "{} for one copy, or [N{}] for N copies",
+                    show_shape(&one),
+                    one.iter().map(|d| format!(", {d}")).collect::<String>()
+                )
+            } else {
+                format!(
+                    "{} (it is outside the data plate, so it has one value for the whole data set)",
+                    show_shape(&one)
+                )
+            };
+            return Err(InferError::Value {
+                var: var.name.clone(),
+                why: format!(
+                    "its value has shape {}, but it takes {want}",
+                    show_shape(a.shape())
+                ),
+            });
+        };
+        check_values(model, v, a)?;
+        obs[v] = Some(Observed {
+            data: a.data().to_vec(),
+            lanes,
+        });
+    }
+    let copies = match copies {
+        Some((n, _)) => Copies { n, explicit: true },
+        None => Copies {
+            n: 1,
+            explicit: false,
+        },
+    };
+    if copies.n == 0 {
+        return Err(InferError::Query("the values have zero copies".into()));
+    }
+    Ok((obs, copies))
+}
+
+/// Discrete values must be whole numbers in range; a vector value is missing whole or not at
+/// all.
+fn check_values(model: &Model, v: VarId, a: &Array) -> Result<(), InferError> {
+    let var = &model.vars[v];
+    let fail = |why: String| InferError::Value {
+        var: var.name.clone(),
+        why,
+    };
+    match var.support {
+        Support::Discrete(k) => {
+            for &x in a.data() {
+                if x.is_nan() {
+                    continue;
+                }
+                if x.fract() != 0.0 || !x.is_finite() {
+                    return Err(fail(format!(
+                        "{} is not a whole number; `{}` takes the values 0..{}",
+                        format_number(x),
+                        var.name,
+                        k - 1
+                    )));
+                }
+                if x < 0.0 || x >= k as f64 {
+                    return Err(fail(format!(
+                        "{} is out of range; `{}` takes the values 0..{}",
+                        format_number(x),
+                        var.name,
+                        k - 1
+                    )));
+                }
+            }
+        }
+        Support::Real => {}
+        Support::RealVector(d) => {
+            for chunk in a.data().chunks(d) {
+                let missing = chunk.iter().filter(|x| x.is_nan()).count();
+                if missing != 0 && missing != d {
+                    return Err(fail(format!(
+                        "the value {} is partly missing; give all {d} entries or none",
+                        Array::vector(chunk.to_vec())
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}

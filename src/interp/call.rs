@@ -1,0 +1,687 @@
+//! Calls: template instantiation and the built-in functions of section 6 (their signatures live
+//! in `crate::builtins`).
+
+use super::data::{Cells, Dataset, load_csv, write_atomic};
+use super::value::{Env, ModelValue, Value};
+use super::{Interp, infer_diag, numeric};
+use crate::array::Array;
+use crate::builtins::{self, Builtin};
+use crate::diag::{Diag, suggest};
+use crate::infer::numeric::{logsumexp, rng};
+use crate::infer::{DistError, Distribution, sample_model};
+use crate::syntax::ast::{self, ExprKind, Span};
+use nalgebra::DMatrix;
+use std::rc::Rc;
+
+/// Evaluated arguments of one call.
+struct Args<'a> {
+    b: &'a Builtin,
+    pos: Vec<(Value, Span)>,
+    named: Vec<(String, Value, Span)>,
+    span: Span,
+}
+
+impl Args<'_> {
+    fn v(&self, i: usize) -> &Value {
+        &self.pos[i].0
+    }
+
+    fn at(&self, i: usize) -> Span {
+        self.pos[i].1
+    }
+
+    fn error(&self, i: usize, msg: impl Into<String>) -> Diag {
+        Diag::error(msg, self.at(i)).help(format!("usage: {}", self.b.summary))
+    }
+
+    fn arr(&self, i: usize) -> Result<Array, Diag> {
+        numeric(
+            self.v(i),
+            self.at(i),
+            &format!("`{}`'s argument", self.b.name),
+        )
+        .map_err(|d| d.help(format!("usage: {}", self.b.summary)))
+    }
+
+    fn opt(&self, name: &str) -> Option<(&Value, Span)> {
+        self.named
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, v, s)| (v, *s))
+    }
+
+    /// A whole number ≥ 0 from argument `i`.
+    fn count(&self, i: usize, what: &str) -> Result<usize, Diag> {
+        whole(self.v(i), self.at(i), what)
+    }
+
+    fn string(&self, i: usize) -> Result<String, Diag> {
+        match self.v(i) {
+            Value::Str(s) => Ok(s.clone()),
+            other => Err(self.error(i, format!("expected a string, got {}", other.kind()))),
+        }
+    }
+
+    fn dist(&self, i: usize) -> Result<Rc<Distribution>, Diag> {
+        match self.v(i) {
+            Value::Dist(d) => Ok(d.clone()),
+            other => Err(self.error(i, format!("expected a distribution, got {}", other.kind()))),
+        }
+    }
+
+    fn model(&self, i: usize) -> Result<Rc<ModelValue>, Diag> {
+        match self.v(i) {
+            Value::Model(m) => Ok(m.clone()),
+            Value::Template(t) => Err(self.error(
+                i,
+                format!("`{}` is a template; make a model first", t.decl.name.name),
+            )),
+            other => Err(self.error(i, format!("expected a model, got {}", other.kind()))),
+        }
+    }
+
+    fn data(&self, i: usize) -> Result<Rc<Dataset>, Diag> {
+        match self.v(i) {
+            Value::Data(d) => Ok(d.clone()),
+            other => Err(self.error(i, format!("expected a dataset, got {}", other.kind()))),
+        }
+    }
+
+    /// The `axis` option for an array of rank `rank`.
+    fn axis(&self, rank: usize) -> Result<Option<usize>, Diag> {
+        let Some((v, s)) = self.opt("axis") else {
+            return Ok(None);
+        };
+        let k = whole(v, s, "axis")?;
+        if k >= rank.max(1) {
+            return Err(Diag::error(
+                format!("axis {k} does not exist in a value with {rank} dimension(s)"),
+                s,
+            )
+            .help("axis = 0 runs down the columns, axis = 1 along the rows"));
+        }
+        Ok(Some(k))
+    }
+
+    /// The `seed` option (default 0).
+    fn seed(&self) -> Result<u64, Diag> {
+        match self.opt("seed") {
+            None => Ok(0),
+            Some((v, s)) => Ok(whole(v, s, "seed")? as u64),
+        }
+    }
+}
+
+/// A whole number ≥ 0.
+fn whole(v: &Value, s: Span, what: &str) -> Result<usize, Diag> {
+    match v.as_array().and_then(|a| a.as_scalar()) {
+        Some(x) if x >= 0.0 && x.fract() == 0.0 && x < 9.0e15 => Ok(x as usize),
+        _ => Err(Diag::error(
+            format!("{what} must be a whole number ≥ 0, got {v}"),
+            s,
+        )),
+    }
+}
+
+fn dist_diag(err: DistError, span: Span) -> Diag {
+    Diag::error(err.to_string(), span)
+}
+
+impl Interp {
+    /// `callee(args)`: a template, or a built-in.
+    pub(super) fn call(
+        &self,
+        callee: &ast::Expr,
+        args: &[ast::Arg],
+        env: &Env,
+        span: Span,
+    ) -> Result<Value, Diag> {
+        let name = match &callee.kind {
+            ExprKind::Name(n) => n.as_str(),
+            _ => "",
+        };
+        if name.is_empty() || env.get(name).is_some() {
+            let f = self.eval(callee, env)?;
+            return match f {
+                Value::Template(t) => {
+                    let want = t.decl.params.as_ref().map_or(0, Vec::len);
+                    if args.len() != want || args.iter().any(|a| a.name.is_some()) {
+                        return Err(Diag::error(
+                            format!(
+                                "template `{}` takes {want} argument(s), got {}",
+                                t.decl.name.name,
+                                args.len()
+                            ),
+                            span,
+                        ));
+                    }
+                    let mut bound = Vec::with_capacity(want);
+                    for (p, a) in t.decl.params.iter().flatten().zip(args) {
+                        let v = self.eval(&a.value, env)?;
+                        let x = numeric(&v, a.value.span, "a template argument")?;
+                        bound.push((p.name.clone(), Some(x)));
+                    }
+                    let model = self.lower(&t.decl, &t.env, &bound).map_err(|mut ds| {
+                        let first = ds.remove(0);
+                        first.related(
+                            span,
+                            format!("while making a model from `{}`", t.decl.name.name),
+                        )
+                    })?;
+                    Ok(Value::Model(Rc::new(ModelValue { model })))
+                }
+                other => Err(Diag::error(
+                    format!("{} cannot be called", other.kind()),
+                    callee.span,
+                )
+                .help("only built-in functions and model templates take arguments")),
+            };
+        }
+        let Some(b) = builtins::lookup(name) else {
+            let names: Vec<&str> = builtins::BUILTINS.iter().map(|b| b.name).collect();
+            return Err(
+                Diag::error(format!("unknown function `{name}`"), callee.span).help(
+                    suggest(name, names.iter().copied())
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| {
+                            "see the built-in functions in section 6 of the language reference"
+                                .into()
+                        }),
+                ),
+            );
+        };
+        let mut a = Args {
+            b,
+            pos: Vec::new(),
+            named: Vec::new(),
+            span,
+        };
+        for arg in args {
+            let v = self.eval(&arg.value, env)?;
+            match &arg.name {
+                None => a.pos.push((v, arg.value.span)),
+                Some(n) => a.named.push((n.name.clone(), v, n.span)),
+            }
+        }
+        let n = a.pos.len();
+        if n < b.min || b.max.is_some_and(|m| n > m) {
+            return Err(
+                Diag::error(format!("`{name}` takes {}, got {n}", b.arity_text()), span)
+                    .help(format!("usage: {}", b.summary)),
+            );
+        }
+        if !b.any_named
+            && let Some((bad, _, s)) = a
+                .named
+                .iter()
+                .find(|(k, _, _)| !b.named.contains(&k.as_str()))
+        {
+            return Err(Diag::error(format!("`{name}` has no option `{bad}`"), *s)
+                .help(format!("usage: {}", b.summary)));
+        }
+        self.builtin(&a)
+    }
+
+    fn builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
+        let name = a.b.name;
+        let num = Value::Num;
+        match name {
+            "exp" | "log" | "sqrt" | "abs" => {
+                let x = a.arr(0)?;
+                let f: fn(f64) -> f64 = match name {
+                    "exp" => f64::exp,
+                    "log" => f64::ln,
+                    "sqrt" => f64::sqrt,
+                    _ => f64::abs,
+                };
+                Ok(num(x.map(f)))
+            }
+            "mean" | "var" | "sd" if matches!(a.v(0), Value::Dist(_)) => {
+                let d = a.dist(0)?;
+                Ok(num(match name {
+                    "mean" => d.mean(),
+                    "var" => d.var(),
+                    _ => d.var().map(f64::sqrt),
+                }))
+            }
+            "sum" | "prod" | "mean" | "var" | "sd" | "min" | "max" | "logsumexp" => {
+                let x = a.arr(0)?;
+                let axis = a.axis(x.rank())?;
+                let f: fn(&[f64]) -> f64 = match name {
+                    "sum" => |v| v.iter().sum(),
+                    "prod" => |v| v.iter().product(),
+                    "mean" => |v| v.iter().sum::<f64>() / v.len() as f64,
+                    "var" => population_var,
+                    "sd" => |v| population_var(v).sqrt(),
+                    "min" => |v| v.iter().copied().fold(f64::INFINITY, f64::min),
+                    "max" => |v| v.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                    _ => logsumexp,
+                };
+                if x.is_empty() && matches!(name, "min" | "max") {
+                    return Err(a.error(0, format!("`{name}` of an empty array")));
+                }
+                Ok(num(reduce(&x, axis, f)))
+            }
+            "softmax" => {
+                let x = a.arr(0)?;
+                let axis = a.axis(x.rank())?;
+                let lse = reduce(&x, axis, logsumexp);
+                let lse = match axis {
+                    Some(k) => {
+                        let mut s = x.shape().to_vec();
+                        s[k] = 1;
+                        lse.reshape(s).expect("same size")
+                    }
+                    None => lse,
+                };
+                Ok(num(x
+                    .zip_with(&lse, |v, l| (v - l).exp())
+                    .expect("broadcasts by construction")))
+            }
+            "len" => Ok(Value::num(match a.v(0) {
+                Value::Data(d) => d.rows,
+                Value::Text(v) => v.len(),
+                Value::Str(s) => s.chars().count(),
+                v => {
+                    let x = numeric(v, a.at(0), "`len`'s argument")?;
+                    x.shape().first().copied().unwrap_or(1)
+                }
+            } as f64)),
+            "argmax" => {
+                let x = a.arr(0)?;
+                let arg = |v: &[f64]| {
+                    v.iter()
+                        .enumerate()
+                        .fold((0usize, f64::NEG_INFINITY), |(bi, bv), (i, &x)| {
+                            if x > bv { (i, x) } else { (bi, bv) }
+                        })
+                        .0 as f64
+                };
+                Ok(num(match x.rank() {
+                    0 | 1 => Array::scalar(arg(x.data())),
+                    2 => reduce(&x, Some(1), arg),
+                    _ => return Err(a.error(0, "argmax takes a vector or a matrix")),
+                }))
+            }
+            "cumsum" => {
+                let x = a.arr(0)?;
+                let mut acc = 0.0;
+                let v: Vec<f64> = x
+                    .data()
+                    .iter()
+                    .map(|&y| {
+                        acc += y;
+                        acc
+                    })
+                    .collect();
+                Ok(num(if x.rank() <= 1 {
+                    Array::from_vec(x.shape().to_vec(), v)
+                } else {
+                    Array::vector(v)
+                }))
+            }
+            "all" | "any" => {
+                let x = a.arr(0)?;
+                let t = |v: &f64| *v != 0.0 && !v.is_nan();
+                Ok(Value::bool(if name == "all" {
+                    x.data().iter().all(t)
+                } else {
+                    x.data().iter().any(t)
+                }))
+            }
+            "col" | "row" => {
+                let x = a.arr(0)?;
+                if x.rank() > 1 {
+                    return Err(
+                        a.error(0, format!("`{name}` takes a vector, got {}", a.v(0).kind()))
+                    );
+                }
+                let n = x.len();
+                let shape = if name == "col" {
+                    vec![n, 1]
+                } else {
+                    vec![1, n]
+                };
+                Ok(num(x.reshape(shape).expect("same size")))
+            }
+            "linspace" => {
+                let lo = scalar(a, 0)?;
+                let hi = scalar(a, 1)?;
+                let n = a.count(2, "linspace's count")?;
+                crate::array::checked_len(&[n]).map_err(|e| a.error(2, e.to_string()))?;
+                let v = match n {
+                    0 => Vec::new(),
+                    1 => vec![lo],
+                    _ => (0..n)
+                        .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
+                        .collect(),
+                };
+                Ok(num(Array::vector(v)))
+            }
+            "zeros" | "ones" => {
+                let shape: Vec<usize> = match a.v(0) {
+                    Value::Num(x) if x.rank() == 1 => x
+                        .data()
+                        .iter()
+                        .map(|&d| whole(&Value::num(d), a.at(0), "a size"))
+                        .collect::<Result<_, _>>()?,
+                    _ => vec![a.count(0, "the size")?],
+                };
+                let n = crate::array::checked_len(&shape).map_err(|e| a.error(0, e.to_string()))?;
+                let fill = if name == "zeros" { 0.0 } else { 1.0 };
+                Ok(num(Array::from_vec(shape, vec![fill; n])))
+            }
+            "eye" => {
+                let n = a.count(0, "the size")?;
+                crate::array::checked_len(&[n, n]).map_err(|e| a.error(0, e.to_string()))?;
+                let mut v = vec![0.0; n * n];
+                for i in 0..n {
+                    v[i * n + i] = 1.0;
+                }
+                Ok(num(Array::from_vec(vec![n, n], v)))
+            }
+            "transpose" => {
+                let x = a.arr(0)?;
+                match x.shape() {
+                    [r, c] => {
+                        let (r, c) = (*r, *c);
+                        let v = (0..c * r).map(|k| x.data()[(k % r) * c + k / r]).collect();
+                        Ok(num(Array::from_vec(vec![c, r], v)))
+                    }
+                    [_] | [] => Ok(num(x)),
+                    _ => Err(a.error(0, "transpose takes a matrix")),
+                }
+            }
+            "det" | "inv" | "chol" => {
+                let m = square(a, 0)?;
+                let n = m.nrows();
+                let back = |m: DMatrix<f64>| {
+                    let v = (0..n * n).map(|k| m[(k / n, k % n)]).collect();
+                    Array::from_vec(vec![n, n], v)
+                };
+                match name {
+                    "det" => Ok(Value::num(m.determinant())),
+                    "inv" => m.try_inverse().map(|m| num(back(m))).ok_or_else(|| {
+                        a.error(0, "the matrix is singular, so it has no inverse")
+                    }),
+                    _ => nalgebra::Cholesky::new(m)
+                        .map(|c| num(back(c.unpack())))
+                        .ok_or_else(|| a.error(0, "the matrix is not symmetric positive-definite, so it has no Cholesky factor")),
+                }
+            }
+            "close" => {
+                let x = a.arr(0)?;
+                let y = a.arr(1)?;
+                let tol = match a.opt("tol") {
+                    Some((v, s)) => numeric(v, s, "tol")?.as_scalar().unwrap_or(f64::NAN),
+                    None => 1e-9,
+                };
+                let ok = x
+                    .zip_with(&y, |p, q| {
+                        f64::from(u8::from(
+                            (p - q).abs() <= tol * 1f64.max(p.abs()).max(q.abs()) || p == q,
+                        ))
+                    })
+                    .map_err(|e| {
+                        Diag::error(e.to_string(), a.span)
+                            .help("close compares values of the same shape (or broadcastable ones)")
+                    })?;
+                Ok(Value::bool(ok.data().iter().all(|&b| b == 1.0)))
+            }
+            "Normal" => Distribution::normal(&a.arr(0)?, &a.arr(1)?)
+                .map(|d| Value::Dist(Rc::new(d)))
+                .map_err(|e| dist_diag(e, a.span)),
+            "Categorical" => Distribution::categorical(&a.arr(0)?)
+                .map(|d| Value::Dist(Rc::new(d)))
+                .map_err(|e| dist_diag(e, a.at(0))),
+            "Bernoulli" => Distribution::bernoulli(&a.arr(0)?)
+                .map(|d| Value::Dist(Rc::new(d)))
+                .map_err(|e| dist_diag(e, a.at(0))),
+            "MvNormal" => Distribution::mv_normal(&a.arr(0)?, &a.arr(1)?)
+                .map(|d| Value::Dist(Rc::new(d)))
+                .map_err(|e| dist_diag(e, a.span)),
+            "Mixture" => Distribution::mixture(&*a.dist(0)?, &*a.dist(1)?)
+                .map(|d| Value::Dist(Rc::new(d)))
+                .map_err(|e| dist_diag(e, a.span)),
+            "pdf" | "logpdf" | "cdf" => {
+                let d = a.dist(0)?;
+                let x = a.arr(1)?;
+                let r = match name {
+                    "cdf" => d.cdf(&x),
+                    "pdf" => d.logpdf(&x).map(|l| l.map(f64::exp)),
+                    _ => d.logpdf(&x),
+                };
+                r.map(num).map_err(|e| dist_diag(e, a.span))
+            }
+            "sample" => {
+                let n = if a.pos.len() > 1 {
+                    Some(a.count(1, "the number of draws")?)
+                } else {
+                    None
+                };
+                let mut g = rng(a.seed()?);
+                match a.v(0) {
+                    Value::Dist(d) => d
+                        .sample(n, &mut g)
+                        .map(num)
+                        .map_err(|e| dist_diag(e, a.span)),
+                    Value::Model(mv) => {
+                        let n = n.unwrap_or(1);
+                        let cols = sample_model(&mv.model, n, &mut g)
+                            .map_err(|e| infer_diag(e, a.span))?;
+                        let items = cols
+                            .into_iter()
+                            .map(|(v, arr)| (mv.model.vars[v].name.clone(), Cells::Num(arr)))
+                            .collect();
+                        Dataset::from_named(items)
+                            .map(|d| Value::Data(Rc::new(d)))
+                            .map_err(|e| Diag::error(e.to_string(), a.span))
+                    }
+                    other => Err(a.error(
+                        0,
+                        format!(
+                            "sample draws from a model or a distribution, not {}",
+                            other.kind()
+                        ),
+                    )),
+                }
+            }
+            "load" => self.load(a),
+            "save" => {
+                let path = a.string(1)?;
+                let full = self.resolve(&path);
+                let bytes = match a.v(0) {
+                    Value::Data(d) => d.to_csv(),
+                    Value::Model(m) => super::source::model_source(&m.model).into_bytes(),
+                    other => format!("{other}\n").into_bytes(),
+                };
+                write_atomic(&full, &bytes).map_err(|e| {
+                    a.error(1, format!("cannot write {path}: {e}"))
+                        .help("check that the folder exists and is writable")
+                })?;
+                Ok(Value::Str(path))
+            }
+            "table" => {
+                let mut items = Vec::with_capacity(a.named.len());
+                for (n, v, s) in &a.named {
+                    items.push((n.clone(), cells(v, *s)?));
+                }
+                if items.is_empty() {
+                    return Err(Diag::error("table needs at least one column", a.span)
+                        .help("write table(x = v, z = w)"));
+                }
+                Dataset::from_named(items)
+                    .map(|d| Value::Data(Rc::new(d)))
+                    .map_err(|e| Diag::error(e.to_string(), a.span).help(e.help()))
+            }
+            "columns" => {
+                let d = a.data(0)?;
+                let mut cols = Vec::new();
+                for i in 1..a.pos.len() {
+                    let n = a.string(i)?;
+                    match d.get(&n) {
+                        Ok(Cells::Num(x)) => cols.push(x),
+                        Ok(Cells::Text(_)) => {
+                            let c = d.columns.iter().position(|c| c.name == n).expect("found");
+                            let err = d.numeric(c).expect_err("a text column");
+                            return Err(Diag::error(err.to_string(), a.at(i)).help(err.help()));
+                        }
+                        Err(e) => return Err(Diag::error(e.to_string(), a.at(i)).help(e.help())),
+                    }
+                }
+                let mut data = Vec::new();
+                let mut width = 0;
+                for c in &cols {
+                    width += c.len() / d.rows.max(1);
+                }
+                for r in 0..d.rows {
+                    for c in &cols {
+                        let per = c.len() / d.rows;
+                        data.extend_from_slice(&c.data()[r * per..(r + 1) * per]);
+                    }
+                }
+                Ok(num(Array::from_vec(vec![d.rows, width], data)))
+            }
+            "codes" | "levels" => {
+                let Value::Text(v) = a.v(0) else {
+                    return Err(a.error(
+                        0,
+                        format!("`{name}` takes text labels, got {}", a.v(0).kind()),
+                    ));
+                };
+                let mut labels: Vec<&String> = v.iter().flatten().collect();
+                labels.sort();
+                labels.dedup();
+                if name == "levels" {
+                    return Ok(Value::Text(
+                        labels.into_iter().map(|s| Some(s.clone())).collect(),
+                    ));
+                }
+                Ok(num(Array::vector(
+                    v.iter()
+                        .map(|s| match s {
+                            Some(s) => labels.binary_search(&s).map_or(f64::NAN, |k| k as f64),
+                            None => f64::NAN,
+                        })
+                        .collect(),
+                )))
+            }
+            "nparams" => Ok(Value::num(a.model(0)?.model.nparams(&[]) as f64)),
+            "graph" => {
+                let m = a.model(0)?;
+                Ok(Value::Str(crate::model::dot::to_dot(
+                    &m.model,
+                    crate::model::dot::Observed::Leaves,
+                )))
+            }
+            "fit" | "select" | "loglik" | "bic" | "aic" | "plot" => Err(Diag::error(
+                format!("`{name}` is not available in this version of gmm"),
+                a.span,
+            )
+            .help("model fitting and plotting arrive with the EM and plotting work")),
+            other => Err(Diag::error(
+                format!("built-in `{other}` has no implementation (this is a bug)"),
+                a.span,
+            )),
+        }
+    }
+
+    fn load(&self, a: &Args<'_>) -> Result<Value, Diag> {
+        let path = a.string(0)?;
+        let full = self.resolve(&path);
+        if path.ends_with(".gmm") {
+            let text = std::fs::read_to_string(&full).map_err(|e| {
+                a.error(0, format!("cannot read {path}: {e}"))
+                    .help("check the path; in a script it is relative to the script's folder")
+            })?;
+            let src = crate::diag::Source::new(path.clone(), text);
+            let fail = |diags: Vec<Diag>| {
+                let shown = src.render(&diags);
+                Diag::error(format!("{path} has errors"), a.at(0))
+                    .help(shown.trim_end().to_string())
+            };
+            let program = crate::syntax::parse(&src.text).map_err(fail)?;
+            let checked = crate::check::check_program(&program);
+            if checked.has_errors() {
+                return Err(fail(checked.diags));
+            }
+            let Some(last) = program.stmts.iter().rev().find_map(|s| match &s.kind {
+                ast::StmtKind::Model(d) => Some((d, s.span)),
+                _ => None,
+            }) else {
+                return Err(a.error(0, format!("{path} declares no model")));
+            };
+            let (decl, span) = last;
+            let env = Env::default();
+            if decl.params.is_some() {
+                return Ok(Value::Template(Rc::new(super::value::Template {
+                    decl: decl.clone(),
+                    text: src.text[span.start..span.end].to_string(),
+                    env,
+                })));
+            }
+            let loaded = Interp::new(self.base.clone(), Box::new(std::io::sink()));
+            let model = loaded.lower(decl, &env, &[]).map_err(fail)?;
+            return Ok(Value::Model(Rc::new(ModelValue { model })));
+        }
+        load_csv(&full, &path)
+            .map(|d| Value::Data(Rc::new(d)))
+            .map_err(|e| Diag::error(e.to_string(), a.at(0)).help(e.help()))
+    }
+}
+
+/// A value as dataset cells.
+fn cells(v: &Value, s: Span) -> Result<Cells, Diag> {
+    match v {
+        Value::Text(t) => Ok(Cells::Text(t.clone())),
+        Value::Str(x) => Ok(Cells::Text(vec![Some(x.clone())])),
+        other => numeric(other, s, "a column").map(Cells::Num),
+    }
+}
+
+fn scalar(a: &Args<'_>, i: usize) -> Result<f64, Diag> {
+    a.arr(i)?
+        .as_scalar()
+        .ok_or_else(|| a.error(i, format!("expected a number, got {}", a.v(i).kind())))
+}
+
+fn square(a: &Args<'_>, i: usize) -> Result<DMatrix<f64>, Diag> {
+    let x = a.arr(i)?;
+    match x.shape() {
+        [r, c] if r == c => Ok(DMatrix::from_row_slice(*r, *c, x.data())),
+        _ => Err(a.error(
+            i,
+            format!("expected a square matrix, got {}", a.v(i).kind()),
+        )),
+    }
+}
+
+fn population_var(v: &[f64]) -> f64 {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n
+}
+
+/// Applies `f` to every element (`axis` None) or to each slice along `axis`.
+fn reduce(x: &Array, axis: Option<usize>, f: fn(&[f64]) -> f64) -> Array {
+    let Some(k) = axis.filter(|_| x.rank() > 0) else {
+        return Array::scalar(f(x.data()));
+    };
+    let shape = x.shape();
+    let outer: usize = shape[..k].iter().product();
+    let len = shape[k];
+    let inner: usize = shape[k + 1..].iter().product();
+    let mut out = Vec::with_capacity(outer * inner);
+    let mut buf = vec![0.0; len];
+    for o in 0..outer {
+        for i in 0..inner {
+            for (j, b) in buf.iter_mut().enumerate() {
+                *b = x.data()[(o * len + j) * inner + i];
+            }
+            out.push(f(&buf));
+        }
+    }
+    let mut s = shape.to_vec();
+    s.remove(k);
+    Array::from_vec(s, out)
+}

@@ -1,0 +1,485 @@
+//! Datasets: named columns of numbers (NaN is missing) or text, read from and written to CSV.
+//! A vector variable `x` lives in the columns `x[0]`, `x[1]`, …; deeper arrays in `x[i, j]`.
+
+use crate::array::{Array, format_number};
+use std::io::Write;
+use std::path::Path;
+use thiserror::Error;
+
+/// A table of equal-length columns.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dataset {
+    /// The columns in order.
+    pub columns: Vec<Column>,
+    /// The number of rows.
+    pub rows: usize,
+    /// The file it was read from, for messages.
+    pub origin: Option<String>,
+}
+
+/// One named column.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Column {
+    /// Its header.
+    pub name: String,
+    /// Its cells.
+    pub data: ColumnData,
+}
+
+/// The cells of a column.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ColumnData {
+    /// Numbers; NaN is a missing cell.
+    Num(Vec<f64>),
+    /// Text; `None` is a missing cell.
+    Text(Vec<Option<String>>),
+}
+
+/// What a column lookup gives.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cells {
+    /// Numbers: a vector, or `[rows, …]` gathered from `x[i]` columns.
+    Num(Array),
+    /// A text column.
+    Text(Vec<Option<String>>),
+}
+
+/// Why data could not be read, written or used.
+#[derive(Clone, Debug, PartialEq, Error)]
+pub enum DataError {
+    /// The file could not be read or written.
+    #[error("cannot {action} {path}: {why}")]
+    Io {
+        action: &'static str,
+        path: String,
+        why: String,
+    },
+    /// The CSV text is malformed at a row.
+    #[error("{path}, row {row}: {why}")]
+    Csv { path: String, row: u64, why: String },
+    /// No column of that name.
+    #[error("the dataset has no column `{name}`")]
+    NoColumn {
+        name: String,
+        available: Vec<String>,
+    },
+    /// Text where a number is needed.
+    #[error(
+        "{where_}column `{column}`, row {row}, holds the text \"{cell}\" where a number is needed"
+    )]
+    Text {
+        where_: String,
+        column: String,
+        row: usize,
+        cell: String,
+    },
+    /// Columns that do not fit together.
+    #[error("{0}")]
+    Shape(String),
+}
+
+impl DataError {
+    /// How to fix it.
+    pub fn help(&self) -> String {
+        match self {
+            DataError::Io { action: "read", .. } => {
+                "check the path; in a script it is relative to the script's folder".into()
+            }
+            DataError::Io { .. } => "check that the folder exists and is writable".into(),
+            DataError::Csv { .. } => {
+                "every row needs as many cells as the header; quote cells that contain commas".into()
+            }
+            DataError::NoColumn { available, name } => {
+                match crate::diag::suggest(name, available.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`? the columns are {}", available.join(", ")),
+                    None => format!("the columns are {}", available.join(", ")),
+                }
+            }
+            DataError::Text { .. } => {
+                "fix the cell, leave it empty or write NA for a missing value; for labels use codes(...)".into()
+            }
+            DataError::Shape(_) => "give every column the same number of rows".into(),
+        }
+    }
+}
+
+/// Whether a CSV cell means "missing".
+fn is_missing(cell: &str) -> bool {
+    cell.is_empty() || cell == "NA"
+}
+
+/// Reads a CSV file with a header. A column whose every present cell is a number is numeric;
+/// otherwise it stays text. `shown` is the path as the user wrote it.
+pub fn load_csv(path: &Path, shown: &str) -> Result<Dataset, DataError> {
+    let bytes = std::fs::read(path).map_err(|e| DataError::Io {
+        action: "read",
+        path: shown.to_string(),
+        why: e.to_string(),
+    })?;
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let csv_error = |e: csv::Error| {
+        let row = e.position().map_or(0, |p| p.line());
+        let why = match e.kind() {
+            csv::ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => format!("{len} cells, but the header has {expected_len}"),
+            csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".to_string(),
+            _ => e.to_string(),
+        };
+        DataError::Csv {
+            path: shown.to_string(),
+            row,
+            why,
+        }
+    };
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(csv_error)?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    if headers.is_empty() || headers.iter().all(String::is_empty) {
+        return Err(DataError::Csv {
+            path: shown.to_string(),
+            row: 1,
+            why: "the header row is empty".into(),
+        });
+    }
+    for (i, h) in headers.iter().enumerate() {
+        if headers[..i].contains(h) {
+            return Err(DataError::Csv {
+                path: shown.to_string(),
+                row: 1,
+                why: format!("the column `{h}` appears twice in the header"),
+            });
+        }
+    }
+    let mut cells: Vec<Vec<String>> = vec![Vec::new(); headers.len()];
+    for record in reader.records() {
+        let record = record.map_err(csv_error)?;
+        for (c, cell) in record.iter().enumerate() {
+            cells[c].push(cell.to_string());
+        }
+    }
+    let rows = cells.first().map_or(0, Vec::len);
+    let columns = headers
+        .into_iter()
+        .zip(cells)
+        .map(|(name, col)| {
+            let parsed: Option<Vec<f64>> = col
+                .iter()
+                .map(|c| {
+                    if is_missing(c) {
+                        Some(f64::NAN)
+                    } else {
+                        c.parse::<f64>().ok().filter(|x| !x.is_nan())
+                    }
+                })
+                .collect();
+            let data = match parsed {
+                Some(v) => ColumnData::Num(v),
+                None => ColumnData::Text(
+                    col.into_iter()
+                        .map(|c| (!is_missing(&c)).then_some(c))
+                        .collect(),
+                ),
+            };
+            Column { name, data }
+        })
+        .collect();
+    Ok(Dataset {
+        columns,
+        rows,
+        origin: Some(shown.to_string()),
+    })
+}
+
+/// `name[i, j]` split into `name` and its indices.
+fn split_indexed(col: &str) -> Option<(&str, Vec<usize>)> {
+    let open = col.find('[')?;
+    let inner = col[open + 1..].strip_suffix(']')?;
+    let idx = inner
+        .split(',')
+        .map(|s| s.trim().parse::<usize>().ok())
+        .collect::<Option<Vec<_>>>()?;
+    Some((col[..open].trim_end(), idx))
+}
+
+impl Dataset {
+    /// The column names.
+    pub fn names(&self) -> Vec<String> {
+        self.columns.iter().map(|c| c.name.clone()).collect()
+    }
+
+    /// The column `name`, or the columns `name[…]` gathered into an array `[rows, …]`.
+    pub fn get(&self, name: &str) -> Result<Cells, DataError> {
+        if let Some(c) = self.columns.iter().find(|c| c.name == name) {
+            return Ok(match &c.data {
+                ColumnData::Num(v) => Cells::Num(Array::vector(v.clone())),
+                ColumnData::Text(v) => Cells::Text(v.clone()),
+            });
+        }
+        let parts: Vec<(usize, Vec<usize>)> = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| match split_indexed(&c.name) {
+                Some((base, idx)) if base == name => Some((i, idx)),
+                _ => None,
+            })
+            .collect();
+        let Some((_, first)) = parts.first() else {
+            return Err(DataError::NoColumn {
+                name: name.to_string(),
+                available: self.names(),
+            });
+        };
+        let rank = first.len();
+        if parts.iter().any(|(_, idx)| idx.len() != rank) {
+            return Err(DataError::Shape(format!(
+                "the columns `{name}[…]` have different numbers of indices"
+            )));
+        }
+        let dims: Vec<usize> = (0..rank)
+            .map(|a| parts.iter().map(|(_, idx)| idx[a] + 1).max().unwrap_or(0))
+            .collect();
+        let per: usize = dims.iter().product();
+        if per != parts.len() {
+            return Err(DataError::Shape(format!(
+                "the columns `{name}[…]` do not cover every index of shape {}",
+                crate::array::show_shape(&dims)
+            )));
+        }
+        let mut data = vec![0.0; self.rows * per];
+        for (col, idx) in &parts {
+            let flat = idx.iter().zip(&dims).fold(0, |acc, (&i, &d)| acc * d + i);
+            let values = self.numeric(*col)?;
+            for (r, x) in values.iter().enumerate() {
+                data[r * per + flat] = *x;
+            }
+        }
+        let mut shape = vec![self.rows];
+        shape.extend(dims);
+        Ok(Cells::Num(Array::from_vec(shape, data)))
+    }
+
+    /// The numbers of column `c`; a text cell is an error naming its row and column.
+    pub fn numeric(&self, c: usize) -> Result<Vec<f64>, DataError> {
+        let col = &self.columns[c];
+        match &col.data {
+            ColumnData::Num(v) => Ok(v.clone()),
+            ColumnData::Text(v) => {
+                let (row, cell) = v
+                    .iter()
+                    .enumerate()
+                    .find_map(|(r, cell)| {
+                        cell.as_ref()
+                            .filter(|s| s.parse::<f64>().is_err())
+                            .map(|s| (r, s.clone()))
+                    })
+                    .unwrap_or((0, String::new()));
+                Err(self.text_error(&col.name, row, cell))
+            }
+        }
+    }
+
+    /// The error for text in a numeric column; rows count from 1 after the header, as a
+    /// spreadsheet shows them (the file's line is one more).
+    pub fn text_error(&self, column: &str, row: usize, cell: String) -> DataError {
+        DataError::Text {
+            where_: self
+                .origin
+                .as_ref()
+                .map_or(String::new(), |o| format!("{o}: ")),
+            column: column.to_string(),
+            row: row + 1,
+            cell,
+        }
+    }
+
+    /// The rows `rows` (0-based, checked by the caller) as a new dataset.
+    pub fn select(&self, rows: &[usize]) -> Dataset {
+        let columns = self
+            .columns
+            .iter()
+            .map(|c| Column {
+                name: c.name.clone(),
+                data: match &c.data {
+                    ColumnData::Num(v) => ColumnData::Num(rows.iter().map(|&r| v[r]).collect()),
+                    ColumnData::Text(v) => {
+                        ColumnData::Text(rows.iter().map(|&r| v[r].clone()).collect())
+                    }
+                },
+            })
+            .collect();
+        Dataset {
+            columns,
+            rows: rows.len(),
+            origin: self.origin.clone(),
+        }
+    }
+
+    /// Builds a dataset from named values: a vector is a column, an array `[N, …]` makes
+    /// columns `name[i]` (or `name[i, j]`), a scalar repeats in every row.
+    pub fn from_named(items: Vec<(String, Cells)>) -> Result<Dataset, DataError> {
+        let rows_of = |c: &Cells| match c {
+            Cells::Num(a) if a.rank() == 0 => None,
+            Cells::Num(a) => Some(a.shape()[0]),
+            Cells::Text(v) => Some(v.len()),
+        };
+        let mut rows: Option<(usize, &str)> = None;
+        for (name, c) in &items {
+            if let Some(n) = rows_of(c) {
+                match rows {
+                    Some((m, other)) if m != n => {
+                        return Err(DataError::Shape(format!(
+                            "column `{name}` has {n} rows but `{other}` has {m}"
+                        )));
+                    }
+                    _ => rows = Some((n, name)),
+                }
+            }
+        }
+        let rows = rows.map_or(1, |(n, _)| n);
+        let mut columns = Vec::new();
+        for (name, c) in items {
+            match c {
+                Cells::Text(v) => columns.push(Column {
+                    name,
+                    data: ColumnData::Text(v),
+                }),
+                Cells::Num(a) if a.rank() <= 1 => {
+                    let v = if a.rank() == 0 {
+                        vec![a.data()[0]; rows]
+                    } else {
+                        a.into_data()
+                    };
+                    columns.push(Column {
+                        name,
+                        data: ColumnData::Num(v),
+                    });
+                }
+                Cells::Num(a) => {
+                    let inner = a.shape()[1..].to_vec();
+                    let per: usize = inner.iter().product();
+                    for k in 0..per {
+                        let idx = crate::array::unravel(k, &inner);
+                        let label = idx
+                            .iter()
+                            .map(|i| i.to_string())
+                            .collect::<Vec<_>>()
+                            .join(", ");
+                        columns.push(Column {
+                            name: format!("{name}[{label}]"),
+                            data: ColumnData::Num(
+                                (0..rows).map(|r| a.data()[r * per + k]).collect(),
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(Dataset {
+            columns,
+            rows,
+            origin: None,
+        })
+    }
+
+    /// The dataset as CSV text: numbers in shortest round-trip form, missing cells as `NA`.
+    pub fn to_csv(&self) -> Vec<u8> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let write = |w: &mut csv::Writer<Vec<u8>>, rec: Vec<String>| {
+            w.write_record(rec).expect("writing to memory cannot fail");
+        };
+        write(&mut w, self.names());
+        for r in 0..self.rows {
+            let rec = self
+                .columns
+                .iter()
+                .map(|c| match &c.data {
+                    ColumnData::Num(v) if v[r].is_nan() => "NA".to_string(),
+                    ColumnData::Num(v) => format_number(v[r]),
+                    ColumnData::Text(v) => v[r].clone().unwrap_or_else(|| "NA".into()),
+                })
+                .collect();
+            write(&mut w, rec);
+        }
+        w.into_inner().expect("writing to memory cannot fail")
+    }
+
+    /// The first rows as an aligned table, then the row count (section 7).
+    pub fn preview(&self, max_rows: usize) -> String {
+        let shown = self.rows.min(max_rows);
+        let mut grid: Vec<Vec<String>> = vec![self.names()];
+        for r in 0..shown {
+            grid.push(
+                self.columns
+                    .iter()
+                    .map(|c| match &c.data {
+                        ColumnData::Num(v) if v[r].is_nan() => "NA".to_string(),
+                        ColumnData::Num(v) => format_number(v[r]),
+                        ColumnData::Text(v) => v[r].clone().unwrap_or_else(|| "NA".into()),
+                    })
+                    .collect(),
+            );
+        }
+        let widths: Vec<usize> = (0..self.columns.len())
+            .map(|c| {
+                grid.iter()
+                    .map(|row| row[c].chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut out = String::new();
+        for row in &grid {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .map(|(s, &w)| format!("{s:>w$}"))
+                .collect();
+            out.push_str(cells.join("  ").trim_end());
+            out.push('\n');
+        }
+        if shown < self.rows {
+            out.push_str(&format!("… {} more rows\n", self.rows - shown));
+        }
+        out.push_str(&format!(
+            "{} row{} × {} column{}",
+            self.rows,
+            if self.rows == 1 { "" } else { "s" },
+            self.columns.len(),
+            if self.columns.len() == 1 { "" } else { "s" }
+        ));
+        out
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so a
+/// failed write leaves no partial file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or("out".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

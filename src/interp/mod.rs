@@ -1,0 +1,649 @@
+//! The interpreter: runs a checked script statement by statement over script values, lowering
+//! models as their declarations run and answering queries through `infer`.
+
+mod call;
+pub mod data;
+pub mod source;
+pub mod value;
+
+use crate::array::{Array, Idx};
+use crate::check::lower::{Outer, lower_model};
+use crate::diag::{Diag, suggest};
+use crate::infer::{self, Answer, InferError};
+use crate::model::expr as ir;
+use crate::syntax::ast::{self, ExprKind, IndexItem, Span, StmtKind};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+pub use value::{Env, ModelValue, Template, Value};
+
+/// A runtime failure: the diagnostics to show (one, or every error of a model declaration).
+pub type Failure = Vec<Diag>;
+
+/// The state of a running script.
+pub struct Interp {
+    /// The script's names.
+    pub env: Env,
+    /// The model queries without `m.` refer to.
+    pub current: Option<Rc<ModelValue>>,
+    /// The folder relative paths resolve against.
+    base: PathBuf,
+    /// Where `print` writes.
+    out: Box<dyn Write>,
+}
+
+impl Interp {
+    /// An interpreter whose relative paths resolve against `base` and whose `print` writes to
+    /// `out`.
+    pub fn new(base: PathBuf, out: Box<dyn Write>) -> Interp {
+        Interp {
+            env: Env::default(),
+            current: None,
+            base,
+            out,
+        }
+    }
+
+    /// Runs every statement in order, stopping at the first failure.
+    pub fn run(&mut self, program: &ast::Program, text: &str) -> Result<(), Failure> {
+        for s in &program.stmts {
+            self.exec(s, text)?;
+        }
+        Ok(())
+    }
+
+    /// Runs one statement; a bare expression's value is returned (the REPL echoes it).
+    pub fn exec(&mut self, s: &ast::Stmt, text: &str) -> Result<Option<Value>, Failure> {
+        match &s.kind {
+            StmtKind::Model(decl) => {
+                self.declare_model(decl, &text[s.span.start..s.span.end])?;
+            }
+            StmtKind::Let { name, value } => {
+                let v = self.eval(value, &self.env).map_err(one)?;
+                self.env.define(&name.name, v);
+            }
+            StmtKind::Assign { name, value } => {
+                let v = self.eval(value, &self.env).map_err(one)?;
+                if !self.env.assign(&name.name, v) {
+                    let names = self.env.names();
+                    return Err(vec![
+                        Diag::error(
+                            format!("assignment to undefined name `{}`", name.name),
+                            name.span,
+                        )
+                        .label("never defined")
+                        .help(format!("define it first with `let {} = ...`", name.name))
+                        .help_opt(
+                            suggest(&name.name, names.iter().map(String::as_str))
+                                .map(|s| format!("or did you mean `{s}`?")),
+                        ),
+                    ]);
+                }
+            }
+            StmtKind::Print(args) => {
+                let mut parts = Vec::with_capacity(args.len());
+                for a in args {
+                    parts.push(self.eval(a, &self.env).map_err(one)?.to_string());
+                }
+                let line = parts.join(" ");
+                writeln!(self.out, "{line}")
+                    .and_then(|_| self.out.flush())
+                    .map_err(|e| one(Diag::error(format!("cannot write output: {e}"), s.span)))?;
+            }
+            StmtKind::Assert { cond, message } => {
+                self.assert(cond, message.as_ref(), s.span).map_err(one)?
+            }
+            StmtKind::For { var, iter, body } => {
+                let items = self.elements(iter).map_err(one)?;
+                for item in items {
+                    self.env.push();
+                    self.env.define(&var.name, item);
+                    let result = body
+                        .iter()
+                        .try_for_each(|st| self.exec(st, text).map(|_| ()));
+                    self.env.pop();
+                    result?;
+                }
+            }
+            StmtKind::Expr(e) => return Ok(Some(self.eval(e, &self.env).map_err(one)?)),
+        }
+        Ok(None)
+    }
+
+    fn declare_model(&mut self, decl: &ast::ModelDecl, text: &str) -> Result<(), Failure> {
+        if decl.params.is_some() {
+            let t = Template {
+                decl: decl.clone(),
+                text: text.to_string(),
+                env: self.env.snapshot(),
+            };
+            self.env
+                .define(&decl.name.name, Value::Template(Rc::new(t)));
+            return Ok(());
+        }
+        let model = self.lower(decl, &self.env, &[])?;
+        let mv = Rc::new(ModelValue { model });
+        self.env.define(&decl.name.name, Value::Model(mv.clone()));
+        self.current = Some(mv);
+        Ok(())
+    }
+
+    /// Lowers a declaration with the script's values in `env`.
+    fn lower(
+        &self,
+        decl: &ast::ModelDecl,
+        env: &Env,
+        args: &[(String, Option<Array>)],
+    ) -> Result<crate::model::Model, Failure> {
+        let outer = ScriptOuter { interp: self, env };
+        let lowered = lower_model(decl, &outer, args);
+        let errors: Vec<Diag> = lowered.diags.into_iter().filter(|d| d.is_error()).collect();
+        match lowered.model {
+            Some(m) if errors.is_empty() => Ok(m),
+            _ if !errors.is_empty() => Err(errors),
+            _ => Err(one(Diag::error(
+                format!(
+                    "model `{}` could not be built (this is a bug)",
+                    decl.name.name
+                ),
+                decl.name.span,
+            ))),
+        }
+    }
+
+    /// Resolves a path written in the script.
+    pub fn resolve(&self, path: &str) -> PathBuf {
+        let p = Path::new(path);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base.join(p)
+        }
+    }
+
+    fn assert(
+        &self,
+        cond: &ast::Expr,
+        message: Option<&ast::Expr>,
+        span: Span,
+    ) -> Result<(), Diag> {
+        let v = self.eval(cond, &self.env)?;
+        let ok = match &v {
+            Value::Bool(a) | Value::Num(a) => a.data().iter().all(|&x| x != 0.0 && !x.is_nan()),
+            other => {
+                return Err(Diag::error(
+                    format!("assert needs a boolean, got {}", other.kind()),
+                    cond.span,
+                )
+                .help("write a comparison, e.g. `assert close(a, b)`"));
+            }
+        };
+        if ok {
+            return Ok(());
+        }
+        let headline = match message {
+            Some(m) => format!("assertion failed: {}", self.eval(m, &self.env)?),
+            None => "assertion failed".to_string(),
+        };
+        let mut d = Diag::error(headline, span).label("this is false");
+        // Show the values the condition compares.
+        let parts: Vec<&ast::Expr> = match &cond.kind {
+            ExprKind::Binary(_, a, b) => vec![a, b],
+            ExprKind::Call(_, args) => args.iter().map(|a| &a.value).collect(),
+            ExprKind::Unary(_, a) => vec![a],
+            _ => vec![],
+        };
+        for p in parts {
+            if matches!(p.kind, ExprKind::Number { .. }) {
+                continue;
+            }
+            if let Ok(val) = self.eval(p, &self.env) {
+                let mut shown = val.to_string();
+                if shown.len() > 300 {
+                    shown.truncate(300);
+                    shown.push('…');
+                }
+                d = d.help(format!(
+                    "`{}` is {shown}",
+                    crate::syntax::fmt::format_expr(p)
+                ));
+            }
+        }
+        if let Value::Bool(a) | Value::Num(a) = &v
+            && a.len() > 1
+        {
+            let bad = a.data().iter().filter(|&&x| x == 0.0 || x.is_nan()).count();
+            d = d.help(format!("{bad} of {} elements are false", a.len()));
+        }
+        Err(d)
+    }
+
+    /// The values a `for` loop visits: the elements of a vector, the rows of a matrix, the
+    /// strings of a list.
+    fn elements(&self, iter: &ast::Expr) -> Result<Vec<Value>, Diag> {
+        let v = self.eval(iter, &self.env)?;
+        Ok(match v {
+            Value::Num(ref a) | Value::Bool(ref a) if a.rank() >= 1 => {
+                let bool_ = matches!(v, Value::Bool(_));
+                (0..a.shape()[0])
+                    .map(|i| {
+                        let x = a.index(&[Idx::At(i as f64)]).expect("in range");
+                        if bool_ { Value::Bool(x) } else { Value::Num(x) }
+                    })
+                    .collect()
+            }
+            Value::Text(items) => items
+                .into_iter()
+                .map(|s| s.map_or(Value::Na, Value::Str))
+                .collect(),
+            other => {
+                return Err(Diag::error(
+                    format!("a for loop needs a vector or a list, got {}", other.kind()),
+                    iter.span,
+                )
+                .help("loop over a vector such as `[1, 2, 3]` or a range `0..10`"));
+            }
+        })
+    }
+
+    /// Evaluates an expression with the names of `env`.
+    pub fn eval(&self, e: &ast::Expr, env: &Env) -> Result<Value, Diag> {
+        match &e.kind {
+            ExprKind::Number { value, .. } => Ok(Value::num(*value)),
+            ExprKind::Str(s) => Ok(Value::Str(s.clone())),
+            ExprKind::Bool(b) => Ok(Value::bool(*b)),
+            ExprKind::Na => Ok(Value::Na),
+            ExprKind::Name(n) => match env.get(n) {
+                Some(v) => Ok(v.clone()),
+                None if crate::builtins::lookup(n).is_some() => Err(Diag::error(
+                    format!("`{n}` is a built-in function, not a value"),
+                    e.span,
+                )
+                .help(format!(
+                    "call it: {}",
+                    crate::builtins::lookup(n).map_or("", |b| b.summary)
+                ))),
+                None => Err(Diag::error(format!("unknown name `{n}`"), e.span)
+                    .label("not defined")
+                    .help(
+                        suggest(n, env.names().iter().map(String::as_str))
+                            .map(|s| format!("did you mean `{s}`?"))
+                            .unwrap_or_else(|| format!("define it first with `let {n} = ...`")),
+                    )),
+            },
+            ExprKind::List(items) => self.list(items, env, e.span),
+            ExprKind::Unary(op, x) => {
+                let v = self.eval(x, env)?;
+                let a = numeric(&v, x.span, "an operand")?;
+                Ok(match op {
+                    ast::UnOp::Neg => Value::Num(a.map(|x| -x)),
+                    ast::UnOp::Not => Value::Bool(a.map(|x| f64::from(x == 0.0))),
+                })
+            }
+            ExprKind::Binary(op, a, b) => {
+                let (va, vb) = (self.eval(a, env)?, self.eval(b, env)?);
+                binary(*op, &va, &vb, a.span, b.span, e.span)
+            }
+            ExprKind::Call(callee, args) => self.call(callee, args, env, e.span),
+            ExprKind::Index(base, items) => self.index(base, items, env, e.span),
+            ExprKind::Field(base, field) => {
+                let v = self.eval(base, env)?;
+                field_of(&v, field, base.span)
+            }
+            ExprKind::Query(q) => self.query(q, env, e.span),
+        }
+    }
+
+    fn list(&self, items: &[ast::Expr], env: &Env, span: Span) -> Result<Value, Diag> {
+        let vals = items
+            .iter()
+            .map(|x| self.eval(x, env))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !vals.is_empty()
+            && vals.iter().all(|v| matches!(v, Value::Str(_) | Value::Na))
+            && vals.iter().any(|v| matches!(v, Value::Str(_)))
+        {
+            return Ok(Value::Text(
+                vals.into_iter()
+                    .map(|v| match v {
+                        Value::Str(s) => Some(s),
+                        _ => None,
+                    })
+                    .collect(),
+            ));
+        }
+        let mut arrays = Vec::with_capacity(vals.len());
+        for (v, x) in vals.iter().zip(items) {
+            arrays.push(numeric(v, x.span, "a list element")?);
+        }
+        let all_bool = !vals.is_empty() && vals.iter().all(|v| matches!(v, Value::Bool(_)));
+        let a = Array::stack(&arrays).map_err(|err| {
+            Diag::error(err.to_string(), span).help("every element of a list needs the same shape")
+        })?;
+        Ok(if all_bool {
+            Value::Bool(a)
+        } else {
+            Value::Num(a)
+        })
+    }
+
+    fn index(
+        &self,
+        base: &ast::Expr,
+        items: &[IndexItem],
+        env: &Env,
+        span: Span,
+    ) -> Result<Value, Diag> {
+        let b = self.eval(base, env)?;
+        let mut idx = Vec::with_capacity(items.len());
+        for it in items {
+            idx.push(match it {
+                IndexItem::All(_) => Idx::All,
+                IndexItem::At(x) => {
+                    let v = self.eval(x, env)?;
+                    let a = numeric(&v, x.span, "an index")?;
+                    match a.rank() {
+                        0 => Idx::At(a.data()[0]),
+                        1 => Idx::Many(a.into_data()),
+                        _ => {
+                            return Err(Diag::error(
+                                format!("an index must be a number or a vector, got {}", v.kind()),
+                                x.span,
+                            ));
+                        }
+                    }
+                }
+            });
+        }
+        let fail = |err: crate::array::ArrayError| {
+            Diag::error(err.to_string(), span)
+                .label("in this index")
+                .help(format!(
+                    "`{}` is {}",
+                    crate::syntax::fmt::format_expr(base),
+                    b.kind()
+                ))
+        };
+        match &b {
+            Value::Num(a) => a.index(&idx).map(Value::Num).map_err(fail),
+            Value::Bool(a) => a.index(&idx).map(Value::Bool).map_err(fail),
+            Value::Text(_) | Value::Data(_) if idx.len() == 1 => {
+                let len = match &b {
+                    Value::Data(d) => d.rows,
+                    Value::Text(v) => v.len(),
+                    _ => unreachable!("matched above"),
+                };
+                let pos = Array::vector((0..len).map(|i| i as f64).collect());
+                let picked = pos.index(&idx).map_err(fail)?;
+                let rows: Vec<usize> = picked.data().iter().map(|&i| i as usize).collect();
+                Ok(match (&b, picked.rank()) {
+                    (Value::Data(d), _) => Value::Data(Rc::new(d.select(&rows))),
+                    (Value::Text(v), 0) => v[rows[0]].clone().map_or(Value::Na, Value::Str),
+                    (Value::Text(v), _) => {
+                        Value::Text(rows.iter().map(|&r| v[r].clone()).collect())
+                    }
+                    _ => unreachable!("matched above"),
+                })
+            }
+            other => Err(
+                Diag::error(format!("{} cannot be indexed", other.kind()), span)
+                    .help("index arrays, lists of strings and datasets (rows)"),
+            ),
+        }
+    }
+
+    fn query(&self, q: &ast::Query, env: &Env, span: Span) -> Result<Value, Diag> {
+        let mv = match &q.model {
+            Some(m) => match self.eval(m, env)? {
+                Value::Model(mv) => mv,
+                other => {
+                    return Err(Diag::error(
+                        format!("`.p(...)` queries a model, but this is {}", other.kind()),
+                        m.span,
+                    ));
+                }
+            },
+            None => self.current.clone().ok_or_else(|| {
+                Diag::error("a query needs a model, and none is declared yet", span)
+                    .help("declare a model above this line, or query a model value with `m.p(...)`")
+            })?,
+        };
+        let model = &mv.model;
+        let var = |t: &ast::QueryTerm| {
+            model.var_id(&t.var.name).ok_or_else(|| {
+                let names: Vec<&str> = model.vars.iter().map(|v| v.name.as_str()).collect();
+                Diag::error(
+                    format!("model `{}` has no variable `{}`", model.name, t.var.name),
+                    t.var.span,
+                )
+                .help(
+                    suggest(&t.var.name, names.iter().copied())
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| format!("its variables are {}", names.join(", "))),
+                )
+            })
+        };
+        let value = |x: &ast::Expr| -> Result<Array, Diag> {
+            let v = self.eval(x, env)?;
+            v.as_array().ok_or_else(|| {
+                Diag::error(
+                    format!("a query value must be numbers, got {}", v.kind()),
+                    x.span,
+                )
+                .help("for text labels use codes(...)")
+            })
+        };
+        let mut targets = Vec::new();
+        for t in &q.targets {
+            targets.push((var(t)?, t.value.as_ref().map(value).transpose()?));
+        }
+        let mut given = Vec::new();
+        for t in &q.given {
+            let x = t
+                .value
+                .as_ref()
+                .expect("the grammar gives every condition a value");
+            given.push((var(t)?, value(x)?));
+        }
+        let query = infer::Query {
+            targets,
+            given,
+            conditional: !q.given.is_empty(),
+            log: q.log,
+        };
+        match infer::query(model, &query) {
+            Ok(Answer::Value(a)) => Ok(Value::Num(a)),
+            Ok(Answer::Dist(d)) => Ok(Value::Dist(Rc::new(d))),
+            Err(err) => {
+                // Point at the offending value when the error is about one variable.
+                let at = match &err {
+                    InferError::Value { var, .. } => q
+                        .targets
+                        .iter()
+                        .chain(&q.given)
+                        .find(|t| &t.var.name == var)
+                        .map(|t| {
+                            t.value
+                                .as_ref()
+                                .map_or(t.var.span, |v| t.var.span.to(v.span))
+                        })
+                        .unwrap_or(span),
+                    _ => span,
+                };
+                Err(infer_diag(err, at))
+            }
+        }
+    }
+}
+
+/// A diagnostic for an inference error at `span`.
+pub fn infer_diag(err: InferError, span: Span) -> Diag {
+    let help = err.help();
+    Diag::error(err.to_string(), span).help_opt(help)
+}
+
+fn one(d: Diag) -> Failure {
+    vec![d]
+}
+
+/// The numbers of a value, or an error naming what it is instead.
+pub fn numeric(v: &Value, span: Span, what: &str) -> Result<Array, Diag> {
+    v.as_array().ok_or_else(|| {
+        Diag::error(
+            format!("{what} must be numeric, but this is {}", v.kind()),
+            span,
+        )
+        .label(v.kind())
+    })
+}
+
+/// A binary operator on two values.
+fn binary(
+    op: ast::BinOp,
+    a: &Value,
+    b: &Value,
+    sa: Span,
+    sb: Span,
+    whole: Span,
+) -> Result<Value, Diag> {
+    use ast::BinOp as B;
+    // String comparisons.
+    if matches!(op, B::Eq | B::Ne) {
+        let eq = |x: &Option<String>, y: &str| x.as_deref() == Some(y);
+        let res = match (a, b) {
+            (Value::Str(x), Value::Str(y)) => Some(Value::bool(x == y)),
+            (Value::Text(v), Value::Str(s)) | (Value::Str(s), Value::Text(v)) => Some(Value::Bool(
+                Array::vector(v.iter().map(|x| f64::from(u8::from(eq(x, s)))).collect()),
+            )),
+            _ => None,
+        };
+        if let Some(Value::Bool(r)) = res {
+            return Ok(Value::Bool(if op == B::Ne {
+                r.map(|x| 1.0 - x)
+            } else {
+                r
+            }));
+        }
+    }
+    let x = numeric(a, sa, &format!("the left side of `{}`", op.symbol()))?;
+    let y = numeric(b, sb, &format!("the right side of `{}`", op.symbol()))?;
+    let iop = match op {
+        B::Or => ir::BinOp::Or,
+        B::And => ir::BinOp::And,
+        B::Eq => ir::BinOp::Eq,
+        B::Ne => ir::BinOp::Ne,
+        B::Lt => ir::BinOp::Lt,
+        B::Le => ir::BinOp::Le,
+        B::Gt => ir::BinOp::Gt,
+        B::Ge => ir::BinOp::Ge,
+        B::Range => ir::BinOp::Range,
+        B::Add => ir::BinOp::Add,
+        B::Sub => ir::BinOp::Sub,
+        B::Mul => ir::BinOp::Mul,
+        B::Div => ir::BinOp::Div,
+        B::MatMul => ir::BinOp::MatMul,
+        B::Pow => ir::BinOp::Pow,
+    };
+    let r = ir::binary(iop, &x, &y).map_err(|err| {
+        Diag::error(err.to_string(), whole)
+            .label(format!("{} {} {}", a.kind(), op.symbol(), b.kind()))
+            .help(match op {
+                B::MatMul => "the inner sizes of a matrix product must agree".to_string(),
+                B::Range => "a range needs two whole numbers, e.g. 0..10".to_string(),
+                _ => "shapes combine as in NumPy: equal sizes, or size 1, counted from the last axis; col(v) and row(v) turn a vector into a matrix".to_string(),
+            })
+    })?;
+    Ok(match op {
+        B::Or | B::And | B::Eq | B::Ne | B::Lt | B::Le | B::Gt | B::Ge => Value::Bool(r),
+        _ => Value::Num(r),
+    })
+}
+
+/// `v.name`: a model's parameter, a dataset's column.
+fn field_of(v: &Value, field: &ast::Ident, span: Span) -> Result<Value, Diag> {
+    let n = &field.name;
+    match v {
+        Value::Model(mv) => {
+            let m = &mv.model;
+            match m.param_id(n) {
+                Some(id) => match &m.params[id].value {
+                    Some(a) => Ok(Value::Num(a.clone())),
+                    None => Err(Diag::error(
+                        format!("parameter `{n}` of model `{}` has no value", m.name),
+                        field.span,
+                    )
+                    .help("give it a value in the model, or fit the model first")),
+                },
+                None => {
+                    let names: Vec<&str> = m
+                        .params
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .chain(m.consts.iter().map(|c| c.name.as_str()))
+                        .collect();
+                    if let Some(c) = m.consts.iter().find(|c| &c.name == n) {
+                        return Ok(Value::Num(c.value.clone()));
+                    }
+                    let mut d = Diag::error(
+                        format!("model `{}` has no parameter `{n}`", m.name),
+                        field.span,
+                    );
+                    d = if m.var_id(n).is_some() {
+                        d.help(format!(
+                            "`{n}` is a random variable; ask about it with `{}.p({n} = ...)`",
+                            m.name
+                        ))
+                    } else {
+                        d.help(
+                            suggest(n, names.iter().copied())
+                                .map(|s| format!("did you mean `{s}`?"))
+                                .unwrap_or_else(|| {
+                                    format!("its parameters are {}", names.join(", "))
+                                }),
+                        )
+                    };
+                    Err(d)
+                }
+            }
+        }
+        Value::Data(d) => match d.get(n) {
+            Ok(data::Cells::Num(a)) => Ok(Value::Num(a)),
+            Ok(data::Cells::Text(t)) => Ok(Value::Text(t)),
+            Err(err) => Err(Diag::error(err.to_string(), field.span).help(err.help())),
+        },
+        other => Err(Diag::error(format!("{} has no fields", other.kind()), span)
+            .label(format!("`.{n}` asked of this"))
+            .help("fields belong to models (parameters) and datasets (columns)")),
+    }
+}
+
+/// The script's values as seen from a model declaration.
+struct ScriptOuter<'a> {
+    interp: &'a Interp,
+    env: &'a Env,
+}
+
+impl Outer for ScriptOuter<'_> {
+    fn defines(&self, name: &str) -> bool {
+        self.env.get(name).is_some()
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.env.names()
+    }
+
+    fn value(&self, e: &ast::Expr) -> Result<Option<Array>, Diag> {
+        let v = self.interp.eval(e, self.env)?;
+        match v.as_array() {
+            Some(a) => Ok(Some(a)),
+            None => Err(Diag::error(
+                format!(
+                    "a model can use numbers from the script, but this is {}",
+                    v.kind()
+                ),
+                e.span,
+            )
+            .help("inside a model, use numbers, constants and parameters")),
+        }
+    }
+}

@@ -1,0 +1,211 @@
+//! Script values and how they print (section 7).
+
+use super::data::Dataset;
+use crate::array::{Array, format_nested};
+use crate::infer::Distribution;
+use crate::model::Model;
+use crate::syntax::ast;
+use std::collections::HashMap;
+use std::fmt;
+use std::rc::Rc;
+
+/// A value of the script language.
+#[derive(Clone, Debug)]
+pub enum Value {
+    /// A number or an n-dimensional array of numbers.
+    Num(Array),
+    /// A boolean or an array of booleans (elements 0 and 1).
+    Bool(Array),
+    /// A string.
+    Str(String),
+    /// The missing value.
+    Na,
+    /// A vector of strings (a list of strings, a text column, `levels`); `None` is missing.
+    Text(Vec<Option<String>>),
+    /// A dataset.
+    Data(Rc<Dataset>),
+    /// A distribution.
+    Dist(Rc<Distribution>),
+    /// A model with its parameter values.
+    Model(Rc<ModelValue>),
+    /// A model template, to be called with its arguments.
+    Template(Rc<Template>),
+}
+
+/// A model value: the lowered model.
+#[derive(Clone, Debug)]
+pub struct ModelValue {
+    /// The graphical model and its current parameter values.
+    pub model: Model,
+}
+
+/// A template: its declaration and the script names visible where it was declared.
+#[derive(Clone, Debug)]
+pub struct Template {
+    /// The declaration.
+    pub decl: ast::ModelDecl,
+    /// Its source text, for printing.
+    pub text: String,
+    /// The script's bindings where it was declared.
+    pub env: Env,
+}
+
+/// Nested scopes of script names.
+#[derive(Clone, Debug)]
+pub struct Env {
+    frames: Vec<HashMap<String, Value>>,
+}
+
+impl Default for Env {
+    fn default() -> Env {
+        Env {
+            frames: vec![HashMap::new()],
+        }
+    }
+}
+
+impl Env {
+    /// The nearest binding of `name`.
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.frames.iter().rev().find_map(|f| f.get(name))
+    }
+
+    /// Binds `name` in the innermost scope (`let`).
+    pub fn define(&mut self, name: &str, v: Value) {
+        self.frames
+            .last_mut()
+            .expect("there is always a scope")
+            .insert(name.to_string(), v);
+    }
+
+    /// Updates the nearest existing binding (`NAME = …`); false when there is none.
+    pub fn assign(&mut self, name: &str, v: Value) -> bool {
+        match self.frames.iter_mut().rev().find(|f| f.contains_key(name)) {
+            Some(f) => {
+                f.insert(name.to_string(), v);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Opens a scope.
+    pub fn push(&mut self) {
+        self.frames.push(HashMap::new());
+    }
+
+    /// Closes the innermost scope.
+    pub fn pop(&mut self) {
+        self.frames.pop();
+    }
+
+    /// Every visible name, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.frames.iter().flat_map(|f| f.keys().cloned()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    /// The visible bindings flattened into one scope (what a template captures).
+    pub fn snapshot(&self) -> Env {
+        let mut one = HashMap::new();
+        for f in &self.frames {
+            for (k, v) in f {
+                one.insert(k.clone(), v.clone());
+            }
+        }
+        Env { frames: vec![one] }
+    }
+}
+
+impl Value {
+    /// A boolean scalar.
+    pub fn bool(b: bool) -> Value {
+        Value::Bool(Array::scalar(f64::from(u8::from(b))))
+    }
+
+    /// A number scalar.
+    pub fn num(x: f64) -> Value {
+        Value::Num(Array::scalar(x))
+    }
+
+    /// What kind of value this is, in words, for messages.
+    pub fn kind(&self) -> String {
+        match self {
+            Value::Num(a) | Value::Bool(a) => {
+                let what = if matches!(self, Value::Bool(_)) {
+                    "boolean"
+                } else {
+                    "number"
+                };
+                match a.rank() {
+                    0 => format!("a {what}"),
+                    1 => format!("a vector of {} {what}s", a.len()),
+                    2 => format!("a {}×{} matrix", a.shape()[0], a.shape()[1]),
+                    _ => format!("an array of shape {}", crate::array::show_shape(a.shape())),
+                }
+            }
+            Value::Str(_) => "a string".into(),
+            Value::Na => "NA".into(),
+            Value::Text(_) => "a list of strings".into(),
+            Value::Data(_) => "a dataset".into(),
+            Value::Dist(d) => format!("a {} distribution", d.family()),
+            Value::Model(_) => "a model".into(),
+            Value::Template(_) => "a model template".into(),
+        }
+    }
+
+    /// The numbers of a numeric value (booleans count as 1 and 0, NA as a missing number).
+    pub fn as_array(&self) -> Option<Array> {
+        match self {
+            Value::Num(a) | Value::Bool(a) => Some(a.clone()),
+            Value::Na => Some(Array::scalar(f64::NAN)),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Num(a) => write!(f, "{a}"),
+            Value::Bool(a) => f.write_str(&format_nested(a.shape(), a.data(), &|x| {
+                if x != 0.0 { "true" } else { "false" }.to_string()
+            })),
+            Value::Str(s) => f.write_str(s),
+            Value::Na => f.write_str("NA"),
+            Value::Text(v) => {
+                let items: Vec<String> = v
+                    .iter()
+                    .map(|s| match s {
+                        Some(s) => quote(s),
+                        None => "NA".into(),
+                    })
+                    .collect();
+                write!(f, "[{}]", items.join(", "))
+            }
+            Value::Data(d) => f.write_str(&d.preview(10)),
+            Value::Dist(d) => write!(f, "{d}"),
+            Value::Model(m) => f.write_str(super::source::model_source(&m.model).trim_end()),
+            Value::Template(t) => f.write_str(&t.text),
+        }
+    }
+}
+
+/// A string as a literal: quoted, with `"`, `\`, newline and tab escaped.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
