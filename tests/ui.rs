@@ -1,25 +1,40 @@
-//! Golden diagnostics: every program in tests/ui/ is wrong; `gmm check` must exit 1 and print
-//! exactly the diagnostic stored beside it. Run with `BLESS=1` to rewrite the stored files.
+//! Golden diagnostics: every program in tests/ui/ is wrong before it runs, and every program in
+//! tests/ui_run/ fails while running; `gmm check` (or `gmm run`) must exit 1 and print exactly
+//! the diagnostic stored beside it. Run with `BLESS=1` to rewrite the stored files.
 
 use std::path::Path;
 use std::process::Command;
 
 #[test]
 fn ui_corpus() {
+    corpus("tests/ui", "check", 25);
+}
+
+#[test]
+fn runtime_errors() {
+    corpus("tests/ui_run", "run", 15);
+}
+
+/// Runs `gmm COMMAND` on every program in `dir` and compares its diagnostic.
+fn corpus(dir: &str, command: &str, at_least: usize) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut files: Vec<_> = std::fs::read_dir(root.join("tests/ui"))
-        .expect("tests/ui exists")
+    let mut files: Vec<_> = std::fs::read_dir(root.join(dir))
+        .expect("the corpus folder exists")
         .map(|e| e.expect("readable entry").path())
         .filter(|p| p.extension().is_some_and(|e| e == "gmm"))
         .collect();
     files.sort();
-    assert!(files.len() >= 25, "the corpus has {} programs", files.len());
+    assert!(
+        files.len() >= at_least,
+        "{dir} has {} programs",
+        files.len()
+    );
     let bless = std::env::var_os("BLESS").is_some();
     let mut failures = Vec::new();
     for path in &files {
         let rel = path.strip_prefix(root).expect("inside the crate");
         let out = Command::new(env!("CARGO_BIN_EXE_gmm"))
-            .arg("check")
+            .arg(command)
             .arg(rel)
             .current_dir(root)
             .output()

@@ -308,6 +308,38 @@ impl Distribution {
         Ok(Array::from_vec(shape, out))
     }
 
+    /// The density (or probability) of each value against each member: `exp(logpdf)`, except
+    /// that discrete members give their probabilities exactly.
+    pub fn pdf(&self, x: &Array) -> Result<Array, DistError> {
+        let l = self.logpdf(x)?;
+        Ok(match self {
+            Distribution::Categorical { p } => {
+                let k = *p.shape().last().expect("a vector");
+                let b: usize = self.batch_shape().iter().product();
+                let mut out = l.into_data();
+                for (i, o) in out.iter_mut().enumerate() {
+                    let (v, j) = (x.data()[i / b.max(1)], i % b.max(1));
+                    *o = whole(v, k).map_or(0.0, |c| p.data()[j * k + c]);
+                }
+                Array::from_vec(self.sample_shape(x)?.into_iter().chain(self.batch_shape()).collect(), out)
+            }
+            Distribution::Bernoulli { p } => {
+                let b = p.len();
+                let mut out = l.into_data();
+                for (i, o) in out.iter_mut().enumerate() {
+                    let pj = p.data()[i % b.max(1)];
+                    *o = match whole(x.data()[i / b.max(1)], 2) {
+                        Some(1) => pj,
+                        Some(_) => 1.0 - pj,
+                        None => 0.0,
+                    };
+                }
+                Array::from_vec(self.sample_shape(x)?.into_iter().chain(self.batch_shape()).collect(), out)
+            }
+            _ => l.map(f64::exp),
+        })
+    }
+
     /// The cumulative probability of each value against each member (Normal and its mixtures).
     pub fn cdf(&self, x: &Array) -> Result<Array, DistError> {
         match self {

@@ -51,6 +51,8 @@ pub struct Mvn {
     pub chol: DMatrix<f64>,
     /// ln det(covariance).
     pub log_det: f64,
+    /// The covariance as given (row-major).
+    pub cov: Vec<f64>,
 }
 
 impl Mvn {
@@ -64,6 +66,7 @@ impl Mvn {
             mean: DVector::from_column_slice(mean),
             chol,
             log_det,
+            cov: cov.to_vec(),
         })
     }
 

@@ -374,12 +374,7 @@ impl<'a> Ctx<'a> {
                         unreachable!("one family per variable")
                     };
                     mean.extend(m.mean.iter());
-                    let s = &m.chol * m.chol.transpose();
-                    for i in 0..d {
-                        for j in 0..d {
-                            cov.push(s[(i, j)]);
-                        }
-                    }
+                    cov.extend(&m.cov);
                 }
                 let (ms, cs) = if free.is_empty() {
                     (vec![d], vec![d, d])

@@ -50,6 +50,11 @@ impl Args<'_> {
             .map(|(_, v, s)| (v, *s))
     }
 
+    /// A distribution error at `span`, with the call's usage.
+    fn dist_error(&self, err: DistError, span: Span) -> Diag {
+        Diag::error(err.to_string(), span).help(format!("usage: {}", self.b.summary))
+    }
+
     /// A whole number ≥ 0 from argument `i`.
     fn count(&self, i: usize, what: &str) -> Result<usize, Diag> {
         whole(self.v(i), self.at(i), what)
@@ -123,9 +128,6 @@ fn whole(v: &Value, s: Span, what: &str) -> Result<usize, Diag> {
     }
 }
 
-fn dist_diag(err: DistError, span: Span) -> Diag {
-    Diag::error(err.to_string(), span)
-}
 
 impl Interp {
     /// `callee(args)`: a template, or a built-in.
@@ -280,7 +282,7 @@ impl Interp {
             }
             "len" => Ok(Value::num(match a.v(0) {
                 Value::Data(d) => d.rows,
-                Value::Text(v) => v.len(),
+                Value::Text(v, _) => v.len(),
                 Value::Str(s) => s.chars().count(),
                 v => {
                     let x = numeric(v, a.at(0), "`len`'s argument")?;
@@ -430,28 +432,28 @@ impl Interp {
             }
             "Normal" => Distribution::normal(&a.arr(0)?, &a.arr(1)?)
                 .map(|d| Value::Dist(Rc::new(d)))
-                .map_err(|e| dist_diag(e, a.span)),
+                .map_err(|e| a.dist_error(e, a.span)),
             "Categorical" => Distribution::categorical(&a.arr(0)?)
                 .map(|d| Value::Dist(Rc::new(d)))
-                .map_err(|e| dist_diag(e, a.at(0))),
+                .map_err(|e| a.dist_error(e, a.at(0))),
             "Bernoulli" => Distribution::bernoulli(&a.arr(0)?)
                 .map(|d| Value::Dist(Rc::new(d)))
-                .map_err(|e| dist_diag(e, a.at(0))),
+                .map_err(|e| a.dist_error(e, a.at(0))),
             "MvNormal" => Distribution::mv_normal(&a.arr(0)?, &a.arr(1)?)
                 .map(|d| Value::Dist(Rc::new(d)))
-                .map_err(|e| dist_diag(e, a.span)),
+                .map_err(|e| a.dist_error(e, a.span)),
             "Mixture" => Distribution::mixture(&*a.dist(0)?, &*a.dist(1)?)
                 .map(|d| Value::Dist(Rc::new(d)))
-                .map_err(|e| dist_diag(e, a.span)),
+                .map_err(|e| a.dist_error(e, a.span)),
             "pdf" | "logpdf" | "cdf" => {
                 let d = a.dist(0)?;
                 let x = a.arr(1)?;
                 let r = match name {
                     "cdf" => d.cdf(&x),
-                    "pdf" => d.logpdf(&x).map(|l| l.map(f64::exp)),
+                    "pdf" => d.pdf(&x),
                     _ => d.logpdf(&x),
                 };
-                r.map(num).map_err(|e| dist_diag(e, a.span))
+                r.map(num).map_err(|e| a.dist_error(e, a.span))
             }
             "sample" => {
                 let n = if a.pos.len() > 1 {
@@ -464,7 +466,7 @@ impl Interp {
                     Value::Dist(d) => d
                         .sample(n, &mut g)
                         .map(num)
-                        .map_err(|e| dist_diag(e, a.span)),
+                        .map_err(|e| a.dist_error(e, a.span)),
                     Value::Model(mv) => {
                         let n = n.unwrap_or(1);
                         let cols = sample_model(&mv.model, n, &mut g)
@@ -543,7 +545,7 @@ impl Interp {
                 Ok(num(Array::from_vec(vec![d.rows, width], data)))
             }
             "codes" | "levels" => {
-                let Value::Text(v) = a.v(0) else {
+                let Value::Text(v, _) = a.v(0) else {
                     return Err(a.error(
                         0,
                         format!("`{name}` takes text labels, got {}", a.v(0).kind()),
@@ -553,7 +555,7 @@ impl Interp {
                 labels.sort();
                 labels.dedup();
                 if name == "levels" {
-                    return Ok(Value::Text(
+                    return Ok(Value::text(
                         labels.into_iter().map(|s| Some(s.clone())).collect(),
                     ));
                 }
@@ -633,7 +635,7 @@ impl Interp {
 /// A value as dataset cells.
 fn cells(v: &Value, s: Span) -> Result<Cells, Diag> {
     match v {
-        Value::Text(t) => Ok(Cells::Text(t.clone())),
+        Value::Text(t, _) => Ok(Cells::Text(t.clone())),
         Value::Str(x) => Ok(Cells::Text(vec![Some(x.clone())])),
         other => numeric(other, s, "a column").map(Cells::Num),
     }

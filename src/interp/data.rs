@@ -55,7 +55,7 @@ pub enum DataError {
         why: String,
     },
     /// The CSV text is malformed at a row.
-    #[error("{path}, row {row}: {why}")]
+    #[error("{path}, line {row}: {why}")]
     Csv { path: String, row: u64, why: String },
     /// No column of that name.
     #[error("the dataset has no column `{name}`")]
@@ -65,7 +65,8 @@ pub enum DataError {
     },
     /// Text where a number is needed.
     #[error(
-        "{where_}column `{column}`, row {row}, holds the text \"{cell}\" where a number is needed"
+        "{where_}column `{column}`, row {row} (line {} of the file), holds the text \"{cell}\" where a number is needed",
+        .row + 1
     )]
     Text {
         where_: String,
@@ -96,11 +97,49 @@ impl DataError {
                 }
             }
             DataError::Text { .. } => {
-                "fix the cell, leave it empty or write NA for a missing value; for labels use codes(...)".into()
+                "fix the cell, leave it empty or write NA for a missing value, or turn labels into numbers with codes(...)".into()
             }
             DataError::Shape(_) => "give every column the same number of rows".into(),
         }
     }
+}
+
+/// Where a text column came from: enough to name a bad cell.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ColumnRef {
+    /// The column's header.
+    pub name: String,
+    /// The file it was read from.
+    pub origin: Option<String>,
+}
+
+impl ColumnRef {
+    /// The error for using these cells as numbers: the first cell that is not one.
+    pub fn text_error(&self, cells: &[Option<String>]) -> DataError {
+        let (row, cell) = first_text_cell(cells);
+        DataError::Text {
+            where_: self
+                .origin
+                .as_ref()
+                .map_or(String::new(), |o| format!("{o}: ")),
+            column: self.name.clone(),
+            row: row + 1,
+            cell,
+        }
+    }
+}
+
+/// The first cell that does not read as a number, with its 0-based row.
+fn first_text_cell(cells: &[Option<String>]) -> (usize, String) {
+    cells
+        .iter()
+        .enumerate()
+        .find_map(|(r, cell)| {
+            cell.as_ref()
+                .filter(|s| s.parse::<f64>().is_err())
+                .map(|s| (r, s.clone()))
+        })
+        .unwrap_or((0, String::new()))
 }
 
 /// Whether a CSV cell means "missing".
@@ -127,7 +166,10 @@ pub fn load_csv(path: &Path, shown: &str) -> Result<Dataset, DataError> {
         let why = match e.kind() {
             csv::ErrorKind::UnequalLengths {
                 expected_len, len, ..
-            } => format!("{len} cells, but the header has {expected_len}"),
+            } => format!(
+                "{len} cell{}, but the header has {expected_len}",
+                if *len == 1 { "" } else { "s" }
+            ),
             csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".to_string(),
             _ => e.to_string(),
         };
@@ -273,32 +315,11 @@ impl Dataset {
         let col = &self.columns[c];
         match &col.data {
             ColumnData::Num(v) => Ok(v.clone()),
-            ColumnData::Text(v) => {
-                let (row, cell) = v
-                    .iter()
-                    .enumerate()
-                    .find_map(|(r, cell)| {
-                        cell.as_ref()
-                            .filter(|s| s.parse::<f64>().is_err())
-                            .map(|s| (r, s.clone()))
-                    })
-                    .unwrap_or((0, String::new()));
-                Err(self.text_error(&col.name, row, cell))
+            ColumnData::Text(v) => Err(ColumnRef {
+                name: col.name.clone(),
+                origin: self.origin.clone(),
             }
-        }
-    }
-
-    /// The error for text in a numeric column; rows count from 1 after the header, as a
-    /// spreadsheet shows them (the file's line is one more).
-    pub fn text_error(&self, column: &str, row: usize, cell: String) -> DataError {
-        DataError::Text {
-            where_: self
-                .origin
-                .as_ref()
-                .map_or(String::new(), |o| format!("{o}: ")),
-            column: column.to_string(),
-            row: row + 1,
-            cell,
+            .text_error(v)),
         }
     }
 

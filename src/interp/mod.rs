@@ -232,7 +232,7 @@ impl Interp {
                     })
                     .collect()
             }
-            Value::Text(items) => items
+            Value::Text(items, _) => items
                 .into_iter()
                 .map(|s| s.map_or(Value::Na, Value::Str))
                 .collect(),
@@ -303,7 +303,7 @@ impl Interp {
             && vals.iter().all(|v| matches!(v, Value::Str(_) | Value::Na))
             && vals.iter().any(|v| matches!(v, Value::Str(_)))
         {
-            return Ok(Value::Text(
+            return Ok(Value::text(
                 vals.into_iter()
                     .map(|v| match v {
                         Value::Str(s) => Some(s),
@@ -367,10 +367,10 @@ impl Interp {
         match &b {
             Value::Num(a) => a.index(&idx).map(Value::Num).map_err(fail),
             Value::Bool(a) => a.index(&idx).map(Value::Bool).map_err(fail),
-            Value::Text(_) | Value::Data(_) if idx.len() == 1 => {
+            Value::Text(..) | Value::Data(_) if idx.len() == 1 => {
                 let len = match &b {
                     Value::Data(d) => d.rows,
-                    Value::Text(v) => v.len(),
+                    Value::Text(v, _) => v.len(),
                     _ => unreachable!("matched above"),
                 };
                 let pos = Array::vector((0..len).map(|i| i as f64).collect());
@@ -378,9 +378,9 @@ impl Interp {
                 let rows: Vec<usize> = picked.data().iter().map(|&i| i as usize).collect();
                 Ok(match (&b, picked.rank()) {
                     (Value::Data(d), _) => Value::Data(Rc::new(d.select(&rows))),
-                    (Value::Text(v), 0) => v[rows[0]].clone().map_or(Value::Na, Value::Str),
-                    (Value::Text(v), _) => {
-                        Value::Text(rows.iter().map(|&r| v[r].clone()).collect())
+                    (Value::Text(v, _), 0) => v[rows[0]].clone().map_or(Value::Na, Value::Str),
+                    (Value::Text(v, from), _) => {
+                        Value::Text(rows.iter().map(|&r| v[r].clone()).collect(), from.clone())
                     }
                     _ => unreachable!("matched above"),
                 })
@@ -425,13 +425,7 @@ impl Interp {
         };
         let value = |x: &ast::Expr| -> Result<Array, Diag> {
             let v = self.eval(x, env)?;
-            v.as_array().ok_or_else(|| {
-                Diag::error(
-                    format!("a query value must be numbers, got {}", v.kind()),
-                    x.span,
-                )
-                .help("for text labels use codes(...)")
-            })
+            numeric(&v, x.span, "a query value")
         };
         let mut targets = Vec::new();
         for t in &q.targets {
@@ -488,6 +482,12 @@ fn one(d: Diag) -> Failure {
 
 /// The numbers of a value, or an error naming what it is instead.
 pub fn numeric(v: &Value, span: Span, what: &str) -> Result<Array, Diag> {
+    if let Value::Text(cells, Some(col)) = v {
+        let err = col.text_error(cells);
+        return Err(Diag::error(err.to_string(), span)
+            .label(format!("{what} must be numeric, but this is {}", v.kind()))
+            .help(err.help()));
+    }
     v.as_array().ok_or_else(|| {
         Diag::error(
             format!("{what} must be numeric, but this is {}", v.kind()),
@@ -512,7 +512,7 @@ fn binary(
         let eq = |x: &Option<String>, y: &str| x.as_deref() == Some(y);
         let res = match (a, b) {
             (Value::Str(x), Value::Str(y)) => Some(Value::bool(x == y)),
-            (Value::Text(v), Value::Str(s)) | (Value::Str(s), Value::Text(v)) => Some(Value::Bool(
+            (Value::Text(v, _), Value::Str(s)) | (Value::Str(s), Value::Text(v, _)) => Some(Value::Bool(
                 Array::vector(v.iter().map(|x| f64::from(u8::from(eq(x, s)))).collect()),
             )),
             _ => None,
@@ -608,7 +608,13 @@ fn field_of(v: &Value, field: &ast::Ident, span: Span) -> Result<Value, Diag> {
         }
         Value::Data(d) => match d.get(n) {
             Ok(data::Cells::Num(a)) => Ok(Value::Num(a)),
-            Ok(data::Cells::Text(t)) => Ok(Value::Text(t)),
+            Ok(data::Cells::Text(t)) => Ok(Value::Text(
+                t,
+                Some(Rc::new(data::ColumnRef {
+                    name: n.clone(),
+                    origin: d.origin.clone(),
+                })),
+            )),
             Err(err) => Err(Diag::error(err.to_string(), field.span).help(err.help())),
         },
         other => Err(Diag::error(format!("{} has no fields", other.kind()), span)

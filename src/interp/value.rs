@@ -1,6 +1,6 @@
 //! Script values and how they print (section 7).
 
-use super::data::Dataset;
+use super::data::{ColumnRef, Dataset};
 use crate::array::{Array, format_nested};
 use crate::infer::Distribution;
 use crate::model::Model;
@@ -21,7 +21,8 @@ pub enum Value {
     /// The missing value.
     Na,
     /// A vector of strings (a list of strings, a text column, `levels`); `None` is missing.
-    Text(Vec<Option<String>>),
+    /// A dataset's column remembers where it came from, for messages.
+    Text(Vec<Option<String>>, Option<Rc<ColumnRef>>),
     /// A dataset.
     Data(Rc<Dataset>),
     /// A distribution.
@@ -125,6 +126,11 @@ impl Value {
         Value::Bool(Array::scalar(f64::from(u8::from(b))))
     }
 
+    /// A vector of strings not taken from a dataset.
+    pub fn text(cells: Vec<Option<String>>) -> Value {
+        Value::Text(cells, None)
+    }
+
     /// A number scalar.
     pub fn num(x: f64) -> Value {
         Value::Num(Array::scalar(x))
@@ -148,7 +154,8 @@ impl Value {
             }
             Value::Str(_) => "a string".into(),
             Value::Na => "NA".into(),
-            Value::Text(_) => "a list of strings".into(),
+            Value::Text(_, Some(c)) => format!("the text column `{}`", c.name),
+            Value::Text(..) => "a list of strings".into(),
             Value::Data(_) => "a dataset".into(),
             Value::Dist(d) => format!("a {} distribution", d.family()),
             Value::Model(_) => "a model".into(),
@@ -175,7 +182,7 @@ impl fmt::Display for Value {
             })),
             Value::Str(s) => f.write_str(s),
             Value::Na => f.write_str("NA"),
-            Value::Text(v) => {
+            Value::Text(v, _) => {
                 let items: Vec<String> = v
                     .iter()
                     .map(|s| match s {

@@ -72,3 +72,60 @@ impl Rng {
         (self.next() % n.max(1) as u64) as usize
     }
 }
+
+/// Runs the `gmm` binary with `args` from the crate's root folder.
+pub fn gmm(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_gmm"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the gmm binary runs")
+}
+
+/// The numbers of a printed value (`3`, `[1, 2]`, `[[1, 2], [3, 4]]`, `inf`, `nan`) and its
+/// shape.
+pub fn parse_printed(text: &str) -> (Vec<usize>, Vec<f64>) {
+    fn value(s: &mut std::iter::Peekable<std::str::Chars<'_>>, out: &mut Vec<f64>) -> Vec<usize> {
+        while s.peek() == Some(&' ') {
+            s.next();
+        }
+        if s.peek() == Some(&'[') {
+            s.next();
+            let mut n = 0;
+            let mut inner = Vec::new();
+            loop {
+                while s.peek() == Some(&' ') {
+                    s.next();
+                }
+                if s.peek() == Some(&']') {
+                    s.next();
+                    break;
+                }
+                inner = value(s, out);
+                n += 1;
+                while s.peek() == Some(&' ') {
+                    s.next();
+                }
+                if s.peek() == Some(&',') {
+                    s.next();
+                }
+            }
+            let mut shape = vec![n];
+            shape.extend(inner);
+            return shape;
+        }
+        let mut tok = String::new();
+        while let Some(&c) = s.peek() {
+            if c == ',' || c == ']' {
+                break;
+            }
+            tok.push(c);
+            s.next();
+        }
+        out.push(tok.trim().parse::<f64>().expect("a printed number"));
+        Vec::new()
+    }
+    let mut out = Vec::new();
+    let shape = value(&mut text.trim().chars().peekable(), &mut out);
+    (shape, out)
+}
