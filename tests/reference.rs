@@ -60,7 +60,11 @@ fn queries_match_scipy() {
             }
         }
     }
-    assert!(failures.is_empty(), "disagreements:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "disagreements:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]

@@ -69,7 +69,10 @@ fn mixture_moments_and_class_frequencies() {
     within("p(z = 1)", freq1, pi[1], (pi[0] * pi[1] / n).sqrt());
 
     let m1: f64 = (0..2).map(|k| pi[k] * mu[k]).sum();
-    let v: f64 = (0..2).map(|k| pi[k] * (sd[k] * sd[k] + mu[k] * mu[k])).sum::<f64>() - m1 * m1;
+    let v: f64 = (0..2)
+        .map(|k| pi[k] * (sd[k] * sd[k] + mu[k] * mu[k]))
+        .sum::<f64>()
+        - m1 * m1;
     within("mean of x", mean(&x), m1, (v / n).sqrt());
     // The sample variance's standard error: sqrt((μ4 − σ⁴) / n), with the mixture's fourth
     // central moment Σ π_k (d⁴ + 6d²σ_k² + 3σ_k⁴), d = μ_k − mean.
@@ -95,12 +98,31 @@ fn x_given_z_matches_its_component() {
             .map(|(x, _)| *x)
             .collect();
         let nk = xs.len() as f64;
-        within(&format!("mean of x | z = {k}"), mean(&xs), mu, sd / nk.sqrt());
+        within(
+            &format!("mean of x | z = {k}"),
+            mean(&xs),
+            mu,
+            sd / nk.sqrt(),
+        );
         // For a Normal, the sample variance has standard error σ²·sqrt(2/n).
-        within(&format!("variance of x | z = {k}"), var(&xs), sd * sd, sd * sd * (2.0 / nk).sqrt());
+        within(
+            &format!("variance of x | z = {k}"),
+            var(&xs),
+            sd * sd,
+            sd * sd * (2.0 / nk).sqrt(),
+        );
         // A quarter of the component's mass lies below μ − 0.6745σ.
-        let below = xs.iter().filter(|&&x| x < mu - 0.674_489_750_196_081_7 * sd).count() as f64 / nk;
-        within(&format!("lower quartile of x | z = {k}"), below, 0.25, (0.25 * 0.75 / nk).sqrt());
+        let below = xs
+            .iter()
+            .filter(|&&x| x < mu - 0.674_489_750_196_081_7 * sd)
+            .count() as f64
+            / nk;
+        within(
+            &format!("lower quartile of x | z = {k}"),
+            below,
+            0.25,
+            (0.25 * 0.75 / nk).sqrt(),
+        );
     }
 }
 
@@ -120,7 +142,12 @@ fn multivariate_draws_have_the_component_covariance() {
     within("mean of x[0]", mean(&a), 1.0, (2.0 / n).sqrt());
     within("mean of x[1]", mean(&b), -2.0, (1.0 / n).sqrt());
     let (ma, mb) = (mean(&a), mean(&b));
-    let cov = a.iter().zip(&b).map(|(p, q)| (p - ma) * (q - mb)).sum::<f64>() / n;
+    let cov = a
+        .iter()
+        .zip(&b)
+        .map(|(p, q)| (p - ma) * (q - mb))
+        .sum::<f64>()
+        / n;
     // The sample covariance's standard error for a Gaussian: sqrt((Σ00 Σ11 + Σ01²) / n).
     within("covariance", cov, -0.8, ((2.0 * 1.0 + 0.64) / n).sqrt());
     within("variance of x[0]", var(&a), 2.0, 2.0 * (2.0 / n).sqrt());

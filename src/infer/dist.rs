@@ -321,7 +321,13 @@ impl Distribution {
                     let (v, j) = (x.data()[i / b.max(1)], i % b.max(1));
                     *o = whole(v, k).map_or(0.0, |c| p.data()[j * k + c]);
                 }
-                Array::from_vec(self.sample_shape(x)?.into_iter().chain(self.batch_shape()).collect(), out)
+                Array::from_vec(
+                    self.sample_shape(x)?
+                        .into_iter()
+                        .chain(self.batch_shape())
+                        .collect(),
+                    out,
+                )
             }
             Distribution::Bernoulli { p } => {
                 let b = p.len();
@@ -334,7 +340,13 @@ impl Distribution {
                         None => 0.0,
                     };
                 }
-                Array::from_vec(self.sample_shape(x)?.into_iter().chain(self.batch_shape()).collect(), out)
+                Array::from_vec(
+                    self.sample_shape(x)?
+                        .into_iter()
+                        .chain(self.batch_shape())
+                        .collect(),
+                    out,
+                )
             }
             _ => l.map(f64::exp),
         })

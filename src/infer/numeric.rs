@@ -20,7 +20,7 @@ pub fn rng(seed: u64) -> Rng {
 /// log Σ exp(xs), without overflow or underflow; `-inf` for an empty slice or all `-inf`.
 pub fn logsumexp(xs: &[f64]) -> f64 {
     let m = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if m == f64::NEG_INFINITY || m == f64::INFINITY || m.is_nan() {
+    if !m.is_finite() {
         return if xs.iter().any(|x| x.is_nan()) {
             f64::NAN
         } else {

@@ -128,7 +128,6 @@ fn whole(v: &Value, s: Span, what: &str) -> Result<usize, Diag> {
     }
 }
 
-
 impl Interp {
     /// `callee(args)`: a template, or a built-in.
     pub(super) fn call(

@@ -512,9 +512,27 @@ fn binary(
         let eq = |x: &Option<String>, y: &str| x.as_deref() == Some(y);
         let res = match (a, b) {
             (Value::Str(x), Value::Str(y)) => Some(Value::bool(x == y)),
-            (Value::Text(v, _), Value::Str(s)) | (Value::Str(s), Value::Text(v, _)) => Some(Value::Bool(
-                Array::vector(v.iter().map(|x| f64::from(u8::from(eq(x, s)))).collect()),
-            )),
+            (Value::Text(v, _), Value::Str(s)) | (Value::Str(s), Value::Text(v, _)) => {
+                Some(Value::Bool(Array::vector(
+                    v.iter().map(|x| f64::from(u8::from(eq(x, s)))).collect(),
+                )))
+            }
+            // Element by element; a missing string equals a missing string.
+            (Value::Text(v, _), Value::Text(w, _)) if v.len() == w.len() => {
+                Some(Value::Bool(Array::vector(
+                    v.iter()
+                        .zip(w)
+                        .map(|(x, y)| f64::from(u8::from(x == y)))
+                        .collect(),
+                )))
+            }
+            (Value::Text(v, _), Value::Text(w, _)) => {
+                return Err(Diag::error(
+                    format!("cannot compare {} strings with {}", v.len(), w.len()),
+                    whole,
+                )
+                .help("compare lists of the same length, or a list with one string"));
+            }
             _ => None,
         };
         if let Some(Value::Bool(r)) = res {
