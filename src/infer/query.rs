@@ -516,3 +516,262 @@ fn check_values(model: &Model, v: VarId, a: &Array) -> Result<(), InferError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! The engine against brute force: every joint assignment of every latent instance in every
+    //! copy, summed directly. Small models with global latents, nested and standalone fixed
+    //! plates, and partly observed discrete variables.
+
+    use super::*;
+    use crate::infer::cpd::{fixed_plates, plate_size};
+    use crate::infer::numeric::logsumexp;
+
+    fn model(text: &str) -> Model {
+        let program = crate::syntax::parse(text).expect("parses");
+        let checked = crate::check::check_program(&program);
+        assert!(!checked.has_errors(), "{:?}", checked.diags);
+        checked
+            .find(None)
+            .and_then(|m| m.model.clone())
+            .expect("lowers")
+    }
+
+    /// Every instance (variable, copy, fixed-plate index) with its observed value (NaN: latent).
+    struct Brute<'a> {
+        m: &'a Model,
+        inst: Vec<(VarId, usize, usize)>,
+        values: Vec<f64>,
+    }
+
+    impl<'a> Brute<'a> {
+        fn new(m: &'a Model, n: usize, obs: &[(&str, Vec<f64>)]) -> Brute<'a> {
+            let mut inst = Vec::new();
+            let mut values = Vec::new();
+            for (v, var) in m.vars.iter().enumerate() {
+                let lanes = if is_global(m, v) { 1 } else { n };
+                let k: usize = fixed_plates(m, v)
+                    .iter()
+                    .map(|&p| plate_size(m, p))
+                    .product();
+                let given = obs.iter().find(|(name, _)| *name == var.name);
+                for l in 0..lanes {
+                    for i in 0..k {
+                        inst.push((v, l, i));
+                        values.push(given.map_or(f64::NAN, |(_, x)| x[l * k + i]));
+                    }
+                }
+            }
+            Brute { m, inst, values }
+        }
+
+        /// log Σ over latent assignments where `keep` holds of the joint density.
+        fn logsum(&self, keep: &dyn Fn(&[f64]) -> bool) -> f64 {
+            let cpds = tables(self.m).expect("tables");
+            let latent: Vec<usize> = (0..self.inst.len())
+                .filter(|&j| {
+                    self.values[j].is_nan() && self.m.vars[self.inst[j].0].support.is_discrete()
+                })
+                .collect();
+            let radix: Vec<usize> = latent
+                .iter()
+                .map(|&j| support_size(self.m, self.inst[j].0))
+                .collect();
+            let total: usize = radix.iter().product();
+            let mut terms = Vec::new();
+            let mut vals = self.values.clone();
+            for c in 0..total {
+                for (&j, x) in latent.iter().zip(unravel(c, &radix)) {
+                    vals[j] = x as f64;
+                }
+                if !keep(&vals) {
+                    continue;
+                }
+                let mut lp = 0.0;
+                for (j, &(v, l, i)) in self.inst.iter().enumerate() {
+                    if vals[j].is_nan() {
+                        continue; // a missing continuous value integrates out
+                    }
+                    let fixed = fixed_plates(self.m, v);
+                    let sizes: Vec<usize> = fixed.iter().map(|&p| plate_size(self.m, p)).collect();
+                    let idx = unravel(i, &sizes);
+                    let mut key: Vec<usize> = self.m.vars[v]
+                        .parents
+                        .iter()
+                        .map(|&p| {
+                            let np = fixed_plates(self.m, p).len();
+                            let pi = idx[..np]
+                                .iter()
+                                .zip(&sizes)
+                                .fold(0, |a, (&x, &s)| a * s + x);
+                            let pl = if is_global(self.m, p) { 0 } else { l };
+                            let at = self
+                                .inst
+                                .iter()
+                                .position(|&(q, ql, qi)| q == p && ql == pl && qi == pi)
+                                .expect("the parent instance");
+                            vals[at] as usize
+                        })
+                        .collect();
+                    key.extend(&idx);
+                    lp += cpds[v].entries[cpds[v].index(&key)].logp(&[vals[j]]);
+                }
+                terms.push(lp);
+            }
+            logsumexp(&terms)
+        }
+
+        fn at(&self, var: &str, lane: usize) -> usize {
+            let v = self.m.var_id(var).expect("a variable");
+            self.inst
+                .iter()
+                .position(|&(q, l, i)| q == v && l == lane && i == 0)
+                .expect("an instance")
+        }
+    }
+
+    fn ask(m: &Model, targets: Vec<(&str, Option<Array>)>, given: Vec<(&str, Array)>) -> Array {
+        let q = Query {
+            targets: targets
+                .into_iter()
+                .map(|(n, a)| (m.var_id(n).expect("var"), a))
+                .collect(),
+            conditional: !given.is_empty(),
+            given: given
+                .into_iter()
+                .map(|(n, a)| (m.var_id(n).expect("var"), a))
+                .collect(),
+            log: true,
+        };
+        match query(m, &q).expect("answers") {
+            Answer::Value(a) => a,
+            Answer::Dist(d) => panic!("a distribution: {d}"),
+        }
+    }
+
+    fn close(a: f64, b: f64) -> bool {
+        (a - b).abs() <= 1e-10 * a.abs().max(b.abs()).max(1.0)
+    }
+
+    const NESTED: &str = "model nest {
+        param pi : simplex[2] = [0.3, 0.7]
+        param th[2] : simplex[3] = [[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]
+        param mu[3] : real = [-1, 0.5, 2]
+        g ~ Bernoulli(0.4)
+        plate rows {
+            z ~ Categorical(pi)
+            plate d : 2 {
+                c ~ Categorical(th[z])
+                y ~ Normal(mu[c] + g, 1.0 + d)
+            }
+        }
+        plate k : 2 {
+            h ~ Bernoulli(0.3)
+            w ~ Normal(h * 2.0, 1.0)
+        }
+    }";
+
+    #[test]
+    fn nested_and_standalone_plates_with_a_global_latent() {
+        let m = model(NESTED);
+        let y = vec![0.3, -1.2, 2.5, 1.1, 0.0, 0.7];
+        let w = vec![0.5, 1.5];
+        let brute = Brute::new(&m, 3, &[("y", y.clone()), ("w", w.clone())]);
+        let ya = Array::from_vec(vec![3, 2], y);
+        let wa = Array::vector(w);
+        let all = brute.logsum(&|_| true);
+        // The joint density of everything observed is one number.
+        let joint = ask(
+            &m,
+            vec![("y", Some(ya.clone())), ("w", Some(wa.clone()))],
+            vec![],
+        );
+        assert_eq!(joint.shape(), &[] as &[usize]);
+        assert!(close(joint.data()[0], all), "{} vs {all}", joint.data()[0]);
+        // The global latent's posterior.
+        let gpost = ask(
+            &m,
+            vec![("g", None)],
+            vec![("y", ya.clone()), ("w", wa.clone())],
+        );
+        let gi = brute.at("g", 0);
+        for t in 0..2 {
+            let want = brute.logsum(&|v| v[gi] == t as f64) - all;
+            assert!(
+                close(gpost.data()[t], want),
+                "g = {t}: {} vs {want}",
+                gpost.data()[t]
+            );
+        }
+        // Each copy's z, conditioned on every copy.
+        let zpost = ask(&m, vec![("z", None)], vec![("y", ya), ("w", wa)]);
+        assert_eq!(zpost.shape(), &[3, 2]);
+        for lane in 0..3 {
+            let zi = brute.at("z", lane);
+            for t in 0..2 {
+                let want = brute.logsum(&|v| v[zi] == t as f64) - all;
+                assert!(close(zpost.data()[lane * 2 + t], want), "z[{lane}] = {t}");
+            }
+        }
+    }
+
+    #[test]
+    fn partly_observed_discrete_values() {
+        let m = model(NESTED);
+        let y = vec![0.3, -1.2, 2.5, 1.1];
+        let z = vec![f64::NAN, 1.0];
+        let brute = Brute::new(&m, 2, &[("y", y.clone()), ("z", z.clone())]);
+        let got = ask(
+            &m,
+            vec![
+                ("y", Some(Array::from_vec(vec![2, 2], y))),
+                ("z", Some(Array::vector(z))),
+            ],
+            vec![],
+        );
+        let want = brute.logsum(&|_| true);
+        assert!(close(got.data()[0], want), "{} vs {want}", got.data()[0]);
+    }
+
+    #[test]
+    fn independent_copies_get_one_value_each() {
+        let m = model(
+            "model two {
+                param pa : simplex[2] = [0.3, 0.7]
+                param pb[2] : simplex[3] = [[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]]
+                plate rows {
+                    a ~ Categorical(pa)
+                    b ~ Categorical(pb[a])
+                    plate d : 2 { x ~ Normal(a + b, 1.0 + d) }
+                }
+            }",
+        );
+        let x = vec![0.3, 1.9, -0.4, 2.2];
+        let got = ask(
+            &m,
+            vec![("x", Some(Array::from_vec(vec![2, 2], x.clone())))],
+            vec![],
+        );
+        assert_eq!(got.shape(), &[2]);
+        for lane in 0..2 {
+            let one = Brute::new(&m, 1, &[("x", x[lane * 2..lane * 2 + 2].to_vec())]);
+            let want = one.logsum(&|_| true);
+            assert!(close(got.data()[lane], want));
+        }
+        let post = ask(
+            &m,
+            vec![("a", None), ("b", None)],
+            vec![("x", Array::vector(vec![0.3, 1.9]))],
+        );
+        assert_eq!(post.shape(), &[2, 3]);
+        let one = Brute::new(&m, 1, &[("x", vec![0.3, 1.9])]);
+        let all = one.logsum(&|_| true);
+        let (ai, bi) = (one.at("a", 0), one.at("b", 0));
+        for a in 0..2 {
+            for b in 0..3 {
+                let want = one.logsum(&|v| v[ai] == a as f64 && v[bi] == b as f64) - all;
+                assert!(close(post.data()[a * 3 + b], want));
+            }
+        }
+    }
+}
