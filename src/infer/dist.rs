@@ -402,13 +402,7 @@ impl Distribution {
             Distribution::Normal { mean, .. } | Distribution::MvNormal { mean, .. } => mean.clone(),
             Distribution::Bernoulli { p } => p.clone(),
             Distribution::Categorical { p } => {
-                let k = *p.shape().last().expect("a vector");
-                let data = p
-                    .data()
-                    .chunks(k)
-                    .map(|c| c.iter().enumerate().map(|(i, pi)| i as f64 * pi).sum())
-                    .collect();
-                Array::from_vec(self.batch_shape(), data)
+                Array::from_vec(self.batch_shape(), categorical_moments(p, |m, _| m))
             }
             Distribution::Mixture {
                 weights,
@@ -434,19 +428,7 @@ impl Distribution {
             Distribution::MvNormal { cov, .. } => cov.clone(),
             Distribution::Bernoulli { p } => p.map(|p| p * (1.0 - p)),
             Distribution::Categorical { p } => {
-                let k = *p.shape().last().expect("a vector");
-                let data = p
-                    .data()
-                    .chunks(k)
-                    .map(|c| {
-                        let m: f64 = c.iter().enumerate().map(|(i, pi)| i as f64 * pi).sum();
-                        c.iter()
-                            .enumerate()
-                            .map(|(i, pi)| (i as f64 - m).powi(2) * pi)
-                            .sum()
-                    })
-                    .collect();
-                Array::from_vec(self.batch_shape(), data)
+                Array::from_vec(self.batch_shape(), categorical_moments(p, |_, v| v))
             }
             Distribution::Mixture {
                 weights,
@@ -573,6 +555,24 @@ impl Distribution {
             Distribution::Mixture { .. } => self.clone(),
         }
     }
+}
+
+/// For each Categorical member of `p` (last axis the probabilities), `pick(mean, variance)` of
+/// its value.
+fn categorical_moments(p: &Array, pick: fn(f64, f64) -> f64) -> Vec<f64> {
+    let k = *p.shape().last().expect("a vector");
+    p.data()
+        .chunks(k)
+        .map(|c| {
+            let m: f64 = c.iter().enumerate().map(|(i, pi)| i as f64 * pi).sum();
+            let v = c
+                .iter()
+                .enumerate()
+                .map(|(i, pi)| (i as f64 - m).powi(2) * pi)
+                .sum();
+            pick(m, v)
+        })
+        .collect()
 }
 
 /// `x` as an index in `0..k`, if it is one.

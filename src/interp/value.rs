@@ -186,7 +186,7 @@ impl fmt::Display for Value {
                 let items: Vec<String> = v
                     .iter()
                     .map(|s| match s {
-                        Some(s) => quote(s),
+                        Some(s) => crate::syntax::fmt::quote(s),
                         None => "NA".into(),
                     })
                     .collect();
@@ -198,21 +198,4 @@ impl fmt::Display for Value {
             Value::Template(t) => f.write_str(&t.text),
         }
     }
-}
-
-/// A string as a literal: quoted, with `"`, `\`, newline and tab escaped.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }

@@ -33,6 +33,23 @@ pub fn format_expr(e: &Expr) -> String {
     s
 }
 
+/// A string as a literal: quoted, with `"`, `\`, newline and tab escaped.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// The widest line the formatter makes of its own accord.
 const MAX_WIDTH: usize = 100;
 
@@ -315,19 +332,7 @@ fn write_wrapped(out: &mut String, e: &Expr, parens: bool) {
 fn write_expr(out: &mut String, e: &Expr) {
     match &e.kind {
         ExprKind::Number { text, .. } => out.push_str(text),
-        ExprKind::Str(s) => {
-            out.push('"');
-            for c in s.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\t' => out.push_str("\\t"),
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-        }
+        ExprKind::Str(s) => out.push_str(&quote(s)),
         ExprKind::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         ExprKind::Na => out.push_str("NA"),
         ExprKind::Name(n) => out.push_str(n),
