@@ -174,7 +174,8 @@ fn expected_from_tokens(tokens: &[String]) -> Vec<String> {
         let is_range = tok.chars().count() == 4 && tok.get(1..3) == Some("..");
         match tok {
             ";" | "\n" | "\r\n" => end_of_statement = true,
-            " " | "\t" | "\r" | "#" | "`" | "(" | "[" | "." | "_" | "" => {}
+            // A number's exponent (`1e5`) could follow a digit: not worth naming.
+            " " | "\t" | "\r" | "#" | "`" | "(" | "[" | "." | "_" | "" | "e" | "E" => {}
             _ if is_range || EXPR_WORDS.contains(&tok) => expression = true,
             _ if OPERATORS.contains(&tok) => operator = true,
             _ => punct.push(format!("`{tok}`")),
@@ -203,6 +204,11 @@ fn syntax_hint(found: &str, expected: &[String]) -> Option<String> {
     }
     if found.starts_with("keyword") && (expects("a name") || expects("an expression")) {
         return Some("reserved words cannot be names; pick another name".into());
+    }
+    if found == "`:`" && expects("`]`") {
+        return Some(
+            "`:` stands alone for a whole axis (`M[:, j]`); for a range of indices write `a..b`, e.g. `v[0..3]`".into(),
+        );
     }
     if found == "`=`" && expects("an operator") {
         return Some("to compare, write `==`; to define a name, write `let name = ...`".into());
