@@ -112,8 +112,10 @@ impl Distribution {
 
     /// `MvNormal(mean, cov)`: batch shapes broadcast; each covariance symmetric positive-definite.
     pub fn mv_normal(mean: &Array, cov: &Array) -> Result<Distribution, DistError> {
-        let Some(&d) = mean.shape().last() else {
-            return Err(invalid("MvNormal's mean must be a vector", "got a number"));
+        let d = match mean.shape().last() {
+            Some(&d) if d > 0 => d,
+            Some(_) => return Err(invalid("MvNormal's mean must be a vector", "got []")),
+            None => return Err(invalid("MvNormal's mean must be a vector", "got a number")),
         };
         let cs = cov.shape();
         if cs.len() < 2 || cs[cs.len() - 1] != d || cs[cs.len() - 2] != d {

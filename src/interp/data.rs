@@ -290,7 +290,8 @@ impl Dataset {
         let dims: Vec<usize> = (0..rank)
             .map(|a| parts.iter().map(|(_, idx)| idx[a] + 1).max().unwrap_or(0))
             .collect();
-        let per: usize = dims.iter().product();
+        let per = crate::array::checked_len(&dims)
+            .map_err(|e| DataError::Shape(format!("the columns `{name}[…]`: {e}")))?;
         if per != parts.len() {
             return Err(DataError::Shape(format!(
                 "the columns `{name}[…]` do not cover every index of shape {}",
