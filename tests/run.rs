@@ -95,3 +95,30 @@ fn model_source_round_trips() {
     }
     assert!(seen >= 10, "only {seen} models");
 }
+
+/// A save that cannot complete leaves nothing behind: no file and no temporary.
+#[test]
+fn failed_save_leaves_no_file() {
+    let work = std::env::temp_dir().join(format!("gmm-save-{}", std::process::id()));
+    std::fs::create_dir_all(&work).expect("scratch folder");
+    std::fs::write(
+        work.join("s.gmm"),
+        "let d = table(x = [1, 2])\nsave(d, \"missing/out.csv\")\n",
+    )
+    .expect("script written");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gmm"))
+        .args(["run", "s.gmm"])
+        .current_dir(&work)
+        .output()
+        .expect("gmm runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("s.gmm:2:"), "{stderr}");
+    let mut left: Vec<String> = std::fs::read_dir(&work)
+        .expect("readable")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["s.gmm"]);
+    std::fs::remove_dir_all(&work).ok();
+}

@@ -110,6 +110,12 @@ lj = b_logjoint_far([1e100, -1e100])
 emit("blobs_far_logp", logsumexp(lj))
 emit("blobs_far_posterior", np.exp(lj - logsumexp(lj)))
 
+bm = bpi @ bmu
+emit("blobs_x_mean", bm)
+emit("blobs_x_cov", sum(bpi[k] * (bS[k] + np.outer(bmu[k], bmu[k])) for k in range(2))
+     - np.outer(bm, bm))
+emit("blobs_x_given_z_cov", bS[1])
+
 # Two latents --------------------------------------------------------------------------------
 pa = np.array([0.3, 0.7])
 pb = np.array([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]])
