@@ -286,17 +286,15 @@ impl<'a> Ctx<'a> {
     ) -> Result<Distribution, InferError> {
         let model = self.model;
         let name = &model.vars[x].name;
-        if self.copies.explicit {
-            return Err(InferError::Query(format!(
-                "the distribution of `{name}` is asked for one copy at a time; give values without a copy dimension"
-            )));
-        }
         if self.engine(obs).instances(x) > 1 {
             return Err(InferError::Query(format!(
                 "`{name}` is inside a fixed-size plate; give it a value, or ask about one of its parents"
             )));
         }
         let parents = &model.vars[x].parents;
+        if self.copies.explicit {
+            return self.per_copy_distribution(x, obs);
+        }
         let fixed: Vec<Option<usize>> = parents
             .iter()
             .map(|p| {
@@ -344,50 +342,8 @@ impl<'a> Ctx<'a> {
                 .collect();
             comps.push(&cpd.entries[cpd.index(&key)]);
         }
-        let dist = match comps[0] {
-            Local::Normal { .. } => {
-                let (mean, sd): (Vec<f64>, Vec<f64>) = comps
-                    .iter()
-                    .map(|c| match c {
-                        Local::Normal { mean, sd } => (*mean, *sd),
-                        _ => unreachable!("one family per variable"),
-                    })
-                    .unzip();
-                if free.is_empty() {
-                    Distribution::Normal {
-                        mean: Array::scalar(mean[0]),
-                        sd: Array::scalar(sd[0]),
-                    }
-                } else {
-                    Distribution::Normal {
-                        mean: Array::vector(mean),
-                        sd: Array::vector(sd),
-                    }
-                }
-            }
-            Local::MvNormal(m) => {
-                let d = m.dim();
-                let mut mean = Vec::with_capacity(k * d);
-                let mut cov = Vec::with_capacity(k * d * d);
-                for c in &comps {
-                    let Local::MvNormal(m) = c else {
-                        unreachable!("one family per variable")
-                    };
-                    mean.extend(m.mean.iter());
-                    cov.extend(&m.cov);
-                }
-                let (ms, cs) = if free.is_empty() {
-                    (vec![d], vec![d, d])
-                } else {
-                    (vec![k, d], vec![k, d, d])
-                };
-                Distribution::MvNormal {
-                    mean: Array::from_vec(ms, mean),
-                    cov: Array::from_vec(cs, cov),
-                }
-            }
-            _ => unreachable!("continuous variables are Normal or MvNormal"),
-        };
+        let batch = if free.is_empty() { vec![] } else { vec![k] };
+        let dist = members(&comps, batch);
         if free.is_empty() {
             return Ok(dist);
         }
@@ -395,6 +351,80 @@ impl<'a> Ctx<'a> {
             weights: Array::vector(weights),
             components: Box::new(dist),
         })
+    }
+}
+
+impl Ctx<'_> {
+    /// With several copies, `x`'s distribution in each: every parent must be given, and the
+    /// answer is a batch with one member per copy.
+    fn per_copy_distribution(
+        &self,
+        x: VarId,
+        obs: &[Option<Observed>],
+    ) -> Result<Distribution, InferError> {
+        let model = self.model;
+        let var = &model.vars[x];
+        let n = self.copies.n;
+        let mut keys = vec![Vec::with_capacity(var.parents.len()); n];
+        for &p in &var.parents {
+            let missing = || {
+                InferError::Query(format!(
+                    "with several copies, the distribution of `{}` needs a value of `{}` in every copy (the answer has one member per copy)",
+                    var.name, model.vars[p].name
+                ))
+            };
+            let o = obs[p].as_ref().ok_or_else(missing)?;
+            for (i, key) in keys.iter_mut().enumerate() {
+                let v = o.data[if o.lanes == 1 { 0 } else { i }];
+                if v.is_nan() {
+                    return Err(missing());
+                }
+                key.push(v as usize);
+            }
+        }
+        let cpd = &self.cpds[x];
+        let comps: Vec<&Local> = keys.iter().map(|k| &cpd.entries[cpd.index(k)]).collect();
+        Ok(members(&comps, vec![n]))
+    }
+}
+
+/// A batch of Normal or MvNormal members of shape `batch` (row-major over `comps`).
+fn members(comps: &[&Local], batch: Vec<usize>) -> Distribution {
+    match comps[0] {
+        Local::Normal { .. } => {
+            let (mean, sd): (Vec<f64>, Vec<f64>) = comps
+                .iter()
+                .map(|c| match c {
+                    Local::Normal { mean, sd } => (*mean, *sd),
+                    _ => unreachable!("one family per variable"),
+                })
+                .unzip();
+            Distribution::Normal {
+                mean: Array::from_vec(batch.clone(), mean),
+                sd: Array::from_vec(batch, sd),
+            }
+        }
+        Local::MvNormal(m) => {
+            let d = m.dim();
+            let mut mean = Vec::with_capacity(comps.len() * d);
+            let mut cov = Vec::with_capacity(comps.len() * d * d);
+            for c in comps {
+                let Local::MvNormal(m) = c else {
+                    unreachable!("one family per variable")
+                };
+                mean.extend(m.mean.iter());
+                cov.extend(&m.cov);
+            }
+            let mut ms = batch.clone();
+            ms.push(d);
+            let mut cs = batch;
+            cs.extend([d, d]);
+            Distribution::MvNormal {
+                mean: Array::from_vec(ms, mean),
+                cov: Array::from_vec(cs, cov),
+            }
+        }
+        _ => unreachable!("continuous variables are Normal or MvNormal"),
     }
 }
 
