@@ -265,7 +265,7 @@ impl Interp {
             }
             "softmax" => {
                 let x = a.arr(0)?;
-                let axis = a.axis(x.rank())?;
+                let axis = a.axis(x.rank())?.filter(|_| x.rank() > 0);
                 let lse = reduce(&x, axis, logsumexp);
                 let lse = match axis {
                     Some(k) => {
