@@ -1,8 +1,8 @@
 //! Nothing panics on any input: random bytes, mutated examples, pathological nesting, random
-//! built-in calls on values of every kind, and every
-//! input the fuzzer ever crashed on (tests/fuzz_regressions/) end in a parse result or a
-//! diagnostic, and what `fmt` prints parses again. Runs on a thread with a 2 MiB stack, the default for test
-//! threads, so a recursion the front end fails to bound shows up as a crash.
+//! built-in calls on values of every kind, and every input the fuzzer ever crashed on
+//! (tests/fuzz_regressions/) end in a result or a diagnostic, and what `fmt` prints parses
+//! again. Runs on a thread with a 2 MiB stack, the default for test threads, so a recursion the
+//! front end fails to bound shows up as a crash.
 
 mod common;
 
