@@ -200,7 +200,11 @@ fn the_command_samples_reproducibly() {
 fn seeded_rows_are_pinned() {
     for (file, n, golden) in [
         ("examples/grades.gmm", "6", "tests/golden/grades_seed1.csv"),
-        ("examples/blobs2d.gmm", "4", "tests/golden/blobs2d_seed1.csv"),
+        (
+            "examples/blobs2d.gmm",
+            "4",
+            "tests/golden/blobs2d_seed1.csv",
+        ),
     ] {
         let o = common::gmm(&["sample", file, "-n", n, "--seed", "1"]);
         assert!(o.status.success());

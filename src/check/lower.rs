@@ -1070,7 +1070,8 @@ impl ir::ShapeEnv for Lowerer<'_> {
     }
 }
 
-fn lower_op(op: ast::BinOp) -> ir::BinOp {
+/// The IR's operator for a syntax operator.
+pub fn lower_op(op: ast::BinOp) -> ir::BinOp {
     match op {
         ast::BinOp::Or => ir::BinOp::Or,
         ast::BinOp::And => ir::BinOp::And,

@@ -79,6 +79,14 @@ pub fn fixed_plates(model: &Model, v: VarId) -> Vec<PlateId> {
         .collect()
 }
 
+/// Instances of variable `v` in one data copy: the product of its fixed plates' sizes.
+pub fn instances(model: &Model, v: VarId) -> usize {
+    fixed_plates(model, v)
+        .iter()
+        .map(|&p| plate_size(model, p))
+        .product()
+}
+
 /// The size of a fixed plate.
 pub fn plate_size(model: &Model, p: PlateId) -> usize {
     match model.plates[p].size {

@@ -16,7 +16,7 @@
 //! for all lanes.
 
 use super::InferError;
-use super::cpd::{Cpd, fixed_plates, plate_size};
+use super::cpd::{Cpd, fixed_plates, instances, plate_size};
 use super::numeric::logsumexp;
 use crate::array::unravel;
 use crate::model::{Model, PlateId, PlateSize, Support, VarId};
@@ -121,10 +121,7 @@ impl<'a> Engine<'a> {
         let fixed: Vec<Vec<PlateId>> = (0..model.vars.len())
             .map(|v| fixed_plates(model, v))
             .collect();
-        let inst = fixed
-            .iter()
-            .map(|f| f.iter().map(|&p| plate_size(model, p)).product())
-            .collect();
+        let inst = (0..model.vars.len()).map(|v| instances(model, v)).collect();
         let event = model
             .vars
             .iter()
@@ -141,11 +138,6 @@ impl<'a> Engine<'a> {
             direct,
             inner,
         }
-    }
-
-    /// Instances of variable `v` per copy.
-    pub fn instances(&self, v: VarId) -> usize {
-        self.inst[v]
     }
 
     /// Sums out every latent: the global weights and per-copy evidence for each global

@@ -13,7 +13,7 @@
 //! the data plate still gets one posterior per copy (conditioned on every copy).
 
 use super::InferError;
-use super::cpd::{Local, tables};
+use super::cpd::{Local, instances, tables};
 use super::dist::Distribution;
 use super::engine::{Engine, Evidence, Observed, is_global};
 use crate::array::{Array, format_number, show_shape, unravel};
@@ -109,7 +109,7 @@ pub fn query(model: &Model, q: &Query) -> Result<Answer, InferError> {
         return ctx.distribution(x, &q.given, &obs_given).map(Answer::Dist);
     }
     for &v in &free {
-        if ctx.engine(&obs_all).instances(v) > 1 {
+        if instances(model, v) > 1 {
             return Err(InferError::Query(format!(
                 "`{}` is inside a fixed-size plate; a target without a value must have one instance per copy (give it a value)",
                 model.vars[v].name
@@ -186,11 +186,7 @@ struct Ctx<'a> {
     per_copy: bool,
 }
 
-impl<'a> Ctx<'a> {
-    fn engine(&self, obs: &'a [Option<Observed>]) -> Engine<'a> {
-        Engine::new(self.model, self.cpds, obs, self.copies.n)
-    }
-
+impl Ctx<'_> {
     fn run(&self, obs: &[Option<Observed>]) -> Result<Evidence, InferError> {
         Engine::new(self.model, self.cpds, obs, self.copies.n).run()
     }
@@ -286,7 +282,7 @@ impl<'a> Ctx<'a> {
     ) -> Result<Distribution, InferError> {
         let model = self.model;
         let name = &model.vars[x].name;
-        if self.engine(obs).instances(x) > 1 {
+        if instances(model, x) > 1 {
             return Err(InferError::Query(format!(
                 "`{name}` is inside a fixed-size plate; give it a value, or ask about one of its parents"
             )));
@@ -313,7 +309,7 @@ impl<'a> Ctx<'a> {
             .map(|(&p, _)| p)
             .collect();
         for &p in &free {
-            if self.engine(obs).instances(p) > 1 {
+            if instances(model, p) > 1 {
                 return Err(InferError::Query(format!(
                     "`{name}` depends on `{}`, which is inside a fixed-size plate; give it a value",
                     model.vars[p].name
@@ -352,9 +348,7 @@ impl<'a> Ctx<'a> {
             components: Box::new(dist),
         })
     }
-}
 
-impl Ctx<'_> {
     /// With several copies, `x`'s distribution in each: every parent must be given, and the
     /// answer is a batch with one member per copy.
     fn per_copy_distribution(

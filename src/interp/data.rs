@@ -26,6 +26,17 @@ pub struct Column {
     pub data: ColumnData,
 }
 
+impl Column {
+    /// Cell `r` as text: numbers in shortest round-trip form, a missing cell as `NA`.
+    pub fn cell(&self, r: usize) -> String {
+        match &self.data {
+            ColumnData::Num(v) if v[r].is_nan() => "NA".to_string(),
+            ColumnData::Num(v) => format_number(v[r]),
+            ColumnData::Text(v) => v[r].clone().unwrap_or_else(|| "NA".into()),
+        }
+    }
+}
+
 /// The cells of a column.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ColumnData {
@@ -421,15 +432,7 @@ impl Dataset {
         };
         write(&mut w, self.names());
         for r in 0..self.rows {
-            let rec = self
-                .columns
-                .iter()
-                .map(|c| match &c.data {
-                    ColumnData::Num(v) if v[r].is_nan() => "NA".to_string(),
-                    ColumnData::Num(v) => format_number(v[r]),
-                    ColumnData::Text(v) => v[r].clone().unwrap_or_else(|| "NA".into()),
-                })
-                .collect();
+            let rec = self.columns.iter().map(|c| c.cell(r)).collect();
             write(&mut w, rec);
         }
         w.into_inner().expect("writing to memory cannot fail")
@@ -440,16 +443,7 @@ impl Dataset {
         let shown = self.rows.min(max_rows);
         let mut grid: Vec<Vec<String>> = vec![self.names()];
         for r in 0..shown {
-            grid.push(
-                self.columns
-                    .iter()
-                    .map(|c| match &c.data {
-                        ColumnData::Num(v) if v[r].is_nan() => "NA".to_string(),
-                        ColumnData::Num(v) => format_number(v[r]),
-                        ColumnData::Text(v) => v[r].clone().unwrap_or_else(|| "NA".into()),
-                    })
-                    .collect(),
-            );
+            grid.push(self.columns.iter().map(|c| c.cell(r)).collect());
         }
         let widths: Vec<usize> = (0..self.columns.len())
             .map(|c| {

@@ -545,23 +545,7 @@ fn binary(
     }
     let x = numeric(a, sa, &format!("the left side of `{}`", op.symbol()))?;
     let y = numeric(b, sb, &format!("the right side of `{}`", op.symbol()))?;
-    let iop = match op {
-        B::Or => ir::BinOp::Or,
-        B::And => ir::BinOp::And,
-        B::Eq => ir::BinOp::Eq,
-        B::Ne => ir::BinOp::Ne,
-        B::Lt => ir::BinOp::Lt,
-        B::Le => ir::BinOp::Le,
-        B::Gt => ir::BinOp::Gt,
-        B::Ge => ir::BinOp::Ge,
-        B::Range => ir::BinOp::Range,
-        B::Add => ir::BinOp::Add,
-        B::Sub => ir::BinOp::Sub,
-        B::Mul => ir::BinOp::Mul,
-        B::Div => ir::BinOp::Div,
-        B::MatMul => ir::BinOp::MatMul,
-        B::Pow => ir::BinOp::Pow,
-    };
+    let iop = crate::check::lower::lower_op(op);
     let r = ir::binary(iop, &x, &y).map_err(|err| {
         Diag::error(err.to_string(), whole)
             .label(format!("{} {} {}", a.kind(), op.symbol(), b.kind()))
