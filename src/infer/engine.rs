@@ -37,11 +37,8 @@ pub struct Observed {
 /// What the engine computed for one set of observations.
 #[derive(Clone, Debug)]
 pub struct Evidence {
-    /// The global latents enumerated, in model order.
-    pub globals: Vec<VarId>,
-    /// Their values in each configuration `g`.
-    pub configs: Vec<Vec<usize>>,
-    /// log p(global variables in configuration g, with their observations).
+    /// log p(global variables in configuration g, with their observations), one entry per
+    /// configuration of the global latents.
     pub global: Vec<f64>,
     /// `lanes × configs`: log p(copy i's observations | configuration g).
     pub local: Vec<f64>,
@@ -52,7 +49,7 @@ pub struct Evidence {
 impl Evidence {
     /// log p(every observation), all copies jointly.
     pub fn joint(&self) -> f64 {
-        let g = self.configs.len();
+        let g = self.global.len();
         let terms: Vec<f64> = (0..g)
             .map(|c| self.global[c] + (0..self.lanes).map(|i| self.local[i * g + c]).sum::<f64>())
             .collect();
@@ -61,7 +58,7 @@ impl Evidence {
 
     /// log p(copy i's observations) for each copy, when the model has no global latents.
     pub fn per_copy(&self) -> Vec<f64> {
-        let g = self.configs.len();
+        let g = self.global.len();
         (0..self.lanes)
             .map(|i| {
                 let terms: Vec<f64> = (0..g)
@@ -149,11 +146,9 @@ impl<'a> Engine<'a> {
             ctx: vec![0; root],
         };
         let latents = self.latents(&self.direct[root], &st);
-        let globals: Vec<VarId> = latents.iter().map(|&(v, _, _)| v).collect();
         let radix: Vec<usize> = latents.iter().map(|&(_, _, k)| k).collect();
         let count = config_count(&radix)?;
         let data = self.model.data_plate();
-        let mut configs = Vec::with_capacity(count);
         let mut global = Vec::with_capacity(count);
         let mut local = vec![0.0; self.lanes * count];
         for c in 0..count {
@@ -177,11 +172,8 @@ impl<'a> Engine<'a> {
                 }
             }
             global.push(w);
-            configs.push(values);
         }
         Ok(Evidence {
-            globals,
-            configs,
             global,
             local,
             lanes: self.lanes,

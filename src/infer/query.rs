@@ -245,7 +245,7 @@ impl Ctx<'_> {
             return Ok(out);
         }
         let free_ev = self.run(obs)?;
-        let g = free_ev.configs.len();
+        let g = free_ev.global.len();
         // Σ over the other copies, by prefix and suffix sums (no subtraction of infinities).
         let mut others = vec![0.0; n * g];
         for c in 0..g {
