@@ -16,7 +16,7 @@
 //! for all lanes.
 
 use super::InferError;
-use super::cpd::{Cpd, fixed_plates, instances, plate_size};
+use super::cpd::{Cpd, Local, fixed_plates, instances, plate_size};
 use super::numeric::logsumexp;
 use crate::array::unravel;
 use crate::model::{Model, PlateId, PlateSize, Support, VarId};
@@ -82,6 +82,9 @@ pub struct Engine<'a> {
     inst: Vec<usize>,
     /// Values per instance (1, or D for a vector variable).
     event: Vec<usize>,
+    /// For each variable's instances, whether it is discrete and some lane lacks its value (so
+    /// the instance is enumerated).
+    missing: Vec<Vec<bool>>,
     /// The variables directly in each plate; index `plates.len()` is the root.
     direct: Vec<Vec<VarId>>,
     /// The plates directly inside each plate; index `plates.len()` is the root.
@@ -118,11 +121,23 @@ impl<'a> Engine<'a> {
         let fixed: Vec<Vec<PlateId>> = (0..model.vars.len())
             .map(|v| fixed_plates(model, v))
             .collect();
-        let inst = (0..model.vars.len()).map(|v| instances(model, v)).collect();
+        let inst: Vec<usize> = (0..model.vars.len()).map(|v| instances(model, v)).collect();
         let event = model
             .vars
             .iter()
             .map(|v| v.support.shape().iter().product())
+            .collect();
+        let missing = (0..model.vars.len())
+            .map(|v| {
+                let n: usize = inst[v];
+                (0..n)
+                    .map(|i| match &obs[v] {
+                        _ if !model.vars[v].support.is_discrete() => false,
+                        None => true,
+                        Some(o) => (0..o.lanes).any(|l| o.data[l * n + i].is_nan()),
+                    })
+                    .collect()
+            })
             .collect();
         Engine {
             model,
@@ -132,6 +147,7 @@ impl<'a> Engine<'a> {
             fixed,
             inst,
             event,
+            missing,
             direct,
             inner,
         }
@@ -158,7 +174,7 @@ impl<'a> Engine<'a> {
             }
             let mut w = 0.0;
             for &v in &self.direct[root] {
-                w += self.logp(v, 1, &st)?[0];
+                w += self.logp(v, 1, &st)[0];
             }
             for &q in &self.inner[root] {
                 if Some(q) != data {
@@ -189,14 +205,7 @@ impl<'a> Engine<'a> {
                     return None;
                 };
                 let i = self.instance(v, st);
-                let missing = match &self.obs[v] {
-                    None => true,
-                    Some(o) => {
-                        let n = self.inst[v];
-                        (0..o.lanes).any(|l| o.data[l * n + i].is_nan())
-                    }
-                };
-                missing.then_some((v, i, k))
+                self.missing[v][i].then_some((v, i, k))
             })
             .collect()
     }
@@ -231,7 +240,7 @@ impl<'a> Engine<'a> {
             }
             let mut acc = vec![0.0; lanes];
             for &v in &self.direct[p] {
-                for (a, x) in acc.iter_mut().zip(self.logp(v, lanes, st)?) {
+                for (a, x) in acc.iter_mut().zip(self.logp(v, lanes, st)) {
                     *a += x;
                 }
             }
@@ -278,9 +287,32 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// The conditional distribution of `v`'s current instance in lane `l`, looked up by its
+    /// parents' values (at `parent_inst`) and its plate indices; `key` is scratch space.
+    fn entry(
+        &self,
+        v: VarId,
+        parent_inst: &[usize],
+        l: usize,
+        st: &State,
+        key: &mut Vec<usize>,
+    ) -> &'a Local {
+        let cpd = &self.cpds[v];
+        key.clear();
+        key.extend(
+            self.model.vars[v]
+                .parents
+                .iter()
+                .zip(parent_inst)
+                .map(|(&p, &pi)| self.discrete_value(p, pi, l, st)),
+        );
+        key.extend(self.fixed[v].iter().map(|&q| st.ctx[q]));
+        &cpd.entries[cpd.index(key)]
+    }
+
     /// log p(v's current instance | its parents), per lane; 0 where it is missing and
     /// continuous (it integrates to 1).
-    fn logp(&self, v: VarId, lanes: usize, st: &State) -> Result<Vec<f64>, InferError> {
+    fn logp(&self, v: VarId, lanes: usize, st: &State) -> Vec<f64> {
         let var = &self.model.vars[v];
         let cpd = &self.cpds[v];
         let i = self.instance(v, st);
@@ -290,22 +322,7 @@ impl<'a> Engine<'a> {
                 && self.obs[p].as_ref().is_some_and(|o| o.lanes > 1)
         });
         let mut key: Vec<usize> = Vec::with_capacity(cpd.radix.len());
-        let entry_for = |l: usize, key: &mut Vec<usize>| {
-            key.clear();
-            key.extend(
-                var.parents
-                    .iter()
-                    .zip(&parent_inst)
-                    .map(|(&p, &pi)| self.discrete_value(p, pi, l, st)),
-            );
-            key.extend(self.fixed[v].iter().map(|&q| st.ctx[q]));
-            &cpd.entries[cpd.index(key)]
-        };
-        let shared = if per_lane_key {
-            None
-        } else {
-            Some(entry_for(0, &mut key).clone())
-        };
+        let shared = (!per_lane_key).then(|| self.entry(v, &parent_inst, 0, st, &mut key));
         let ev = self.event[v];
         let assigned = st.assign[v][i];
         let mut out = Vec::with_capacity(lanes);
@@ -335,13 +352,13 @@ impl<'a> Engine<'a> {
                     }
                 }
             }
-            let lp = match &shared {
+            let lp = match shared {
                 Some(e) => e.logp(&value),
-                None => entry_for(l, &mut key).logp(&value),
+                None => self.entry(v, &parent_inst, l, st, &mut key).logp(&value),
             };
             out.push(lp);
         }
-        Ok(out)
+        out
     }
 }
 
