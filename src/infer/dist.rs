@@ -236,70 +236,76 @@ impl Distribution {
 
     /// The log density (or log probability) of each value against each member.
     pub fn logpdf(&self, x: &Array) -> Result<Array, DistError> {
+        self.evaluate(x, true)
+    }
+
+    /// The density (or probability) of each value against each member; discrete members give
+    /// their probabilities exactly, not through a logarithm.
+    pub fn pdf(&self, x: &Array) -> Result<Array, DistError> {
+        self.evaluate(x, false)
+    }
+
+    /// `logpdf` (`log`) or `pdf` (not): the values' shape, then the batch shape.
+    fn evaluate(&self, x: &Array, log: bool) -> Result<Array, DistError> {
         let s = self.sample_shape(x)?;
-        let ev: usize = self.event_shape().iter().product();
-        let values: Vec<&[f64]> = if ev == 0 {
-            Vec::new()
-        } else {
-            x.data().chunks(ev).collect()
-        };
+        // Discrete members give probabilities, continuous ones log densities.
+        let prob = |p: f64| if log { p.ln() } else { p };
+        let dens = |l: f64| if log { l } else { l.exp() };
         if let Distribution::Mixture {
             weights,
             components,
         } = self
         {
             let per = components.logpdf(x)?;
-            let k = weights.len();
             let logw: Vec<f64> = weights.data().iter().map(|w| w.ln()).collect();
             let out = per
                 .data()
-                .chunks(k)
+                .chunks(weights.len())
                 .map(|row| {
                     let terms: Vec<f64> = row.iter().zip(&logw).map(|(l, w)| l + w).collect();
-                    logsumexp(&terms)
+                    dens(logsumexp(&terms))
                 })
                 .collect();
             return Ok(Array::from_vec(s, out));
         }
+        let ev: usize = self.event_shape().iter().product();
+        let values = x.data().chunks(ev);
         let batch = self.batch_shape();
         let b: usize = batch.iter().product();
         let mut out = Vec::with_capacity(values.len() * b);
         match self {
             Distribution::Normal { mean, sd } => {
-                for v in &values {
+                for v in values {
                     for j in 0..b {
-                        out.push(normal_logpdf(v[0], mean.data()[j], sd.data()[j]));
+                        out.push(dens(normal_logpdf(v[0], mean.data()[j], sd.data()[j])));
                     }
                 }
             }
             Distribution::Categorical { p } => {
                 let k = *p.shape().last().expect("a vector");
-                for v in &values {
+                for v in values {
                     for j in 0..b {
-                        out.push(match whole(v[0], k) {
-                            Some(i) => p.data()[j * k + i].ln(),
-                            None => f64::NEG_INFINITY,
-                        });
+                        out.push(prob(whole(v[0], k).map_or(0.0, |i| p.data()[j * k + i])));
                     }
                 }
             }
             Distribution::Bernoulli { p } => {
-                for v in &values {
+                for v in values {
                     for j in 0..b {
                         let pj = p.data()[j];
-                        out.push(match whole(v[0], 2) {
-                            Some(1) => pj.ln(),
-                            Some(_) => (1.0 - pj).ln(),
-                            None => f64::NEG_INFINITY,
-                        });
+                        out.push(prob(match whole(v[0], 2) {
+                            Some(1) => pj,
+                            Some(_) => 1.0 - pj,
+                            None => 0.0,
+                        }));
                     }
                 }
             }
             Distribution::MvNormal { .. } => {
                 let mvns = self.mvns()?;
-                for v in &values {
+                for v in values {
                     for m in &mvns {
-                        out.push(m.logpdf(v));
+                        out.push(dens(m.logpdf(v)));
                     }
                 }
             }
@@ -308,50 +314,6 @@ impl Distribution {
         let mut shape = s;
         shape.extend(batch);
         Ok(Array::from_vec(shape, out))
-    }
-
-    /// The density (or probability) of each value against each member: `exp(logpdf)`, except
-    /// that discrete members give their probabilities exactly.
-    pub fn pdf(&self, x: &Array) -> Result<Array, DistError> {
-        let l = self.logpdf(x)?;
-        Ok(match self {
-            Distribution::Categorical { p } => {
-                let k = *p.shape().last().expect("a vector");
-                let b: usize = self.batch_shape().iter().product();
-                let mut out = l.into_data();
-                for (i, o) in out.iter_mut().enumerate() {
-                    let (v, j) = (x.data()[i / b.max(1)], i % b.max(1));
-                    *o = whole(v, k).map_or(0.0, |c| p.data()[j * k + c]);
-                }
-                Array::from_vec(
-                    self.sample_shape(x)?
-                        .into_iter()
-                        .chain(self.batch_shape())
-                        .collect(),
-                    out,
-                )
-            }
-            Distribution::Bernoulli { p } => {
-                let b = p.len();
-                let mut out = l.into_data();
-                for (i, o) in out.iter_mut().enumerate() {
-                    let pj = p.data()[i % b.max(1)];
-                    *o = match whole(x.data()[i / b.max(1)], 2) {
-                        Some(1) => pj,
-                        Some(_) => 1.0 - pj,
-                        None => 0.0,
-                    };
-                }
-                Array::from_vec(
-                    self.sample_shape(x)?
-                        .into_iter()
-                        .chain(self.batch_shape())
-                        .collect(),
-                    out,
-                )
-            }
-            _ => l.map(f64::exp),
-        })
     }
 
     /// The cumulative probability of each value against each member (Normal and its mixtures).
