@@ -4,7 +4,7 @@
 use crate::check::{self, Checked, lower};
 use crate::diag::{Diag, Source};
 use crate::interp::Interp;
-use crate::interp::data::{Cells, Dataset, write_atomic};
+use crate::interp::data::{sample_rows, write_atomic};
 use crate::model::Model;
 use crate::model::dot::{Observed, to_dot};
 use crate::syntax::{self, Program, ast};
@@ -190,15 +190,10 @@ fn cmd_sample(
     let (program, checked) = front_end(&src)?;
     let model = pick_model(&src, &program, &checked, model)?;
     let mut rng = crate::infer::numeric::rng(seed);
-    let cols = crate::infer::sample_model(&model, n, &mut rng).map_err(|e| {
+    let data = sample_rows(&model, n, &mut rng).map_err(|e| {
         let help = e.help();
         fail(Diag::error_nowhere(e.to_string()).help_opt(help))
     })?;
-    let items = cols
-        .into_iter()
-        .map(|(v, a)| (model.vars[v].name.clone(), Cells::Num(a)))
-        .collect();
-    let data = Dataset::from_named(items).map_err(|e| fail(Diag::error_nowhere(e.to_string())))?;
     let bytes = data.to_csv();
     match out {
         Some(p) => write_atomic(p, &bytes).map_err(|e| {

@@ -1,14 +1,14 @@
 //! Calls: template instantiation and the built-in functions of section 6 (their signatures live
 //! in `crate::builtins`).
 
-use super::data::{Cells, Dataset, load_csv, write_atomic};
+use super::data::{Cells, Dataset, load_csv, sample_rows, write_atomic};
 use super::value::{Env, ModelValue, Value};
 use super::{Interp, infer_diag, numeric};
 use crate::array::Array;
 use crate::builtins::{self, Builtin};
 use crate::diag::{Diag, suggest};
 use crate::infer::numeric::{logsumexp, rng};
-use crate::infer::{DistError, Distribution, sample_model};
+use crate::infer::{DistError, Distribution};
 use crate::syntax::ast::{self, ExprKind, Span};
 use nalgebra::DMatrix;
 use std::rc::Rc;
@@ -92,7 +92,8 @@ impl Args<'_> {
         }
     }
 
-    /// The `axis` option for an array of rank `rank`.
+    /// The `axis` option for an array of rank `rank`: `None` means every element (no option,
+    /// or a number).
     fn axis(&self, rank: usize) -> Result<Option<usize>, Diag> {
         let Some((v, s)) = self.opt("axis") else {
             return Ok(None);
@@ -105,7 +106,8 @@ impl Args<'_> {
             )
             .help("axis = 0 runs down the columns, axis = 1 along the rows"));
         }
-        Ok(Some(k))
+        // A number has no axes to run along: the axis it accepts is the whole of it.
+        Ok((rank > 0).then_some(k))
     }
 
     /// The `seed` option (default 0).
@@ -265,7 +267,7 @@ impl Interp {
             }
             "softmax" => {
                 let x = a.arr(0)?;
-                let axis = a.axis(x.rank())?.filter(|_| x.rank() > 0);
+                let axis = a.axis(x.rank())?;
                 let lse = reduce(&x, axis, logsumexp);
                 let lse = match axis {
                     Some(k) => {
@@ -468,15 +470,9 @@ impl Interp {
                         .map_err(|e| a.dist_error(e, a.span)),
                     Value::Model(mv) => {
                         let n = n.unwrap_or(1);
-                        let cols = sample_model(&mv.model, n, &mut g)
-                            .map_err(|e| infer_diag(e, a.span))?;
-                        let items = cols
-                            .into_iter()
-                            .map(|(v, arr)| (mv.model.vars[v].name.clone(), Cells::Num(arr)))
-                            .collect();
-                        Dataset::from_named(items)
+                        sample_rows(&mv.model, n, &mut g)
                             .map(|d| Value::Data(Rc::new(d)))
-                            .map_err(|e| Diag::error(e.to_string(), a.span))
+                            .map_err(|e| infer_diag(e, a.span))
                     }
                     other => Err(a.error(
                         0,
@@ -621,8 +617,8 @@ impl Interp {
                     env,
                 })));
             }
-            let loaded = Interp::new(self.base.clone(), Box::new(std::io::sink()));
-            let model = loaded.lower(decl, &env, &[]).map_err(fail)?;
+            // The file's own script does not run: the model sees no script names.
+            let model = self.lower(decl, &env, &[]).map_err(fail)?;
             return Ok(Value::Model(Rc::new(ModelValue { model })));
         }
         load_csv(&full, &path)
@@ -665,7 +661,7 @@ fn population_var(v: &[f64]) -> f64 {
 
 /// Applies `f` to every element (`axis` None) or to each slice along `axis`.
 fn reduce(x: &Array, axis: Option<usize>, f: fn(&[f64]) -> f64) -> Array {
-    let Some(k) = axis.filter(|_| x.rank() > 0) else {
+    let Some(k) = axis else {
         return Array::scalar(f(x.data()));
     };
     let shape = x.shape();

@@ -477,6 +477,20 @@ impl Dataset {
     }
 }
 
+/// `n` rows drawn from `model` by ancestral sampling: one column per variable, latent ones
+/// included (a vector variable as `x[0]`, `x[1]`, …).
+pub fn sample_rows(
+    model: &crate::model::Model,
+    n: usize,
+    rng: &mut crate::infer::numeric::Rng,
+) -> Result<Dataset, crate::infer::InferError> {
+    let items = crate::infer::sample_model(model, n, rng)?
+        .into_iter()
+        .map(|(v, a)| (model.vars[v].name.clone(), Cells::Num(a)))
+        .collect();
+    Ok(Dataset::from_named(items).expect("every sampled column has n rows"))
+}
+
 /// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so a
 /// failed write leaves no partial file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
