@@ -76,64 +76,55 @@ pub fn query(model: &Model, q: &Query) -> Result<Answer, InferError> {
         copies,
         per_copy,
     };
-    if free.is_empty() {
-        let num = ctx.total(&obs_all)?;
-        let den = if q.conditional {
-            ctx.total(&obs_given)?
-        } else {
-            vec![0.0; num.len()]
-        };
-        let out = ratio(&num, &den, &q.given, model)?;
-        let shape = if per_copy { vec![copies.n] } else { vec![] };
-        return Ok(Answer::Value(finish(Array::from_vec(shape, out), q.log)));
-    }
-    let continuous: Vec<VarId> = free
-        .iter()
-        .copied()
-        .filter(|&v| !model.vars[v].support.is_discrete())
-        .collect();
-    if !continuous.is_empty() {
-        let x = continuous[0];
+    if let Some(&x) = free.iter().find(|&&v| !model.vars[v].support.is_discrete()) {
+        let name = &model.vars[x].name;
         if q.targets.len() > 1 {
             return Err(InferError::Query(format!(
-                "`{}` is continuous and has no value, so the query's answer is its distribution; it must be the only variable before `|`",
-                model.vars[x].name
+                "`{name}` is continuous and has no value, so the query's answer is its distribution; it must be the only variable before `|`"
             )));
         }
         if q.log {
             return Err(InferError::Query(format!(
-                "logp of `{}` without a value would be a distribution; use p(...) for the distribution, or give `{}` a value",
-                model.vars[x].name, model.vars[x].name
+                "logp of `{name}` without a value would be a distribution; use p(...) for the distribution, or give `{name}` a value"
             )));
         }
         return ctx.distribution(x, &q.given, &obs_given).map(Answer::Dist);
     }
-    for &v in &free {
-        if instances(model, v) > 1 {
-            return Err(InferError::Query(format!(
-                "`{}` is inside a fixed-size plate; a target without a value must have one instance per copy (give it a value)",
-                model.vars[v].name
-            )));
-        }
+    if let Some(&v) = free.iter().find(|&&v| instances(model, v) > 1) {
+        return Err(InferError::Query(format!(
+            "`{}` is inside a fixed-size plate; a target without a value must have one instance per copy (give it a value)",
+            model.vars[v].name
+        )));
     }
-    let table = ctx.posterior(&free, &obs_all)?;
+    // log p(free targets = t, every assignment): one row per copy where copies are separate,
+    // one entry per joint value t of the free targets (one entry when there are none).
+    let per_row = if free.is_empty() {
+        per_copy
+    } else {
+        copies.explicit && free.iter().all(|&v| !is_global(model, v))
+    };
+    let table = if free.is_empty() {
+        ctx.total(&obs_all)?
+    } else {
+        ctx.posterior(&free, &obs_all)?
+    };
+    // log p(given): per copy, or one value for all.
     let den = if q.conditional {
         ctx.total(&obs_given)?
     } else {
-        vec![0.0; if per_copy { copies.n } else { 1 }]
+        vec![0.0]
     };
-    let k: usize = free.iter().map(|&v| support_size(model, v)).product();
-    let local = copies.explicit && free.iter().all(|&v| !is_global(model, v));
-    let rows = if local { copies.n } else { 1 };
-    let mut out = Vec::with_capacity(rows * k);
-    for i in 0..rows {
-        let d = if den.len() == 1 { den[0] } else { den[i] };
+    let rows = if per_row { copies.n } else { 1 };
+    let k = table.len() / rows;
+    let mut out = Vec::with_capacity(table.len());
+    for (i, row) in table.chunks(k).enumerate() {
+        let d = den[if den.len() == 1 { 0 } else { i }];
         if d == f64::NEG_INFINITY {
             return Err(zero_condition(&q.given, model));
         }
-        out.extend(table[i * k..(i + 1) * k].iter().map(|x| x - d));
+        out.extend(row.iter().map(|x| x - d));
     }
-    let mut shape = if local { vec![copies.n] } else { vec![] };
+    let mut shape = if per_row { vec![copies.n] } else { vec![] };
     shape.extend(free.iter().map(|&v| support_size(model, v)));
     Ok(Answer::Value(finish(Array::from_vec(shape, out), q.log)))
 }
@@ -147,25 +138,6 @@ fn support_size(model: &Model, v: VarId) -> usize {
         Support::Discrete(k) => k,
         _ => unreachable!("only discrete targets are tabulated"),
     }
-}
-
-/// `num − den` element-wise, refusing a condition of probability zero.
-fn ratio(
-    num: &[f64],
-    den: &[f64],
-    given: &[(VarId, Array)],
-    model: &Model,
-) -> Result<Vec<f64>, InferError> {
-    num.iter()
-        .zip(den)
-        .map(|(&n, &d)| {
-            if d == f64::NEG_INFINITY {
-                Err(zero_condition(given, model))
-            } else {
-                Ok(n - d)
-            }
-        })
-        .collect()
 }
 
 fn zero_condition(given: &[(VarId, Array)], model: &Model) -> InferError {
