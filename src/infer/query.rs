@@ -263,13 +263,14 @@ impl Ctx<'_> {
         if self.copies.explicit {
             return self.per_copy_distribution(x, obs);
         }
+        // The parents the query gives (one copy, so one value each); x's parents sit in no
+        // fixed plate, since x does not.
         let fixed: Vec<Option<usize>> = parents
             .iter()
-            .map(|p| {
-                given
-                    .iter()
-                    .find(|(v, _)| v == p)
-                    .and_then(|(_, a)| a.as_scalar())
+            .map(|&p| {
+                obs[p]
+                    .as_ref()
+                    .map(|o| o.data[0])
                     .filter(|v| !v.is_nan())
                     .map(|v| v as usize)
             })
@@ -280,14 +281,6 @@ impl Ctx<'_> {
             .filter(|(_, f)| f.is_none())
             .map(|(&p, _)| p)
             .collect();
-        for &p in &free {
-            if instances(model, p) > 1 {
-                return Err(InferError::Query(format!(
-                    "`{name}` depends on `{}`, which is inside a fixed-size plate; give it a value",
-                    model.vars[p].name
-                )));
-            }
-        }
         let radix: Vec<usize> = free.iter().map(|&v| support_size(model, v)).collect();
         let k: usize = radix.iter().product();
         let weights = if free.is_empty() {
