@@ -70,7 +70,7 @@ impl Local {
 }
 
 /// The fixed (non-data) plates of variable `v`, outermost first.
-pub fn fixed_plates(model: &Model, v: VarId) -> Vec<PlateId> {
+fn fixed_plates(model: &Model, v: VarId) -> Vec<PlateId> {
     model.vars[v]
         .plates
         .iter()
@@ -79,12 +79,45 @@ pub fn fixed_plates(model: &Model, v: VarId) -> Vec<PlateId> {
         .collect()
 }
 
-/// Instances of variable `v` in one data copy: the product of its fixed plates' sizes.
-pub fn instances(model: &Model, v: VarId) -> usize {
-    fixed_plates(model, v)
-        .iter()
-        .map(|&p| plate_size(model, p))
-        .product()
+/// Where a variable's values sit within one data copy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layout {
+    /// Its fixed (non-data) plates, outermost first.
+    pub fixed: Vec<PlateId>,
+    /// Their sizes.
+    pub sizes: Vec<usize>,
+    /// Instances per copy: the product of `sizes`.
+    pub inst: usize,
+    /// Numbers per instance: 1, or D for a vector variable.
+    pub event: usize,
+}
+
+impl Layout {
+    /// The layout of variable `v`.
+    pub fn of(model: &Model, v: VarId) -> Layout {
+        let fixed = fixed_plates(model, v);
+        let sizes: Vec<usize> = fixed.iter().map(|&p| plate_size(model, p)).collect();
+        Layout {
+            inst: sizes.iter().product(),
+            event: model.vars[v].support.shape().iter().product(),
+            fixed,
+            sizes,
+        }
+    }
+
+    /// Every variable's layout.
+    pub fn all(model: &Model) -> Vec<Layout> {
+        (0..model.vars.len())
+            .map(|v| Layout::of(model, v))
+            .collect()
+    }
+
+    /// The shape of one copy's value: the fixed plates' sizes, then the value's own shape.
+    pub fn copy_shape(&self, model: &Model, v: VarId) -> Vec<usize> {
+        let mut s = self.sizes.clone();
+        s.extend(model.vars[v].support.shape());
+        s
+    }
 }
 
 /// The size of a fixed plate.
@@ -112,7 +145,7 @@ fn table(model: &Model, v: VarId) -> Result<Cpd, InferError> {
             model: model.name.clone(),
         });
     }
-    let fixed = fixed_plates(model, v);
+    let Layout { fixed, sizes, .. } = Layout::of(model, v);
     let mut radix: Vec<usize> = var
         .parents
         .iter()
@@ -121,7 +154,7 @@ fn table(model: &Model, v: VarId) -> Result<Cpd, InferError> {
             _ => unreachable!("lowering admits only discrete parents"),
         })
         .collect();
-    radix.extend(fixed.iter().map(|&p| plate_size(model, p)));
+    radix.extend(sizes);
     let count: usize = radix.iter().product();
     let mut entries = Vec::with_capacity(count);
     let mut key = vec![0usize; radix.len()];

@@ -16,7 +16,7 @@
 //! for all lanes.
 
 use super::InferError;
-use super::cpd::{Cpd, Local, fixed_plates, instances, plate_size};
+use super::cpd::{Cpd, Layout, Local, plate_size};
 use super::numeric::logsumexp;
 use crate::array::unravel;
 use crate::model::{Model, PlateId, PlateSize, Support, VarId};
@@ -76,12 +76,8 @@ pub struct Engine<'a> {
     cpds: &'a [Cpd],
     obs: &'a [Option<Observed>],
     lanes: usize,
-    /// Each variable's fixed plates.
-    fixed: Vec<Vec<PlateId>>,
-    /// Instances of each variable per copy (product of its fixed plates' sizes).
-    inst: Vec<usize>,
-    /// Values per instance (1, or D for a vector variable).
-    event: Vec<usize>,
+    /// Each variable's layout within a copy.
+    layout: Vec<Layout>,
     /// For each variable's instances, whether it is discrete and some lane lacks its value (so
     /// the instance is enumerated).
     missing: Vec<Vec<bool>>,
@@ -118,18 +114,10 @@ impl<'a> Engine<'a> {
         for (p, plate) in model.plates.iter().enumerate() {
             inner[plate.parent.unwrap_or(root)].push(p);
         }
-        let fixed: Vec<Vec<PlateId>> = (0..model.vars.len())
-            .map(|v| fixed_plates(model, v))
-            .collect();
-        let inst: Vec<usize> = (0..model.vars.len()).map(|v| instances(model, v)).collect();
-        let event = model
-            .vars
-            .iter()
-            .map(|v| v.support.shape().iter().product())
-            .collect();
+        let layout = Layout::all(model);
         let missing = (0..model.vars.len())
             .map(|v| {
-                let n: usize = inst[v];
+                let n = layout[v].inst;
                 (0..n)
                     .map(|i| match &obs[v] {
                         _ if !model.vars[v].support.is_discrete() => false,
@@ -144,9 +132,7 @@ impl<'a> Engine<'a> {
             cpds,
             obs,
             lanes,
-            fixed,
-            inst,
-            event,
+            layout,
             missing,
             direct,
             inner,
@@ -158,7 +144,7 @@ impl<'a> Engine<'a> {
     pub fn run(&self) -> Result<Evidence, InferError> {
         let root = self.model.plates.len();
         let mut st = State {
-            assign: self.inst.iter().map(|&n| vec![UNSET; n]).collect(),
+            assign: self.layout.iter().map(|l| vec![UNSET; l.inst]).collect(),
             ctx: vec![0; root],
         };
         let latents = self.latents(&self.direct[root], &st);
@@ -270,9 +256,11 @@ impl<'a> Engine<'a> {
 
     /// The current instance of `v`: its fixed plates' indices in mixed radix.
     fn instance(&self, v: VarId, st: &State) -> usize {
-        self.fixed[v]
+        let lay = &self.layout[v];
+        lay.fixed
             .iter()
-            .fold(0, |acc, &p| acc * plate_size(self.model, p) + st.ctx[p])
+            .zip(&lay.sizes)
+            .fold(0, |acc, (&p, &size)| acc * size + st.ctx[p])
     }
 
     /// The value of a discrete instance in lane `l`: enumerated, or observed.
@@ -281,7 +269,7 @@ impl<'a> Engine<'a> {
             UNSET => {
                 let o = self.obs[v].as_ref().expect("not enumerated, so observed");
                 let lane = if o.lanes == 1 { 0 } else { l };
-                o.data[lane * self.inst[v] + i] as usize
+                o.data[lane * self.layout[v].inst + i] as usize
             }
             x => x,
         }
@@ -306,7 +294,7 @@ impl<'a> Engine<'a> {
                 .zip(parent_inst)
                 .map(|(&p, &pi)| self.discrete_value(p, pi, l, st)),
         );
-        key.extend(self.fixed[v].iter().map(|&q| st.ctx[q]));
+        key.extend(self.layout[v].fixed.iter().map(|&q| st.ctx[q]));
         &cpd.entries[cpd.index(key)]
     }
 
@@ -323,14 +311,14 @@ impl<'a> Engine<'a> {
         });
         let mut key: Vec<usize> = Vec::with_capacity(cpd.radix.len());
         let shared = (!per_lane_key).then(|| self.entry(v, &parent_inst, 0, st, &mut key));
-        let ev = self.event[v];
+        let ev = self.layout[v].event;
         let assigned = st.assign[v][i];
         let mut out = Vec::with_capacity(lanes);
         let mut value = vec![0.0; ev];
         for l in 0..lanes {
             let observed = self.obs[v].as_ref().map(|o| {
                 let lane = if o.lanes == 1 { 0 } else { l };
-                let at = (lane * self.inst[v] + i) * ev;
+                let at = (lane * self.layout[v].inst + i) * ev;
                 &o.data[at..at + ev]
             });
             if assigned != UNSET {

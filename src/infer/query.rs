@@ -13,7 +13,7 @@
 //! the data plate still gets one posterior per copy (conditioned on every copy).
 
 use super::InferError;
-use super::cpd::{Local, instances, tables};
+use super::cpd::{Layout, Local, tables};
 use super::dist::Distribution;
 use super::engine::{Engine, Evidence, Observed, is_global};
 use crate::array::{Array, format_number, show_shape, unravel};
@@ -90,7 +90,7 @@ pub fn query(model: &Model, q: &Query) -> Result<Answer, InferError> {
         }
         return ctx.distribution(x, &q.given, &obs_given).map(Answer::Dist);
     }
-    if let Some(&v) = free.iter().find(|&&v| instances(model, v) > 1) {
+    if let Some(&v) = free.iter().find(|&&v| Layout::of(model, v).inst > 1) {
         return Err(InferError::Query(format!(
             "`{}` is inside a fixed-size plate; a target without a value must have one instance per copy (give it a value)",
             model.vars[v].name
@@ -254,7 +254,7 @@ impl Ctx<'_> {
     ) -> Result<Distribution, InferError> {
         let model = self.model;
         let name = &model.vars[x].name;
-        if instances(model, x) > 1 {
+        if Layout::of(model, x).inst > 1 {
             return Err(InferError::Query(format!(
                 "`{name}` is inside a fixed-size plate; give it a value, or ask about one of its parents"
             )));
@@ -397,12 +397,7 @@ fn observe(
     let mut copies: Option<(usize, VarId)> = None;
     for &(v, a) in values {
         let var = &model.vars[v];
-        let fixed = super::cpd::fixed_plates(model, v);
-        let mut one: Vec<usize> = fixed
-            .iter()
-            .map(|&p| super::cpd::plate_size(model, p))
-            .collect();
-        one.extend(var.support.shape());
+        let one = Layout::of(model, v).copy_shape(model, v);
         let in_data = !is_global(model, v);
         let lanes = if a.shape() == one.as_slice() {
             1
@@ -513,7 +508,7 @@ mod tests {
     //! plates, and partly observed discrete variables.
 
     use super::*;
-    use crate::infer::cpd::{fixed_plates, plate_size};
+    use crate::infer::cpd::Layout;
     use crate::infer::numeric::logsumexp;
 
     fn model(text: &str) -> Model {
@@ -539,10 +534,7 @@ mod tests {
             let mut values = Vec::new();
             for (v, var) in m.vars.iter().enumerate() {
                 let lanes = if is_global(m, v) { 1 } else { n };
-                let k: usize = fixed_plates(m, v)
-                    .iter()
-                    .map(|&p| plate_size(m, p))
-                    .product();
+                let k = Layout::of(m, v).inst;
                 let given = obs.iter().find(|(name, _)| *name == var.name);
                 for l in 0..lanes {
                     for i in 0..k {
@@ -581,14 +573,13 @@ mod tests {
                     if vals[j].is_nan() {
                         continue; // a missing continuous value integrates out
                     }
-                    let fixed = fixed_plates(self.m, v);
-                    let sizes: Vec<usize> = fixed.iter().map(|&p| plate_size(self.m, p)).collect();
+                    let sizes = Layout::of(self.m, v).sizes;
                     let idx = unravel(i, &sizes);
                     let mut key: Vec<usize> = self.m.vars[v]
                         .parents
                         .iter()
                         .map(|&p| {
-                            let np = fixed_plates(self.m, p).len();
+                            let np = Layout::of(self.m, p).fixed.len();
                             let pi = idx[..np]
                                 .iter()
                                 .zip(&sizes)
