@@ -55,16 +55,12 @@ pub enum Cells {
     Text(Vec<Option<String>>),
 }
 
-/// Why data could not be read, written or used.
+/// Why data could not be read or used.
 #[derive(Clone, Debug, PartialEq, Error)]
 pub enum DataError {
-    /// The file could not be read or written.
-    #[error("cannot {action} {path}: {why}")]
-    Io {
-        action: &'static str,
-        path: String,
-        why: String,
-    },
+    /// The file could not be read.
+    #[error("cannot read {path}: {why}")]
+    Read { path: String, why: String },
     /// The CSV text is malformed at a row.
     #[error("{path}, line {row}: {why}")]
     Csv { path: String, row: u64, why: String },
@@ -94,10 +90,9 @@ impl DataError {
     /// How to fix it.
     pub fn help(&self) -> String {
         match self {
-            DataError::Io { action: "read", .. } => {
+            DataError::Read { .. } => {
                 "check the path; in a script it is relative to the script's folder".into()
             }
-            DataError::Io { .. } => "check that the folder exists and is writable".into(),
             DataError::Csv { .. } => {
                 "every row needs as many cells as the header; quote cells that contain commas".into()
             }
@@ -161,8 +156,7 @@ fn is_missing(cell: &str) -> bool {
 /// Reads a CSV file with a header. A column whose every present cell is a number is numeric;
 /// otherwise it stays text. `shown` is the path as the user wrote it.
 pub fn load_csv(path: &Path, shown: &str) -> Result<Dataset, DataError> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::Io {
-        action: "read",
+    let bytes = std::fs::read(path).map_err(|e| DataError::Read {
         path: shown.to_string(),
         why: e.to_string(),
     })?;
