@@ -122,3 +122,16 @@ fn failed_save_leaves_no_file() {
     assert_eq!(left, ["s.gmm"]);
     std::fs::remove_dir_all(&work).ok();
 }
+
+/// A statement run on its own (as the REPL will) still refuses assignment to an undefined name,
+/// with the checker's diagnostic.
+#[test]
+fn unchecked_assignment_to_undefined_name() {
+    let text = "let total = 1\ntotl = 2\n";
+    let program = gmm::syntax::parse(text).expect("parses");
+    let mut interp = gmm::interp::Interp::new(".".into(), Box::new(std::io::sink()));
+    let diags = interp.run(&program, text).expect_err("fails");
+    assert_eq!(diags[0].message, "assignment to undefined name `totl`");
+    assert_eq!(diags[0].span, Some(gmm::syntax::Span::new(14, 18)));
+    assert!(diags[0].help.iter().any(|h| h.contains("`total`")));
+}

@@ -188,17 +188,7 @@ impl Checker {
             StmtKind::Assign { name, value } => {
                 self.expr(value);
                 if self.lookup(&name.name).is_none() {
-                    let mut d = Diag::error(
-                        format!("assignment to undefined name `{}`", name.name),
-                        name.span,
-                    )
-                    .label("never defined")
-                    .help(format!("define it first with `let {} = ...`", name.name));
-                    if let Some(s) =
-                        suggest(&name.name, self.view().names().iter().map(String::as_str))
-                    {
-                        d = d.help(format!("or did you mean `{s}`?"));
-                    }
+                    let d = undefined_assignment(name, &self.view().names());
                     self.out.diags.push(d);
                 }
                 let b = self.value_binding(value);
@@ -490,6 +480,22 @@ impl Checker {
         }
         self.out.diags.extend(diags);
     }
+}
+
+/// The error for `NAME = ...` when nothing defines `NAME`; `names` are the names in scope, for
+/// a suggestion. The checker reports it before running, the interpreter when a statement
+/// arrives on its own (the REPL).
+pub fn undefined_assignment(name: &ast::Ident, names: &[String]) -> Diag {
+    Diag::error(
+        format!("assignment to undefined name `{}`", name.name),
+        name.span,
+    )
+    .label("never defined")
+    .help(format!("define it first with `let {} = ...`", name.name))
+    .help_opt(
+        suggest(&name.name, names.iter().map(String::as_str))
+            .map(|s| format!("or did you mean `{s}`?")),
+    )
 }
 
 /// The names that `NAME = ...` statements in `body` (and loops inside it) assign.

@@ -65,19 +65,10 @@ impl Interp {
             StmtKind::Assign { name, value } => {
                 let v = self.eval(value, &self.env).map_err(one)?;
                 if !self.env.assign(&name.name, v) {
-                    let names = self.env.names();
-                    return Err(vec![
-                        Diag::error(
-                            format!("assignment to undefined name `{}`", name.name),
-                            name.span,
-                        )
-                        .label("never defined")
-                        .help(format!("define it first with `let {} = ...`", name.name))
-                        .help_opt(
-                            suggest(&name.name, names.iter().map(String::as_str))
-                                .map(|s| format!("or did you mean `{s}`?")),
-                        ),
-                    ]);
+                    return Err(vec![crate::check::undefined_assignment(
+                        name,
+                        &self.env.names(),
+                    )]);
                 }
             }
             StmtKind::Print(args) => {
