@@ -459,17 +459,7 @@ impl Checker {
         for t in q.targets.iter().chain(&q.given) {
             let v = t.var.name.as_str();
             if !m.var_names.iter().any(|x| x == v) {
-                let hint = suggest(v, m.var_names.iter().map(String::as_str))
-                    .map(|s| format!("did you mean `{s}`?"))
-                    .unwrap_or_else(|| format!("its variables are {}", m.var_names.join(", ")));
-                diags.push(
-                    Diag::error(
-                        format!("model `{}` has no variable `{v}`", m.name),
-                        t.var.span,
-                    )
-                    .label("not a variable of the model")
-                    .help(hint),
-                );
+                diags.push(unknown_query_variable(&m.name, &t.var, &m.var_names));
             } else if seen.contains(&v) {
                 diags.push(
                     Diag::error(format!("`{v}` appears twice in this query"), t.var.span)
@@ -480,6 +470,19 @@ impl Checker {
         }
         self.out.diags.extend(diags);
     }
+}
+
+/// The error for a query naming `var`, which model `model` (with variables `vars`) lacks.
+pub fn unknown_query_variable(model: &str, var: &ast::Ident, vars: &[String]) -> Diag {
+    let hint = suggest(&var.name, vars.iter().map(String::as_str))
+        .map(|s| format!("did you mean `{s}`?"))
+        .unwrap_or_else(|| format!("its variables are {}", vars.join(", ")));
+    Diag::error(
+        format!("model `{model}` has no variable `{}`", var.name),
+        var.span,
+    )
+    .label("not a variable of the model")
+    .help(hint)
 }
 
 /// The error for `NAME = ...` when nothing defines `NAME`; `names` are the names in scope, for

@@ -402,16 +402,8 @@ impl Interp {
         let model = &mv.model;
         let var = |t: &ast::QueryTerm| {
             model.var_id(&t.var.name).ok_or_else(|| {
-                let names: Vec<&str> = model.vars.iter().map(|v| v.name.as_str()).collect();
-                Diag::error(
-                    format!("model `{}` has no variable `{}`", model.name, t.var.name),
-                    t.var.span,
-                )
-                .help(
-                    suggest(&t.var.name, names.iter().copied())
-                        .map(|s| format!("did you mean `{s}`?"))
-                        .unwrap_or_else(|| format!("its variables are {}", names.join(", "))),
-                )
+                let names: Vec<String> = model.vars.iter().map(|v| v.name.clone()).collect();
+                crate::check::unknown_query_variable(&model.name, &t.var, &names)
             })
         };
         let value = |x: &ast::Expr| -> Result<Array, Diag> {
