@@ -115,6 +115,20 @@ fn read_source(path: &PathBuf) -> Result<Source, Failed> {
     Err(fail(problem))
 }
 
+/// Writes a command's output to stdout. A reader that stopped early (`gmm fmt f | head`) is
+/// not an error: the output simply ends.
+fn write_stdout(bytes: &[u8]) -> Result<(), Failed> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(fail(Diag::error_nowhere(format!(
+            "cannot write output: {e}"
+        )))),
+    }
+}
+
 /// Prints a diagnostic about no place in a file (a path, a flag) and fails.
 fn fail(d: Diag) -> Failed {
     eprint!("{}", Source::new("", "").render(&[d]));
@@ -174,9 +188,12 @@ fn cmd_run(path: &PathBuf) -> Result<(), Failed> {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
     let mut interp = Interp::new(base, Box::new(std::io::stdout()));
-    interp
-        .run(&program, &src.text)
-        .map_err(|diags| report(&src, &diags).expect_err("a failure has an error"))
+    match interp.run(&program, &src.text) {
+        Ok(()) => Ok(()),
+        // The reader of stdout stopped early (`gmm run f | head`): the script just ends.
+        Err(diags) if diags.is_empty() => Ok(()),
+        Err(diags) => Err(report(&src, &diags).expect_err("a failure has an error")),
+    }
 }
 
 fn cmd_sample(
@@ -202,30 +219,21 @@ fn cmd_sample(
                     .help("check that the folder exists and is writable"),
             )
         }),
-        None => {
-            use std::io::Write;
-            let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(&bytes)
-                .and_then(|_| stdout.flush())
-                .map_err(|e| fail(Diag::error_nowhere(format!("cannot write output: {e}"))))
-        }
+        None => write_stdout(&bytes),
     }
 }
 
 fn cmd_fmt(path: &PathBuf) -> Result<(), Failed> {
     let src = read_source(path)?;
     let program = parse(&src)?;
-    print!("{}", syntax::fmt::format_program(&program, &src.text));
-    Ok(())
+    write_stdout(syntax::fmt::format_program(&program, &src.text).as_bytes())
 }
 
 fn cmd_graph(path: &PathBuf, model: Option<&str>) -> Result<(), Failed> {
     let src = read_source(path)?;
     let (program, checked) = front_end(&src)?;
     let model = pick_model(&src, &program, &checked, model)?;
-    print!("{}", to_dot(&model, Observed::Leaves));
-    Ok(())
+    write_stdout(to_dot(&model, Observed::Leaves).as_bytes())
 }
 
 /// The model `--model` names (or the last plain model), lowered; a template needs arguments.

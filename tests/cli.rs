@@ -183,3 +183,38 @@ fn byte_order_mark_and_crlf_line_endings() {
     assert!(!formatted.contains('\r') && formatted.starts_with("model m {\n"));
     std::fs::remove_dir_all(&dir).expect("cleaned up");
 }
+
+/// A reader that stops early (`gmm sample … | head`) ends the output quietly: exit 0, nothing
+/// on stderr.
+#[test]
+fn closed_output_ends_quietly() {
+    use std::io::Read;
+    // Both write far more than a pipe holds, so the writes after the reader leaves fail.
+    let script = std::env::temp_dir().join(format!("gmm-pipe-{}.gmm", std::process::id()));
+    std::fs::write(&script, "for i in 0..200000 { print i, i^2 }\n").expect("written");
+    let script = script.to_str().expect("UTF-8 path").to_string();
+    for args in [
+        &["sample", "examples/grades.gmm", "-n", "200000"][..],
+        &["run", &script][..],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gmm"))
+            .args(args)
+            .current_dir(common::root())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("gmm starts");
+        let mut first = [0u8; 16];
+        child
+            .stdout
+            .take()
+            .expect("piped")
+            .read_exact(&mut first)
+            .expect("some output");
+        // The read end is dropped here, so every later write fails with a broken pipe.
+        let out = child.wait_with_output().expect("gmm ends");
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    std::fs::remove_file(&script).ok();
+}

@@ -18,6 +18,8 @@ use std::rc::Rc;
 pub use value::{Env, ModelValue, Template, Value};
 
 /// A runtime failure: the diagnostics to show (one, or every error of a model declaration).
+/// Empty when the output was closed by its reader (`gmm run f | head`): the script stops
+/// without a message.
 pub type Failure = Vec<Diag>;
 
 /// The state of a running script.
@@ -77,9 +79,16 @@ impl Interp {
                     parts.push(self.eval(a, &self.env).map_err(one)?.to_string());
                 }
                 let line = parts.join(" ");
-                writeln!(self.out, "{line}")
-                    .and_then(|_| self.out.flush())
-                    .map_err(|e| one(Diag::error(format!("cannot write output: {e}"), s.span)))?;
+                match writeln!(self.out, "{line}").and_then(|_| self.out.flush()) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Err(Vec::new()),
+                    Err(e) => {
+                        return Err(one(Diag::error(
+                            format!("cannot write output: {e}"),
+                            s.span,
+                        )));
+                    }
+                }
             }
             StmtKind::Assert { cond, message } => {
                 self.assert(cond, message.as_ref(), s.span).map_err(one)?
