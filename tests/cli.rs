@@ -214,7 +214,11 @@ fn closed_output_ends_quietly() {
         // The read end is dropped here, so every later write fails with a broken pipe.
         let out = child.wait_with_output().expect("gmm ends");
         assert_eq!(out.status.code(), Some(0), "{args:?}");
-        assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     std::fs::remove_file(&script).ok();
 }
