@@ -187,7 +187,8 @@ fn cmd_run(path: &PathBuf) -> Result<(), Failed> {
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let mut interp = Interp::new(base, Box::new(std::io::stdout()));
+    let mut interp = Interp::new(base, Box::new(std::io::stdout()))
+        .with_diagnostics(src.name.clone(), Box::new(std::io::stderr()));
     match interp.run(&program, &src.text) {
         Ok(()) => Ok(()),
         // The reader of stdout stopped early (`gmm run f | head`): the script just ends.

@@ -56,6 +56,13 @@ impl Diag {
         }))
     }
 
+    /// A warning at `span`: the program goes on.
+    pub fn warning(message: impl Into<String>, span: Span) -> Diag {
+        let mut d = Diag::error(message, span);
+        d.0.severity = Severity::Warning;
+        d
+    }
+
     /// An error about the file as a whole (no place in it).
     pub fn error_nowhere(message: impl Into<String>) -> Diag {
         let mut d = Diag::error(message, Span::default());

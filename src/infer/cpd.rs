@@ -5,7 +5,7 @@
 
 use super::InferError;
 use super::numeric::{Mvn, Rng, draw_index, normal_logpdf, standard_normal, uniform};
-use crate::array::{Array, format_number};
+use crate::array::{Array, format_number, unravel};
 use crate::model::expr::{Env, EvalError};
 use crate::model::{ConstId, Dist, Model, ParamId, ParamType, PlateId, PlateSize, VarId};
 
@@ -145,18 +145,22 @@ fn table(model: &Model, v: VarId) -> Result<Cpd, InferError> {
             model: model.name.clone(),
         });
     }
-    let Layout { fixed, sizes, .. } = Layout::of(model, v);
-    let mut radix: Vec<usize> = var
-        .parents
-        .iter()
-        .map(|&p| match model.vars[p].support {
-            crate::model::Support::Discrete(k) => k,
-            _ => unreachable!("lowering admits only discrete parents"),
-        })
-        .collect();
-    radix.extend(sizes);
+    let (radix, entries) = each_key(model, v, None, |env| local(model, v, env))?;
+    Ok(Cpd { radix, entries })
+}
+
+/// The radix of `v`'s keys and `f` applied under each key, in table order. With `over`, that
+/// parameter reads as the given array instead of its value.
+fn each_key<T>(
+    model: &Model,
+    v: VarId,
+    over: Option<(ParamId, &Array)>,
+    mut f: impl FnMut(&KeyEnv<'_>) -> Result<T, InferError>,
+) -> Result<(Vec<usize>, Vec<T>), InferError> {
+    let fixed = Layout::of(model, v).fixed;
+    let radix = key_radix(model, v);
     let count: usize = radix.iter().product();
-    let mut entries = Vec::with_capacity(count);
+    let mut out = Vec::with_capacity(count);
     let mut key = vec![0usize; radix.len()];
     for _ in 0..count {
         let env = KeyEnv {
@@ -164,8 +168,9 @@ fn table(model: &Model, v: VarId) -> Result<Cpd, InferError> {
             v,
             fixed: &fixed,
             key: &key,
+            over,
         };
-        entries.push(local(model, v, &env)?);
+        out.push(f(&env)?);
         for i in (0..key.len()).rev() {
             key[i] += 1;
             if key[i] < radix[i] {
@@ -174,7 +179,50 @@ fn table(model: &Model, v: VarId) -> Result<Cpd, InferError> {
             key[i] = 0;
         }
     }
-    Ok(Cpd { radix, entries })
+    Ok((radix, out))
+}
+
+/// For each table entry of `v`, the flat positions in parameter `param`'s value that `e` (an
+/// indexing of `param`) reads there.
+pub fn positions(
+    model: &Model,
+    v: VarId,
+    e: &crate::model::Expr,
+    param: ParamId,
+) -> Result<Vec<Vec<usize>>, InferError> {
+    let shape = model.params[param].shape();
+    let n: usize = shape.iter().product();
+    let iota = Array::from_vec(shape, (0..n).map(|i| i as f64).collect());
+    let (_, out) = each_key(model, v, Some((param, &iota)), |env| {
+        Ok(e.eval(env)?.data().iter().map(|&x| x as usize).collect())
+    })?;
+    Ok(out)
+}
+
+/// The number of values of each position of `v`'s table keys: its parents', then its fixed
+/// plates' sizes.
+fn key_radix(model: &Model, v: VarId) -> Vec<usize> {
+    let mut radix: Vec<usize> = model.vars[v]
+        .parents
+        .iter()
+        .map(|&p| match model.vars[p].support {
+            crate::model::Support::Discrete(k) => k,
+            _ => unreachable!("lowering admits only discrete parents"),
+        })
+        .collect();
+    radix.extend(Layout::of(model, v).sizes);
+    radix
+}
+
+/// The instance of `v` (its fixed-plate indices in mixed radix) that table entry `e` describes.
+pub fn entry_instance(model: &Model, v: VarId, e: usize) -> usize {
+    let radix = key_radix(model, v);
+    let parents = model.vars[v].parents.len();
+    let key = unravel(e, &radix);
+    key[parents..]
+        .iter()
+        .zip(&radix[parents..])
+        .fold(0, |acc, (&k, &r)| acc * r + k)
 }
 
 /// Evaluates variable `v`'s distribution under one key and checks its arguments.
@@ -244,6 +292,8 @@ struct KeyEnv<'a> {
     v: VarId,
     fixed: &'a [PlateId],
     key: &'a [usize],
+    /// A parameter that reads as this array instead of its value.
+    over: Option<(ParamId, &'a Array)>,
 }
 
 impl KeyEnv<'_> {
@@ -276,6 +326,11 @@ impl Env for KeyEnv<'_> {
     }
 
     fn param(&self, id: ParamId) -> Result<Array, EvalError> {
+        if let Some((p, a)) = self.over
+            && p == id
+        {
+            return Ok(a.clone());
+        }
         let p = &self.model.params[id];
         p.value
             .clone()

@@ -16,7 +16,8 @@
 //! for all lanes.
 
 use super::InferError;
-use super::cpd::{Cpd, Layout, Local, plate_size};
+use super::cpd::{Cpd, Layout, plate_size};
+use super::em::stats::Stats;
 use super::numeric::logsumexp;
 use crate::array::unravel;
 use crate::model::{Model, PlateId, PlateSize, Support, VarId};
@@ -75,6 +76,8 @@ pub struct Engine<'a> {
     model: &'a Model,
     cpds: &'a [Cpd],
     obs: &'a [Option<Observed>],
+    /// The first data copy this engine covers (the engine covers `first..first + lanes`).
+    first: usize,
     lanes: usize,
     /// Each variable's layout within a copy.
     layout: Vec<Layout>,
@@ -105,6 +108,17 @@ impl<'a> Engine<'a> {
         obs: &'a [Option<Observed>],
         lanes: usize,
     ) -> Engine<'a> {
+        Engine::over(model, cpds, obs, 0..lanes)
+    }
+
+    /// An engine over the data copies `range` of the observations (a chunk of rows).
+    pub fn over(
+        model: &'a Model,
+        cpds: &'a [Cpd],
+        obs: &'a [Option<Observed>],
+        range: std::ops::Range<usize>,
+    ) -> Engine<'a> {
+        let (first, lanes) = (range.start, range.len());
         let root = model.plates.len();
         let mut direct = vec![Vec::new(); root + 1];
         for (v, var) in model.vars.iter().enumerate() {
@@ -122,7 +136,8 @@ impl<'a> Engine<'a> {
                     .map(|i| match &obs[v] {
                         _ if !model.vars[v].support.is_discrete() => false,
                         None => true,
-                        Some(o) => (0..o.lanes).any(|l| o.data[l * n + i].is_nan()),
+                        Some(o) if o.lanes == 1 => o.data[i].is_nan(),
+                        Some(o) => range.clone().any(|l| o.data[l * n + i].is_nan()),
                     })
                     .collect()
             })
@@ -131,6 +146,7 @@ impl<'a> Engine<'a> {
             model,
             cpds,
             obs,
+            first,
             lanes,
             layout,
             missing,
@@ -143,10 +159,7 @@ impl<'a> Engine<'a> {
     /// configuration.
     pub fn run(&self) -> Result<Evidence, InferError> {
         let root = self.model.plates.len();
-        let mut st = State {
-            assign: self.layout.iter().map(|l| vec![UNSET; l.inst]).collect(),
-            ctx: vec![0; root],
-        };
+        let mut st = self.fresh();
         let latents = self.latents(&self.direct[root], &st);
         let radix: Vec<usize> = latents.iter().map(|&(_, _, k)| k).collect();
         let count = config_count(&radix)?;
@@ -268,15 +281,14 @@ impl<'a> Engine<'a> {
         match st.assign[v][i] {
             UNSET => {
                 let o = self.obs[v].as_ref().expect("not enumerated, so observed");
-                let lane = if o.lanes == 1 { 0 } else { l };
-                o.data[lane * self.layout[v].inst + i] as usize
+                o.data[self.lane(o, l) * self.layout[v].inst + i] as usize
             }
             x => x,
         }
     }
 
-    /// The conditional distribution of `v`'s current instance in lane `l`, looked up by its
-    /// parents' values (at `parent_inst`) and its plate indices; `key` is scratch space.
+    /// The table entry of `v`'s current instance in lane `l`, looked up by its parents' values
+    /// (at `parent_inst`) and its plate indices; `key` is scratch space.
     fn entry(
         &self,
         v: VarId,
@@ -284,8 +296,7 @@ impl<'a> Engine<'a> {
         l: usize,
         st: &State,
         key: &mut Vec<usize>,
-    ) -> &'a Local {
-        let cpd = &self.cpds[v];
+    ) -> usize {
         key.clear();
         key.extend(
             self.model.vars[v]
@@ -295,59 +306,284 @@ impl<'a> Engine<'a> {
                 .map(|(&p, &pi)| self.discrete_value(p, pi, l, st)),
         );
         key.extend(self.layout[v].fixed.iter().map(|&q| st.ctx[q]));
-        &cpd.entries[cpd.index(key)]
+        self.cpds[v].index(key)
     }
 
-    /// log p(v's current instance | its parents), per lane; 0 where it is missing and
-    /// continuous (it integrates to 1).
-    fn logp(&self, v: VarId, lanes: usize, st: &State) -> Vec<f64> {
+    /// The lane of `o` that holds copy `l` of this engine.
+    fn lane(&self, o: &Observed, l: usize) -> usize {
+        if o.lanes == 1 { 0 } else { self.first + l }
+    }
+
+    /// The observed value of instance `i` of `v` in lane `l` (NaN-led where missing).
+    fn observed(&self, v: VarId, i: usize, l: usize) -> Option<&'a [f64]> {
+        self.obs[v].as_ref().map(|o| {
+            let ev = self.layout[v].event;
+            let at = (self.lane(o, l) * self.layout[v].inst + i) * ev;
+            &o.data[at..at + ev]
+        })
+    }
+
+    /// Calls `f` for each lane with what `v`'s current instance is there: its value and table
+    /// entry, missing (continuous and unobserved), or excluded (enumerated to a value the lane
+    /// observes otherwise).
+    fn each_lane(&self, v: VarId, lanes: usize, st: &State, mut f: impl FnMut(usize, Lane<'_>)) {
         let var = &self.model.vars[v];
-        let cpd = &self.cpds[v];
         let i = self.instance(v, st);
         let parent_inst: Vec<usize> = var.parents.iter().map(|&p| self.instance(p, st)).collect();
         let per_lane_key = var.parents.iter().any(|&p| {
             st.assign[p][self.instance(p, st)] == UNSET
                 && self.obs[p].as_ref().is_some_and(|o| o.lanes > 1)
         });
-        let mut key: Vec<usize> = Vec::with_capacity(cpd.radix.len());
+        let mut key: Vec<usize> = Vec::with_capacity(self.cpds[v].radix.len());
         let shared = (!per_lane_key).then(|| self.entry(v, &parent_inst, 0, st, &mut key));
-        let ev = self.layout[v].event;
         let assigned = st.assign[v][i];
-        let mut out = Vec::with_capacity(lanes);
-        let mut value = vec![0.0; ev];
+        let enumerated = [assigned as f64];
         for l in 0..lanes {
-            let observed = self.obs[v].as_ref().map(|o| {
-                let lane = if o.lanes == 1 { 0 } else { l };
-                let at = (lane * self.layout[v].inst + i) * ev;
-                &o.data[at..at + ev]
-            });
-            if assigned != UNSET {
+            let observed = self.observed(v, i, l);
+            let value: &[f64] = if assigned != UNSET {
                 // Enumerated: a lane that observes a different value rules this configuration out.
                 if let Some(x) = observed
                     && !x[0].is_nan()
-                    && x[0] != assigned as f64
+                    && x[0] != enumerated[0]
                 {
-                    out.push(f64::NEG_INFINITY);
+                    f(l, Lane::Excluded);
                     continue;
                 }
-                value[0] = assigned as f64;
+                &enumerated
             } else {
                 match observed {
-                    Some(x) if !x[0].is_nan() => value.copy_from_slice(x),
+                    Some(x) if !x[0].is_nan() => x,
                     _ => {
-                        out.push(0.0);
+                        f(l, Lane::Missing);
                         continue;
                     }
                 }
-            }
-            let lp = match shared {
-                Some(e) => e.logp(&value),
-                None => self.entry(v, &parent_inst, l, st, &mut key).logp(&value),
             };
-            out.push(lp);
+            let e = match shared {
+                Some(e) => e,
+                None => self.entry(v, &parent_inst, l, st, &mut key),
+            };
+            f(l, Lane::Value(value, e));
         }
+    }
+
+    /// log p(v's current instance | its parents), per lane; 0 where it is missing and
+    /// continuous (it integrates to 1).
+    fn logp(&self, v: VarId, lanes: usize, st: &State) -> Vec<f64> {
+        let entries = &self.cpds[v].entries;
+        let mut out = vec![0.0; lanes];
+        self.each_lane(v, lanes, st, |l, lane| {
+            out[l] = match lane {
+                Lane::Value(x, e) => entries[e].logp(x),
+                Lane::Missing => 0.0,
+                Lane::Excluded => f64::NEG_INFINITY,
+            }
+        });
         out
     }
+
+    // ---- Expected sufficient statistics (the E-step of EM) ----
+
+    /// The number of configurations of the global latents, as [`run`](Self::run) enumerates
+    /// them.
+    pub fn global_configs(&self) -> Result<usize, InferError> {
+        let st = self.fresh();
+        let latents = self.latents(&self.direct[self.model.plates.len()], &st);
+        let radix: Vec<usize> = latents.iter().map(|&(_, _, k)| k).collect();
+        config_count(&radix)
+    }
+
+    /// Sets the global latents to their configuration `g`.
+    fn set_global(&self, g: usize, st: &mut State) {
+        let latents = self.latents(&self.direct[self.model.plates.len()], st);
+        let radix: Vec<usize> = latents.iter().map(|&(_, _, k)| k).collect();
+        for (&(v, i, _), x) in latents.iter().zip(unravel(g, &radix)) {
+            st.assign[v][i] = x;
+        }
+    }
+
+    fn fresh(&self) -> State {
+        State {
+            assign: self.layout.iter().map(|l| vec![UNSET; l.inst]).collect(),
+            ctx: vec![0; self.model.plates.len()],
+        }
+    }
+
+    /// With the global latents in configuration `g`: adds each variable outside the data plate
+    /// to `stats` with weight `weight` (the posterior probability of `g`), and returns the log
+    /// weight of `g` ([`Evidence::global`]).
+    pub fn accumulate_global(
+        &self,
+        g: usize,
+        weight: f64,
+        stats: &mut Stats,
+    ) -> Result<f64, InferError> {
+        let root = self.model.plates.len();
+        let mut st = self.fresh();
+        self.set_global(g, &mut st);
+        let w = [weight];
+        let mut total = 0.0;
+        for &v in &self.direct[root] {
+            total += self.logp(v, 1, &st)[0];
+            self.add(v, 1, &st, &w, stats);
+        }
+        for &q in &self.inner[root] {
+            if Some(q) != self.model.data_plate() {
+                total += self.plate_copies_acc(q, 1, &mut st, &w, stats)?[0];
+            }
+        }
+        Ok(total)
+    }
+
+    /// With the global latents in configuration `g`: adds the expected statistics of every
+    /// variable in the data plate, copy `l` weighted by `weights[l]` (its row weight times the
+    /// posterior probability of `g`), and returns log p(copy l's observations | g) per lane.
+    pub fn accumulate_data(
+        &self,
+        g: usize,
+        weights: &[f64],
+        stats: &mut Stats,
+    ) -> Result<Vec<f64>, InferError> {
+        let mut st = self.fresh();
+        self.set_global(g, &mut st);
+        match self.model.data_plate() {
+            Some(d) => self.scope_acc(d, self.lanes, &mut st, weights, stats),
+            None => Ok(vec![0.0; self.lanes]),
+        }
+    }
+
+    /// [`plate_copies`](Self::plate_copies), adding each copy's statistics.
+    fn plate_copies_acc(
+        &self,
+        q: PlateId,
+        lanes: usize,
+        st: &mut State,
+        weights: &[f64],
+        stats: &mut Stats,
+    ) -> Result<Vec<f64>, InferError> {
+        let mut acc = vec![0.0; lanes];
+        for j in 0..plate_size(self.model, q) {
+            st.ctx[q] = j;
+            let ev = self.scope_acc(q, lanes, st, weights, stats)?;
+            for (a, x) in acc.iter_mut().zip(ev) {
+                *a += x;
+            }
+        }
+        Ok(acc)
+    }
+
+    /// [`scope`](Self::scope), adding the statistics of every variable in the plate copy and
+    /// below, each configuration weighted by its posterior probability times `weights`.
+    fn scope_acc(
+        &self,
+        p: PlateId,
+        lanes: usize,
+        st: &mut State,
+        weights: &[f64],
+        stats: &mut Stats,
+    ) -> Result<Vec<f64>, InferError> {
+        let latents = self.latents(&self.direct[p], st);
+        if latents.is_empty() {
+            // Nothing to enumerate here: one pass evaluates and accumulates.
+            let mut acc = vec![0.0; lanes];
+            for &v in &self.direct[p] {
+                for (a, x) in acc.iter_mut().zip(self.logp(v, lanes, st)) {
+                    *a += x;
+                }
+                self.add(v, lanes, st, weights, stats);
+            }
+            for &q in &self.inner[p] {
+                for (a, x) in acc
+                    .iter_mut()
+                    .zip(self.plate_copies_acc(q, lanes, st, weights, stats)?)
+                {
+                    *a += x;
+                }
+            }
+            return Ok(acc);
+        }
+        // First the evidence of every configuration, then each configuration's posterior
+        // weight, with which its variables (and the plates below) are accumulated.
+        let radix: Vec<usize> = latents.iter().map(|&(_, _, k)| k).collect();
+        let count = config_count(&radix)?;
+        let mut per_config = Vec::with_capacity(count);
+        for c in 0..count {
+            for (&(v, i, _), x) in latents.iter().zip(unravel(c, &radix)) {
+                st.assign[v][i] = x;
+            }
+            let mut acc = vec![0.0; lanes];
+            for &v in &self.direct[p] {
+                for (a, x) in acc.iter_mut().zip(self.logp(v, lanes, st)) {
+                    *a += x;
+                }
+            }
+            for &q in &self.inner[p] {
+                for (a, x) in acc.iter_mut().zip(self.plate_copies(q, lanes, st)?) {
+                    *a += x;
+                }
+            }
+            per_config.push(acc);
+        }
+        let mut terms = vec![0.0; count];
+        let total: Vec<f64> = (0..lanes)
+            .map(|l| {
+                for (t, row) in terms.iter_mut().zip(&per_config) {
+                    *t = row[l];
+                }
+                logsumexp(&terms)
+            })
+            .collect();
+        let mut r = vec![0.0; lanes];
+        for (c, row) in per_config.iter().enumerate() {
+            let mut any = false;
+            for l in 0..lanes {
+                r[l] = if weights[l] == 0.0 || total[l] == f64::NEG_INFINITY {
+                    0.0
+                } else {
+                    weights[l] * (row[l] - total[l]).exp()
+                };
+                any |= r[l] > 0.0;
+            }
+            if !any {
+                continue;
+            }
+            for (&(v, i, _), x) in latents.iter().zip(unravel(c, &radix)) {
+                st.assign[v][i] = x;
+            }
+            for &v in &self.direct[p] {
+                self.add(v, lanes, st, &r, stats);
+            }
+            for &q in &self.inner[p] {
+                self.plate_copies_acc(q, lanes, st, &r, stats)?;
+            }
+        }
+        for &(v, i, _) in &latents {
+            st.assign[v][i] = UNSET;
+        }
+        Ok(total)
+    }
+
+    /// Adds `v`'s current instance to `stats`, lane `l` with weight `weights[l]`.
+    fn add(&self, v: VarId, lanes: usize, st: &State, weights: &[f64], stats: &mut Stats) {
+        let entries = &self.cpds[v].entries;
+        self.each_lane(v, lanes, st, |l, lane| {
+            if let Lane::Value(x, e) = lane
+                && weights[l] > 0.0
+            {
+                stats.add(v, e, &entries[e], x, weights[l]);
+            }
+        });
+    }
+}
+
+/// What one variable instance is in one lane.
+enum Lane<'a> {
+    /// Its value and the table entry of its distribution there.
+    Value(&'a [f64], usize),
+    /// Continuous and unobserved: it integrates to 1.
+    Missing,
+    /// Enumerated to a value the lane observes otherwise.
+    Excluded,
 }
 
 /// The number of joint configurations of variables with `radix` values each, refused beyond

@@ -4,6 +4,7 @@
 
 pub mod cpd;
 pub mod dist;
+pub mod em;
 pub mod engine;
 pub mod numeric;
 pub mod query;

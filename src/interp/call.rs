@@ -14,27 +14,27 @@ use nalgebra::DMatrix;
 use std::rc::Rc;
 
 /// Evaluated arguments of one call.
-struct Args<'a> {
-    b: &'a Builtin,
-    pos: Vec<(Value, Span)>,
-    named: Vec<(String, Value, Span)>,
-    span: Span,
+pub(super) struct Args<'a> {
+    pub(super) b: &'a Builtin,
+    pub(super) pos: Vec<(Value, Span)>,
+    pub(super) named: Vec<(String, Value, Span)>,
+    pub(super) span: Span,
 }
 
 impl Args<'_> {
-    fn v(&self, i: usize) -> &Value {
+    pub(super) fn v(&self, i: usize) -> &Value {
         &self.pos[i].0
     }
 
-    fn at(&self, i: usize) -> Span {
+    pub(super) fn at(&self, i: usize) -> Span {
         self.pos[i].1
     }
 
-    fn error(&self, i: usize, msg: impl Into<String>) -> Diag {
+    pub(super) fn error(&self, i: usize, msg: impl Into<String>) -> Diag {
         Diag::error(msg, self.at(i)).help(format!("usage: {}", self.b.summary))
     }
 
-    fn arr(&self, i: usize) -> Result<Array, Diag> {
+    pub(super) fn arr(&self, i: usize) -> Result<Array, Diag> {
         numeric(
             self.v(i),
             self.at(i),
@@ -43,7 +43,7 @@ impl Args<'_> {
         .map_err(|d| d.help(format!("usage: {}", self.b.summary)))
     }
 
-    fn opt(&self, name: &str) -> Option<(&Value, Span)> {
+    pub(super) fn opt(&self, name: &str) -> Option<(&Value, Span)> {
         self.named
             .iter()
             .find(|(n, _, _)| n == name)
@@ -56,11 +56,11 @@ impl Args<'_> {
     }
 
     /// A whole number ≥ 0 from argument `i`.
-    fn count(&self, i: usize, what: &str) -> Result<usize, Diag> {
+    pub(super) fn count(&self, i: usize, what: &str) -> Result<usize, Diag> {
         whole(self.v(i), self.at(i), what)
     }
 
-    fn string(&self, i: usize) -> Result<String, Diag> {
+    pub(super) fn string(&self, i: usize) -> Result<String, Diag> {
         match self.v(i) {
             Value::Str(s) => Ok(s.clone()),
             other => Err(self.error(i, format!("expected a string, got {}", other.kind()))),
@@ -74,7 +74,7 @@ impl Args<'_> {
         }
     }
 
-    fn model(&self, i: usize) -> Result<Rc<ModelValue>, Diag> {
+    pub(super) fn model(&self, i: usize) -> Result<Rc<ModelValue>, Diag> {
         match self.v(i) {
             Value::Model(m) => Ok(m.clone()),
             Value::Template(t) => Err(self.error(
@@ -85,7 +85,7 @@ impl Args<'_> {
         }
     }
 
-    fn data(&self, i: usize) -> Result<Rc<Dataset>, Diag> {
+    pub(super) fn data(&self, i: usize) -> Result<Rc<Dataset>, Diag> {
         match self.v(i) {
             Value::Data(d) => Ok(d.clone()),
             other => Err(self.error(i, format!("expected a dataset, got {}", other.kind()))),
@@ -111,7 +111,7 @@ impl Args<'_> {
     }
 
     /// The `seed` option (default 0).
-    fn seed(&self) -> Result<u64, Diag> {
+    pub(super) fn seed(&self) -> Result<u64, Diag> {
         match self.opt("seed") {
             None => Ok(0),
             Some((v, s)) => Ok(whole(v, s, "seed")? as u64),
@@ -120,7 +120,7 @@ impl Args<'_> {
 }
 
 /// A whole number ≥ 0.
-fn whole(v: &Value, s: Span, what: &str) -> Result<usize, Diag> {
+pub(super) fn whole(v: &Value, s: Span, what: &str) -> Result<usize, Diag> {
     match v.as_array().and_then(|a| a.as_scalar()) {
         Some(x) if x >= 0.0 && x.fract() == 0.0 && x < 9.0e15 => Ok(x as usize),
         _ => Err(Diag::error(
@@ -158,20 +158,13 @@ impl Interp {
                             span,
                         ));
                     }
-                    let mut bound = Vec::with_capacity(want);
-                    for (p, a) in t.decl.params.iter().flatten().zip(args) {
+                    let mut values = Vec::with_capacity(want);
+                    for a in args {
                         let v = self.eval(&a.value, env)?;
-                        let x = numeric(&v, a.value.span, "a template argument")?;
-                        bound.push((p.name.clone(), Some(x)));
+                        values.push(numeric(&v, a.value.span, "a template argument")?);
                     }
-                    let model = self.lower(&t.decl, &t.env, &bound).map_err(|mut ds| {
-                        let first = ds.remove(0);
-                        first.related(
-                            span,
-                            format!("while making a model from `{}`", t.decl.name.name),
-                        )
-                    })?;
-                    Ok(Value::Model(Rc::new(ModelValue { model })))
+                    let model = self.instantiate(&t, values, span)?;
+                    Ok(Value::Model(Rc::new(ModelValue::new(model))))
                 }
                 other => Err(Diag::error(
                     format!("{} cannot be called", other.kind()),
@@ -223,6 +216,31 @@ impl Interp {
                 .help(format!("usage: {}", b.summary)));
         }
         self.builtin(&a)
+    }
+
+    /// The model template `t` makes with the arguments `values`; errors point into the
+    /// template, with a note at the call `span`.
+    pub(super) fn instantiate(
+        &self,
+        t: &super::value::Template,
+        values: Vec<Array>,
+        span: Span,
+    ) -> Result<crate::model::Model, Diag> {
+        let bound: Vec<(String, Option<Array>)> = t
+            .decl
+            .params
+            .iter()
+            .flatten()
+            .zip(values)
+            .map(|(p, x)| (p.name.clone(), Some(x)))
+            .collect();
+        self.lower(&t.decl, &t.env, &bound).map_err(|mut ds| {
+            let first = ds.remove(0);
+            first.related(
+                span,
+                format!("while making a model from `{}`", t.decl.name.name),
+            )
+        })
     }
 
     fn builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
@@ -563,7 +581,7 @@ impl Interp {
                         .collect(),
                 )))
             }
-            "nparams" => Ok(Value::num(a.model(0)?.model.nparams(&[]) as f64)),
+            "nparams" => Ok(Value::num(a.model(0)?.nparams() as f64)),
             "graph" => {
                 let m = a.model(0)?;
                 Ok(Value::Str(crate::model::dot::to_dot(
@@ -571,11 +589,14 @@ impl Interp {
                     crate::model::dot::Observed::Leaves,
                 )))
             }
-            "fit" | "select" | "loglik" | "bic" | "aic" | "plot" => Err(Diag::error(
+            "fit" => self.fit_builtin(a),
+            "select" => self.select_builtin(a),
+            "loglik" | "bic" | "aic" => self.score_builtin(a),
+            "plot" => Err(Diag::error(
                 format!("`{name}` is not available in this version of gmm"),
                 a.span,
             )
-            .help("model fitting and plotting arrive with the EM and plotting work")),
+            .help("plotting arrives with the plotting work")),
             other => Err(Diag::error(
                 format!("built-in `{other}` has no implementation (this is a bug)"),
                 a.span,
@@ -619,7 +640,7 @@ impl Interp {
             }
             // The file's own script does not run: the model sees no script names.
             let model = self.lower(decl, &env, &[]).map_err(fail)?;
-            return Ok(Value::Model(Rc::new(ModelValue { model })));
+            return Ok(Value::Model(Rc::new(ModelValue::new(model))));
         }
         load_csv(&full, &path)
             .map(|d| Value::Data(Rc::new(d)))

@@ -84,6 +84,21 @@ pub enum DataError {
     /// Columns that do not fit together.
     #[error("{0}")]
     Shape(String),
+    /// A cell whose value the variable it binds to cannot take.
+    #[error("{where_}column `{column}`, row {row}: {why}")]
+    Cell {
+        where_: String,
+        column: String,
+        row: usize,
+        why: String,
+    },
+    /// No column names a variable of the model's data plate.
+    #[error("no column of the data names a variable in the data plate of model `{model}` (the columns are {})", .columns.join(", "))]
+    Unbound {
+        model: String,
+        columns: Vec<String>,
+        vars: Vec<String>,
+    },
 }
 
 impl DataError {
@@ -106,6 +121,13 @@ impl DataError {
                 "fix the cell, leave it empty or write NA for a missing value, or turn labels into numbers with codes(...)".into()
             }
             DataError::Shape(_) => "give every column the same number of rows".into(),
+            DataError::Cell { .. } => {
+                "fix the cell, or leave it empty (or NA) to make it latent in that row".into()
+            }
+            DataError::Unbound { vars, .. } => format!(
+                "name a column after a variable ({}); a vector variable `x` reads the columns x[0], x[1], …",
+                vars.join(", ")
+            ),
         }
     }
 }

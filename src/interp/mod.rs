@@ -1,8 +1,10 @@
 //! The interpreter: runs a checked script statement by statement over script values, lowering
 //! models as their declarations run and answering queries through `infer`.
 
+pub mod bind;
 mod call;
 pub mod data;
+mod fitting;
 pub mod source;
 pub mod value;
 
@@ -12,6 +14,7 @@ use crate::diag::{Diag, suggest};
 use crate::infer::{self, Answer, InferError};
 use crate::model::expr as ir;
 use crate::syntax::ast::{self, ExprKind, IndexItem, Span, StmtKind};
+use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -30,8 +33,14 @@ pub struct Interp {
     pub current: Option<Rc<ModelValue>>,
     /// The folder relative paths resolve against.
     base: PathBuf,
-    /// Where `print` writes.
-    out: Box<dyn Write>,
+    /// Where `print` (and `select`'s table) writes.
+    out: RefCell<Box<dyn Write>>,
+    /// Where warnings and `verbose` progress go.
+    err: RefCell<Box<dyn Write>>,
+    /// The script's name, for rendering warnings.
+    name: String,
+    /// Warnings raised by the statement running now, rendered when it ends.
+    warnings: RefCell<Vec<Diag>>,
 }
 
 impl Interp {
@@ -42,7 +51,49 @@ impl Interp {
             env: Env::default(),
             current: None,
             base,
-            out,
+            out: RefCell::new(out),
+            err: RefCell::new(Box::new(std::io::stderr())),
+            name: String::new(),
+            warnings: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Renders warnings as coming from the file `name`, and writes them (and `verbose`
+    /// progress) to `err`.
+    pub fn with_diagnostics(mut self, name: impl Into<String>, err: Box<dyn Write>) -> Interp {
+        self.name = name.into();
+        self.err = RefCell::new(err);
+        self
+    }
+
+    /// Records a warning about the running statement.
+    fn warn(&self, d: Diag) {
+        self.warnings.borrow_mut().push(d);
+    }
+
+    /// Writes a line of progress to the diagnostics stream.
+    fn note(&self, line: &str) {
+        let mut err = self.err.borrow_mut();
+        let _ = writeln!(err, "{line}").and_then(|_| err.flush());
+    }
+
+    /// Writes text to the output; `Err(Vec::new())` when its reader has gone.
+    fn write_out(&self, text: &str, span: Span) -> Result<(), Failure> {
+        let mut out = self.out.borrow_mut();
+        match write!(out, "{text}").and_then(|_| out.flush()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Vec::new()),
+            Err(e) => Err(one(Diag::error(format!("cannot write output: {e}"), span))),
+        }
+    }
+
+    /// Renders the pending warnings against the statement's source text.
+    fn flush_warnings(&self, text: &str) {
+        let pending = std::mem::take(&mut *self.warnings.borrow_mut());
+        if !pending.is_empty() {
+            let shown = crate::diag::Source::new(self.name.clone(), text).render(&pending);
+            let mut err = self.err.borrow_mut();
+            let _ = write!(err, "{shown}").and_then(|_| err.flush());
         }
     }
 
@@ -56,6 +107,12 @@ impl Interp {
 
     /// Runs one statement; a bare expression's value is returned (the REPL echoes it).
     pub fn exec(&mut self, s: &ast::Stmt, text: &str) -> Result<Option<Value>, Failure> {
+        let result = self.exec_inner(s, text);
+        self.flush_warnings(text);
+        result
+    }
+
+    fn exec_inner(&mut self, s: &ast::Stmt, text: &str) -> Result<Option<Value>, Failure> {
         match &s.kind {
             StmtKind::Model(decl) => {
                 self.declare_model(decl, &text[s.span.start..s.span.end])?;
@@ -78,17 +135,7 @@ impl Interp {
                 for a in args {
                     parts.push(self.eval(a, &self.env).map_err(one)?.to_string());
                 }
-                let line = parts.join(" ");
-                match writeln!(self.out, "{line}").and_then(|_| self.out.flush()) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Err(Vec::new()),
-                    Err(e) => {
-                        return Err(one(Diag::error(
-                            format!("cannot write output: {e}"),
-                            s.span,
-                        )));
-                    }
-                }
+                self.write_out(&format!("{}\n", parts.join(" ")), s.span)?;
             }
             StmtKind::Assert { cond, message } => {
                 self.assert(cond, message.as_ref(), s.span).map_err(one)?
@@ -122,7 +169,7 @@ impl Interp {
             return Ok(());
         }
         let model = self.lower(decl, &self.env, &[])?;
-        let mv = Rc::new(ModelValue { model });
+        let mv = Rc::new(ModelValue::new(model));
         self.env.define(&decl.name.name, Value::Model(mv.clone()));
         self.current = Some(mv);
         Ok(())
@@ -578,6 +625,9 @@ fn field_of(v: &Value, field: &ast::Ident, span: Span) -> Result<Value, Diag> {
                     if let Some(c) = m.consts.iter().find(|c| &c.name == n) {
                         return Ok(Value::Num(c.value.clone()));
                     }
+                    if let Some(v) = fit_field(mv, n, field.span)? {
+                        return Ok(v);
+                    }
                     let mut d = Diag::error(
                         format!("model `{}` has no parameter `{n}`", m.name),
                         field.span,
@@ -615,6 +665,36 @@ fn field_of(v: &Value, field: &ast::Ident, span: Span) -> Result<Value, Diag> {
             .label(format!("`.{n}` asked of this"))
             .help("fields belong to models (parameters) and datasets (columns)")),
     }
+}
+
+/// The fields a fit adds to a model: `.loglik`, `.iterations`, `.converged`, `.trace`.
+fn fit_field(mv: &ModelValue, n: &str, span: Span) -> Result<Option<Value>, Diag> {
+    if !matches!(n, "loglik" | "iterations" | "converged" | "trace") {
+        return Ok(None);
+    }
+    let Some(f) = &mv.fit else {
+        let how = if n == "loglik" {
+            format!("loglik({}, data)", mv.model.name)
+        } else {
+            format!("fit({}, data)", mv.model.name)
+        };
+        return Err(Diag::error(
+            format!(
+                "model `{}` was not fitted, so it has no `.{n}`",
+                mv.model.name
+            ),
+            span,
+        )
+        .help(format!(
+            "`.{n}` belongs to the result of fit(...); use {how}"
+        )));
+    };
+    Ok(Some(match n {
+        "loglik" => Value::num(f.loglik),
+        "iterations" => Value::num(f.iterations as f64),
+        "converged" => Value::bool(f.converged),
+        _ => Value::Num(Array::vector(f.trace.clone())),
+    }))
 }
 
 /// The script's values as seen from a model declaration.

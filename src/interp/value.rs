@@ -33,11 +33,45 @@ pub enum Value {
     Template(Rc<Template>),
 }
 
-/// A model value: the lowered model.
+/// A model value: the lowered model, and how it was fitted if it was.
 #[derive(Clone, Debug)]
 pub struct ModelValue {
     /// The graphical model and its current parameter values.
     pub model: Model,
+    /// What `fit` reported, for a fitted model.
+    pub fit: Option<FitInfo>,
+}
+
+impl ModelValue {
+    /// A model that was not fitted.
+    pub fn new(model: Model) -> ModelValue {
+        ModelValue { model, fit: None }
+    }
+
+    /// Its free scalar parameters, without the ones its fit held fixed.
+    pub fn nparams(&self) -> usize {
+        let fixed: Vec<&str> = self
+            .fit
+            .iter()
+            .flat_map(|f| f.fixed.iter().map(String::as_str))
+            .collect();
+        self.model.nparams(&fixed)
+    }
+}
+
+/// What a fit reported (the fields `.loglik`, `.iterations`, `.converged`, `.trace`).
+#[derive(Clone, Debug)]
+pub struct FitInfo {
+    /// The observed-data log-likelihood under the fitted values.
+    pub loglik: f64,
+    /// M-steps taken.
+    pub iterations: usize,
+    /// Whether the tolerance stopped the fit.
+    pub converged: bool,
+    /// The log-likelihood after each M-step.
+    pub trace: Vec<f64>,
+    /// The parameters held at their values.
+    pub fixed: Vec<String>,
 }
 
 /// A template: its declaration and the script names visible where it was declared.

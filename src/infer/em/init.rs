@@ -1,0 +1,215 @@
+//! Starting points: the model's own values, or neutral values from the data followed by one
+//! M-step on hard responsibilities — from k-means on the rows' continuous observations, or drawn
+//! at random.
+
+use super::FitError;
+use super::kmeans::{Points, kmeans};
+use super::mstep::{Vanished, mstep, shape_cov};
+use super::plan::{Plan, Role};
+use super::stats::{Data, estep};
+use crate::infer::cpd::{Layout, entry_instance, tables};
+use crate::infer::engine::{Observed, is_global};
+use crate::infer::numeric::{Rng, uniform};
+use crate::model::{Model, Support, VarId};
+use nalgebra::DMatrix;
+
+/// How a run starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// From the model's values.
+    Given,
+    /// k-means clusters as hard responsibilities, then one M-step.
+    KMeans,
+    /// Random hard responsibilities, then one M-step.
+    Random,
+}
+
+/// The model a run starts from. For k-means and random starts, also the cells that got no
+/// rows from the initialisation (they start at the data's mean and variance).
+pub fn start(
+    model: &Model,
+    plan: &Plan,
+    data: &Data,
+    how: Start,
+    rng: &mut Rng,
+    reg: f64,
+    vanish: f64,
+) -> Result<(Model, Vec<Vanished>), FitError> {
+    if how == Start::Given {
+        return Ok((model.clone(), Vec::new()));
+    }
+    let mut m = model.clone();
+    neutral(&mut m, plan, data, reg);
+    let clamped = match (how, kmeans_target(model, data)) {
+        (Start::KMeans, Some(z)) => clamp_kmeans(model, data, z, rng),
+        _ => clamp_random(model, data, rng),
+    };
+    let cpds = tables(&m)?;
+    let e = estep(&m, &cpds, &clamped, true)?;
+    let stats = e.stats.expect("asked for statistics");
+    let vanished = mstep(&mut m, plan, &cpds, &stats, reg, vanish)?;
+    Ok((m, vanished))
+}
+
+/// Whether k-means applies: the single latent, a discrete variable in the data plate (one per
+/// row), and some continuous observation in the data plate.
+pub fn kmeans_target(model: &Model, data: &Data) -> Option<VarId> {
+    let latent: Vec<VarId> = (0..model.vars.len())
+        .filter(|&v| model.vars[v].support.is_discrete())
+        .filter(|&v| match &data.obs[v] {
+            None => true,
+            Some(o) => o.data.iter().any(|x| x.is_nan()),
+        })
+        .collect();
+    let features = (0..model.vars.len()).any(|v| {
+        !model.vars[v].support.is_discrete() && !is_global(model, v) && data.obs[v].is_some()
+    });
+    match latent[..] {
+        [z] if features && !is_global(model, z) && Layout::of(model, z).inst == 1 => Some(z),
+        _ => None,
+    }
+}
+
+/// The data with `z` filled in from k-means on the continuous observations (rows that give
+/// `z` keep it; rows with no continuous observation stay latent).
+fn clamp_kmeans(model: &Model, data: &Data, z: VarId, rng: &mut Rng) -> Data {
+    let k = match model.vars[z].support {
+        Support::Discrete(k) => k,
+        _ => unreachable!("k-means targets a discrete latent"),
+    };
+    let cols: Vec<(VarId, usize)> = (0..model.vars.len())
+        .filter(|&v| !model.vars[v].support.is_discrete() && !is_global(model, v))
+        .filter_map(|v| {
+            let o = data.obs[v].as_ref()?;
+            Some((v, o.data.len() / o.lanes))
+        })
+        .collect();
+    let f: usize = cols.iter().map(|c| c.1).sum();
+    let n = data.rows;
+    let mut x = Vec::with_capacity(n * f);
+    for i in 0..n {
+        for &(v, per) in &cols {
+            let o = data.obs[v].as_ref().expect("a feature is observed");
+            x.extend_from_slice(&o.data[i * per..(i + 1) * per]);
+        }
+    }
+    let w = data.weights.clone().unwrap_or_else(|| vec![1.0; n]);
+    let labels = kmeans(&Points { x: &x, f, w: &w }, k, rng);
+    let mut out = data.clone();
+    let given = data.obs[z].as_ref();
+    let filled: Vec<f64> = (0..n)
+        .map(|i| match given.map(|o| o.data[i]) {
+            Some(v) if !v.is_nan() => v,
+            _ => labels[i].map_or(f64::NAN, |c| c as f64),
+        })
+        .collect();
+    out.obs[z] = Some(Observed {
+        data: filled,
+        lanes: n,
+    });
+    out
+}
+
+/// The data with every missing discrete value drawn uniformly.
+fn clamp_random(model: &Model, data: &Data, rng: &mut Rng) -> Data {
+    let mut out = data.clone();
+    for (v, var) in model.vars.iter().enumerate() {
+        let Support::Discrete(k) = var.support else {
+            continue;
+        };
+        let inst = Layout::of(model, v).inst;
+        let lanes = if is_global(model, v) { 1 } else { data.rows };
+        let o = out.obs[v].get_or_insert_with(|| Observed {
+            data: vec![f64::NAN; lanes * inst],
+            lanes,
+        });
+        for x in o.data.iter_mut().filter(|x| x.is_nan()) {
+            *x = ((uniform(rng) * k as f64) as usize).min(k - 1) as f64;
+        }
+    }
+    out
+}
+
+/// Sets every learned cell to a neutral value: uniform probabilities, and the observed mean
+/// and (co)variance of the variable instance the cell describes (0 and 1 where nothing is
+/// observed).
+fn neutral(model: &mut Model, plan: &Plan, data: &Data, reg: f64) {
+    for l in &plan.learned {
+        let shape = model.params[l.param].shape();
+        let len: usize = shape.iter().product();
+        let mut vals = model.params[l.param]
+            .value
+            .as_ref()
+            .map_or_else(|| vec![0.0; len], |a| a.data().to_vec());
+        for cell in &l.cells {
+            let (v, e) = cell.uses[0];
+            let inst = entry_instance(model, v, e);
+            let width = cell.offsets.len();
+            let new: Vec<f64> = match l.role {
+                Role::Probs => vec![1.0 / width as f64; width],
+                Role::Prob => vec![0.5],
+                Role::Mean => moments(model, data, v, inst).0,
+                Role::Sd => {
+                    let var = moments(model, data, v, inst).1[0] + reg;
+                    vec![if var > 0.0 { var.sqrt() } else { 1.0 }]
+                }
+                Role::Cov(ty) => {
+                    let n = (width as f64).sqrt().round() as usize;
+                    let c = DMatrix::from_row_slice(n, n, &moments(model, data, v, inst).1);
+                    let c = shape_cov(c, ty, reg);
+                    let c = if nalgebra::Cholesky::new(c.clone()).is_some() {
+                        c
+                    } else {
+                        DMatrix::identity(n, n)
+                    };
+                    (0..n * n).map(|k| c[(k / n, k % n)]).collect()
+                }
+            };
+            for (&o, x) in cell.offsets.iter().zip(new) {
+                vals[o] = x;
+            }
+        }
+        model.params[l.param].value = Some(crate::array::Array::from_vec(shape, vals));
+    }
+}
+
+/// The weighted mean and covariance (row-major, event × event) of instance `inst` of the
+/// continuous variable `v` over the rows that observe it; 0 and the identity when none does.
+fn moments(model: &Model, data: &Data, v: VarId, inst: usize) -> (Vec<f64>, Vec<f64>) {
+    let lay = Layout::of(model, v);
+    let d = lay.event;
+    let identity = (0..d * d)
+        .map(|k| if k / d == k % d { 1.0 } else { 0.0 })
+        .collect();
+    let Some(o) = &data.obs[v] else {
+        return (vec![0.0; d], identity);
+    };
+    let rows: Vec<(&[f64], f64)> = (0..o.lanes)
+        .map(|l| {
+            let at = (l * lay.inst + inst) * d;
+            let w = match (&data.weights, o.lanes) {
+                (Some(w), n) if n > 1 => w[l],
+                _ => 1.0,
+            };
+            (&o.data[at..at + d], w)
+        })
+        .filter(|(x, w)| !x[0].is_nan() && *w > 0.0)
+        .collect();
+    let total: f64 = rows.iter().map(|r| r.1).sum();
+    if total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+        return (vec![0.0; d], identity);
+    }
+    let mean: Vec<f64> = (0..d)
+        .map(|j| rows.iter().map(|(x, w)| w * x[j]).sum::<f64>() / total)
+        .collect();
+    let cov = (0..d * d)
+        .map(|k| {
+            let (i, j) = (k / d, k % d);
+            rows.iter()
+                .map(|(x, w)| w * (x[i] - mean[i]) * (x[j] - mean[j]))
+                .sum::<f64>()
+                / total
+        })
+        .collect();
+    (mean, cov)
+}

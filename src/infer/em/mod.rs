@@ -1,0 +1,383 @@
+//! Expectation-maximisation for any model of the language, driven by the IR: the E-step
+//! gathers expected sufficient statistics under the exact posterior of the discrete latents
+//! (`stats`), the M-step applies each parameter's closed-form update (`mstep`), and this module
+//! runs the iterations, restarts and sieving of section 6.
+
+pub mod init;
+pub mod kmeans;
+pub mod mstep;
+pub mod plan;
+pub mod stats;
+
+use super::InferError;
+use super::cpd::{Cpd, tables};
+use super::numeric::rng;
+use crate::model::{Model, ParamId};
+use init::{Start, start};
+use mstep::{Vanished, mstep};
+use plan::{Plan, cell_name};
+pub use stats::Data;
+use stats::{EStep, estep};
+use thiserror::Error;
+
+/// Why a fit failed.
+#[derive(Clone, Debug, PartialEq, Error)]
+pub enum FitError {
+    /// A learned parameter inside an expression.
+    #[error(
+        "EM cannot update `{param}`: it must be the `{arg}` argument of `{var}`'s distribution itself (like `mu[z]`), not part of an expression"
+    )]
+    NotDirect {
+        param: String,
+        var: String,
+        arg: String,
+    },
+    /// A parameter whose use has no closed-form update.
+    #[error("EM cannot update `{param}` in closed form: {why}")]
+    Unsupported { param: String, why: String },
+    /// A parameter the fit needs has no value.
+    #[error("parameter `{param}` has no value: {why}")]
+    NoValue { param: String, why: String },
+    /// A variance or covariance reached zero (or lost definiteness).
+    #[error("the spread of `{cell}` collapsed to zero: its component sits on a single value")]
+    Collapsed { cell: String, reg: f64 },
+    /// The observations are impossible under the parameters.
+    #[error("the data have probability zero under the {when} parameters{row}")]
+    Impossible { when: String, row: String },
+    /// A parameter became NaN or infinite (a bug: the updates guard against it).
+    #[error("the update of `{param}` is not finite at element {at} (this is a bug)")]
+    NonFinite { param: String, at: usize },
+    /// The caller asked the fit to stop.
+    #[error("the fit was interrupted")]
+    Interrupted,
+    /// Inference failed.
+    #[error(transparent)]
+    Infer(#[from] InferError),
+}
+
+impl FitError {
+    /// How to fix it.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            FitError::NotDirect { param, .. } => Some(format!(
+                "write the distribution with `{param}` (or `{param}[...]`) as the argument, or hold it with fixed = [\"{param}\"]"
+            )),
+            FitError::Unsupported { param, .. } => Some(format!(
+                "change the model, or hold `{param}` with fixed = [\"{param}\"]"
+            )),
+            FitError::NoValue { param, .. } => Some(format!(
+                "give `{param}` a value in the model, or use init = \"kmeans\""
+            )),
+            FitError::Collapsed { reg, .. } if *reg == 0.0 => {
+                Some("use reg = 1e-6 (the default) to keep variances above zero".into())
+            }
+            FitError::Collapsed { .. } => {
+                Some("use a larger reg, or fewer components".into())
+            }
+            FitError::Impossible { .. } => Some(
+                "check observed discrete values against probabilities that are zero, or start elsewhere".into(),
+            ),
+            FitError::Infer(e) => e.help(),
+            _ => None,
+        }
+    }
+}
+
+/// How the first run starts (section 6's `init`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Init {
+    /// Given if every learned parameter has a value, else k-means.
+    Auto,
+    /// The model's values.
+    Given,
+    /// k-means++ and Lloyd, then one M-step.
+    KMeans,
+    /// Random hard responsibilities, then one M-step.
+    Random,
+}
+
+/// The options of `fit` (section 6), already checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    pub max_iter: usize,
+    pub tol: f64,
+    pub reg: f64,
+    pub init: Init,
+    pub restarts: usize,
+    pub sieve_iter: usize,
+    pub sieve_keep: usize,
+    pub seed: u64,
+    /// Parameters held at their values.
+    pub fixed: Vec<ParamId>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            max_iter: 1000,
+            tol: 1e-6,
+            reg: 1e-6,
+            init: Init::Auto,
+            restarts: 1,
+            sieve_iter: 0,
+            sieve_keep: 1,
+            seed: 0,
+            fixed: Vec::new(),
+        }
+    }
+}
+
+/// A finished fit.
+#[derive(Clone, Debug)]
+pub struct Fitted {
+    /// The model with its fitted values.
+    pub model: Model,
+    /// The observed-data log-likelihood under them.
+    pub loglik: f64,
+    /// M-steps taken.
+    pub iterations: usize,
+    /// Whether the tolerance stopped the fit.
+    pub converged: bool,
+    /// The log-likelihood after each M-step.
+    pub trace: Vec<f64>,
+    /// Components that lost their responsibility mass, in words.
+    pub warnings: Vec<String>,
+}
+
+/// One iteration's report to the caller.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress {
+    /// Which restart (0-based).
+    pub restart: usize,
+    /// Iterations done in it.
+    pub iteration: usize,
+    /// Its log-likelihood now.
+    pub loglik: f64,
+}
+
+/// One EM run from one start.
+struct Run {
+    model: Model,
+    cpds: Vec<Cpd>,
+    /// The E-step under the current values.
+    current: EStep,
+    trace: Vec<f64>,
+    converged: bool,
+    /// Cells kept because their mass vanished: (first iteration, cell).
+    vanished: Vec<(usize, Vanished)>,
+    /// Cells the initialisation left empty.
+    empty_at_start: Vec<Vanished>,
+}
+
+impl Run {
+    fn begin(model: Model, empty_at_start: Vec<Vanished>, data: &Data) -> Result<Run, FitError> {
+        let cpds = tables(&model)?;
+        let current = estep(&model, &cpds, data, true)?;
+        if current.loglik == f64::NEG_INFINITY || current.loglik.is_nan() {
+            return Err(impossible("starting", &current));
+        }
+        Ok(Run {
+            model,
+            cpds,
+            current,
+            trace: Vec::new(),
+            converged: false,
+            vanished: Vec::new(),
+            empty_at_start,
+        })
+    }
+
+    fn loglik(&self) -> f64 {
+        self.current.loglik
+    }
+
+    fn done(&self, max_iter: usize) -> bool {
+        self.converged || self.trace.len() >= max_iter
+    }
+
+    /// One M-step and the E-step after it.
+    fn step(&mut self, plan: &Plan, data: &Data, opts: &Options) -> Result<(), FitError> {
+        let stats = self
+            .current
+            .stats
+            .as_ref()
+            .expect("E-steps keep statistics");
+        let vanish = 1e-12 * data.total_weight();
+        let mut model = self.model.clone();
+        for v in mstep(&mut model, plan, &self.cpds, stats, opts.reg, vanish)? {
+            if !self.vanished.iter().any(|(_, w)| *w == v) {
+                self.vanished.push((self.trace.len() + 1, v));
+            }
+        }
+        let cpds = tables(&model)?;
+        let next = estep(&model, &cpds, data, true)?;
+        if !next.loglik.is_finite() {
+            return Err(impossible("updated", &next));
+        }
+        let change = (next.loglik - self.current.loglik).abs() / data.total_weight();
+        self.converged = change < opts.tol;
+        self.trace.push(next.loglik);
+        self.model = model;
+        self.cpds = cpds;
+        self.current = next;
+        Ok(())
+    }
+
+    fn finish(self, plan: &Plan, how: Start) -> Fitted {
+        let mut warnings = Vec::new();
+        let name = |v: &Vanished| {
+            let l = plan
+                .learned
+                .iter()
+                .find(|l| l.param == v.param)
+                .expect("a vanished cell is learned");
+            cell_name(&self.model, v.param, &l.cells[v.cell].offsets)
+        };
+        let what = match how {
+            Start::KMeans => "the k-means initialisation",
+            _ => "the random initialisation",
+        };
+        for v in &self.empty_at_start {
+            warnings.push(format!(
+                "`{}` got no rows from {what}; it started at the data's mean and variance",
+                name(v)
+            ));
+        }
+        for (it, v) in &self.vanished {
+            warnings.push(format!(
+                "`{}` has no responsibility mass from iteration {it} on; it keeps its previous value",
+                name(v)
+            ));
+        }
+        Fitted {
+            loglik: self.current.loglik,
+            iterations: self.trace.len(),
+            converged: self.converged,
+            trace: self.trace,
+            model: self.model,
+            warnings,
+        }
+    }
+}
+
+fn impossible(when: &str, e: &EStep) -> FitError {
+    FitError::Impossible {
+        when: when.into(),
+        row: e
+            .impossible_row
+            .map_or(String::new(), |r| format!(" (row {} is impossible)", r + 1)),
+    }
+}
+
+/// Fits `model`'s parameters to `data` by EM. `progress` hears of every iteration and may stop
+/// the fit by returning false.
+pub fn fit(
+    model: &Model,
+    data: &Data,
+    opts: &Options,
+    progress: &mut dyn FnMut(Progress) -> bool,
+) -> Result<Fitted, FitError> {
+    for &p in &opts.fixed {
+        if model.params[p].value.is_none() {
+            return Err(FitError::NoValue {
+                param: model.params[p].name.clone(),
+                why: "it is held fixed, so it needs one".into(),
+            });
+        }
+    }
+    let plan = Plan::new(model, &opts.fixed)?;
+    for (p, param) in model.params.iter().enumerate() {
+        let read = plan.learned.iter().any(|l| l.param == p);
+        if !read && param.value.is_none() && !opts.fixed.contains(&p) {
+            return Err(FitError::NoValue {
+                param: param.name.clone(),
+                why: "no distribution reads it, so the data say nothing about it".into(),
+            });
+        }
+    }
+    let all_given = plan
+        .learned
+        .iter()
+        .all(|l| model.params[l.param].value.is_some());
+    let first = match opts.init {
+        Init::Auto if all_given => Start::Given,
+        Init::Auto | Init::KMeans => Start::KMeans,
+        Init::Given => {
+            if let Some(l) = plan
+                .learned
+                .iter()
+                .find(|l| model.params[l.param].value.is_none())
+            {
+                return Err(FitError::NoValue {
+                    param: model.params[l.param].name.clone(),
+                    why: "init = \"given\" starts from the model's values".into(),
+                });
+            }
+            Start::Given
+        }
+        Init::Random => Start::Random,
+    };
+    // Restarts after the first re-initialise: from the model's values there is only one start,
+    // so they use k-means.
+    let how = |r: usize| match first {
+        Start::Given if r > 0 => Start::KMeans,
+        s => s,
+    };
+    let vanish = 1e-12 * data.total_weight();
+    let begin = |r: usize| -> Result<Run, FitError> {
+        let mut g = rng(opts.seed);
+        g.set_stream(r as u64);
+        let (m, empty) = start(model, &plan, data, how(r), &mut g, opts.reg, vanish)?;
+        Run::begin(m, empty, data)
+    };
+    let mut advance = |run: &mut Run, r: usize, until: usize| -> Result<(), FitError> {
+        while !run.done(until) {
+            run.step(&plan, data, opts)?;
+            let go = progress(Progress {
+                restart: r,
+                iteration: run.trace.len(),
+                loglik: run.loglik(),
+            });
+            if !go {
+                return Err(FitError::Interrupted);
+            }
+        }
+        Ok(())
+    };
+    let mut best: Option<(usize, Run)> = None;
+    let keep_best = |r: usize, run: Run, best: &mut Option<(usize, Run)>| {
+        if best.as_ref().is_none_or(|(_, b)| run.loglik() > b.loglik()) {
+            *best = Some((r, run));
+        }
+    };
+    if opts.sieve_iter > 0 && opts.restarts > 1 {
+        let mut runs = Vec::with_capacity(opts.restarts);
+        for r in 0..opts.restarts {
+            let mut run = begin(r)?;
+            advance(&mut run, r, opts.sieve_iter.min(opts.max_iter))?;
+            runs.push((r, run));
+        }
+        // Stable: equal log-likelihoods keep restart order.
+        runs.sort_by(|a, b| b.1.loglik().total_cmp(&a.1.loglik()));
+        runs.truncate(opts.sieve_keep.max(1));
+        runs.sort_by_key(|(r, _)| *r);
+        for (r, mut run) in runs {
+            advance(&mut run, r, opts.max_iter)?;
+            keep_best(r, run, &mut best);
+        }
+    } else {
+        for r in 0..opts.restarts.max(1) {
+            let mut run = begin(r)?;
+            advance(&mut run, r, opts.max_iter)?;
+            keep_best(r, run, &mut best);
+        }
+    }
+    let (r, run) = best.expect("at least one restart");
+    Ok(run.finish(&plan, how(r)))
+}
+
+/// The observed-data log-likelihood of `data` under `model` (weighted, with weights).
+pub fn loglik(model: &Model, data: &Data) -> Result<f64, InferError> {
+    let cpds = tables(model)?;
+    Ok(estep(model, &cpds, data, false)?.loglik)
+}

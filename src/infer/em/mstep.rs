@@ -1,0 +1,233 @@
+//! The M-step: closed-form updates from the expected sufficient statistics, in a fixed order —
+//! probabilities; then means under the current spreads; then spreads around the new means. Each
+//! step maximises the expected complete-data log-likelihood over its parameters with the others
+//! held (conditional maximisation), so with `reg = 0` the likelihood never decreases, also when
+//! a mean and a spread are shared differently (`Normal(mu, sigma[z])`).
+
+use super::FitError;
+use super::plan::{Plan, Role, cell_name};
+use super::stats::Stats;
+use crate::array::Array;
+use crate::infer::cpd::{Cpd, Local};
+use crate::model::{Model, ParamId, ParamType, VarId};
+use nalgebra::{DMatrix, DVector};
+use std::collections::HashMap;
+
+/// A cell that kept its previous value because no responsibility reached it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Vanished {
+    /// The parameter.
+    pub param: ParamId,
+    /// The cell's index in the plan.
+    pub cell: usize,
+}
+
+/// Updates every learned parameter of `model` from `stats`, gathered under the tables `cpds`
+/// (the model's current values). Cells whose total weight is at most `vanish` keep their
+/// values and are returned.
+pub fn mstep(
+    model: &mut Model,
+    plan: &Plan,
+    cpds: &[Cpd],
+    stats: &Stats,
+    reg: f64,
+    vanish: f64,
+) -> Result<Vec<Vanished>, FitError> {
+    let mut values: Vec<Vec<f64>> = model
+        .params
+        .iter()
+        .map(|p| {
+            p.value
+                .as_ref()
+                .map_or_else(Vec::new, |a| a.data().to_vec())
+        })
+        .collect();
+    let mut vanished = Vec::new();
+    // How far each entry's mean moved: δ = new mean − the mean the statistics are centred on.
+    let mut shift: HashMap<(VarId, usize), Vec<f64>> = HashMap::new();
+    let order = [Role::Probs, Role::Mean, Role::Sd];
+    for step in order {
+        for l in &plan.learned {
+            let same_step = matches!(
+                (step, l.role),
+                (Role::Probs, Role::Probs | Role::Prob)
+                    | (Role::Mean, Role::Mean)
+                    | (Role::Sd, Role::Sd | Role::Cov(_))
+            );
+            if !same_step {
+                continue;
+            }
+            let vals = &mut values[l.param];
+            for (ci, cell) in l.cells.iter().enumerate() {
+                let mass: f64 = cell.uses.iter().map(|&(v, e)| mass(stats, v, e)).sum();
+                // Also when the mass is NaN: nothing trustworthy reached this cell.
+                if mass.partial_cmp(&vanish) != Some(std::cmp::Ordering::Greater) {
+                    vanished.push(Vanished {
+                        param: l.param,
+                        cell: ci,
+                    });
+                    continue;
+                }
+                let collapsed = || FitError::Collapsed {
+                    cell: cell_name(model, l.param, &cell.offsets),
+                    reg,
+                };
+                match l.role {
+                    Role::Probs => {
+                        let n = cell.offsets.len();
+                        let mut counts = vec![0.0; n];
+                        for &(v, e) in &cell.uses {
+                            for (c, s) in counts.iter_mut().zip(stats.entry(v, e)) {
+                                *c += s;
+                            }
+                        }
+                        for (&o, c) in cell.offsets.iter().zip(&counts) {
+                            vals[o] = c / mass;
+                        }
+                    }
+                    Role::Prob => {
+                        let ones: f64 = cell.uses.iter().map(|&(v, e)| stats.entry(v, e)[1]).sum();
+                        vals[cell.offsets[0]] = ones / mass;
+                    }
+                    Role::Mean => {
+                        let delta = mean_shift(cpds, stats, &cell.uses);
+                        for (&o, d) in cell.offsets.iter().zip(&delta) {
+                            vals[o] += d;
+                        }
+                        for &use_ in &cell.uses {
+                            shift.insert(use_, delta.clone());
+                        }
+                    }
+                    Role::Sd => {
+                        let mut sum = 0.0;
+                        for &(v, e) in &cell.uses {
+                            let s = stats.entry(v, e);
+                            let d = shift.get(&(v, e)).map_or(0.0, |d| d[0]);
+                            sum += s[2] - 2.0 * d * s[1] + d * d * s[0];
+                        }
+                        let var = (sum / mass).max(0.0) + reg;
+                        if !(var > 0.0 && var.is_finite()) {
+                            return Err(collapsed());
+                        }
+                        vals[cell.offsets[0]] = var.sqrt();
+                    }
+                    Role::Cov(ty) => {
+                        let n = (cell.offsets.len() as f64).sqrt().round() as usize;
+                        let mut m = DMatrix::<f64>::zeros(n, n);
+                        for &(v, e) in &cell.uses {
+                            let s = stats.entry(v, e);
+                            let (s0, s1, s2) = (s[0], &s[1..1 + n], &s[1 + n..]);
+                            let zero = vec![0.0; n];
+                            let d = shift.get(&(v, e)).unwrap_or(&zero);
+                            for i in 0..n {
+                                for j in 0..n {
+                                    m[(i, j)] += s2[i * n + j] - d[i] * s1[j] - s1[i] * d[j]
+                                        + s0 * d[i] * d[j];
+                                }
+                            }
+                        }
+                        let m = (&m + m.transpose()) / (2.0 * mass);
+                        let m = shape_cov(m, ty, reg);
+                        if m.iter().any(|x| !x.is_finite())
+                            || nalgebra::Cholesky::new(m.clone()).is_none()
+                        {
+                            return Err(collapsed());
+                        }
+                        for (k, &o) in cell.offsets.iter().enumerate() {
+                            vals[o] = m[(k / n, k % n)];
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for l in &plan.learned {
+        let p = &mut model.params[l.param];
+        let data = std::mem::take(&mut values[l.param]);
+        if let Some(bad) = data.iter().position(|x| !x.is_finite()) {
+            return Err(FitError::NonFinite {
+                param: p.name.clone(),
+                at: bad,
+            });
+        }
+        p.value = Some(Array::from_vec(p.shape(), data));
+    }
+    Ok(vanished)
+}
+
+/// The total weight behind entry `e` of `v`: its value counts (discrete) or `Σr`.
+fn mass(stats: &Stats, v: VarId, e: usize) -> f64 {
+    let s = stats.entry(v, e);
+    if stats.continuous[v] {
+        s[0]
+    } else {
+        s.iter().sum()
+    }
+}
+
+/// δ for a mean cell read by the entries `uses`, whose statistics are centred on the cell's
+/// current value: the weighted mean offset, each entry weighted by its precision when the
+/// entries' spreads differ (with equal spreads the precisions cancel, and are left out).
+fn mean_shift(cpds: &[Cpd], stats: &Stats, uses: &[(VarId, usize)]) -> Vec<f64> {
+    let local = |&(v, e): &(VarId, usize)| &cpds[v].entries[e];
+    let same_spread = uses.windows(2).all(|w| match (local(&w[0]), local(&w[1])) {
+        (Local::Normal { sd: a, .. }, Local::Normal { sd: b, .. }) => a == b,
+        (Local::MvNormal(a), Local::MvNormal(b)) => a.cov == b.cov,
+        _ => false,
+    });
+    let n = match local(&uses[0]) {
+        Local::MvNormal(m) => m.dim(),
+        _ => 1,
+    };
+    if same_spread {
+        let mut s0 = 0.0;
+        let mut s1 = vec![0.0; n];
+        for &(v, e) in uses {
+            let s = stats.entry(v, e);
+            s0 += s[0];
+            for (a, b) in s1.iter_mut().zip(&s[1..1 + n]) {
+                *a += b;
+            }
+        }
+        return s1.into_iter().map(|x| x / s0).collect();
+    }
+    // Σ_k (s0_k Λ_k) δ = Σ_k Λ_k s1_k, with Λ_k the precision of entry k.
+    let mut a = DMatrix::<f64>::zeros(n, n);
+    let mut b = DVector::<f64>::zeros(n);
+    for u in uses {
+        let s = stats.entry(u.0, u.1);
+        let precision = match local(u) {
+            Local::Normal { sd, .. } => DMatrix::from_element(1, 1, 1.0 / (sd * sd)),
+            Local::MvNormal(m) => {
+                let cov = DMatrix::from_row_slice(n, n, &m.cov);
+                nalgebra::Cholesky::new(cov)
+                    .map(|c| c.inverse())
+                    .unwrap_or_else(|| DMatrix::identity(n, n))
+            }
+            _ => unreachable!("means belong to Normal and MvNormal"),
+        };
+        a += &precision * s[0];
+        b += &precision * DVector::from_column_slice(&s[1..1 + n]);
+    }
+    match nalgebra::Cholesky::new(a) {
+        Some(c) => c.solve(&b).iter().copied().collect(),
+        None => vec![0.0; n],
+    }
+}
+
+/// The covariance estimate `m` in the parameter's family, with `reg` on the diagonal.
+pub(super) fn shape_cov(m: DMatrix<f64>, ty: ParamType, reg: f64) -> DMatrix<f64> {
+    let n = m.nrows();
+    let mut out = match ty {
+        ParamType::Diag(_) => DMatrix::from_diagonal(&m.diagonal().map(|x| x.max(0.0))),
+        ParamType::Iso(_) => {
+            let v = (m.trace() / n as f64).max(0.0);
+            DMatrix::from_diagonal_element(n, n, v)
+        }
+        _ => m,
+    };
+    for i in 0..n {
+        out[(i, i)] += reg;
+    }
+    out
+}

@@ -1,0 +1,267 @@
+//! Expected sufficient statistics of every conditional-table entry, and the E-step that
+//! gathers them: one fused pass over the rows, in fixed-size chunks that may run in parallel and
+//! are reduced in chunk order, so the result does not depend on the thread count.
+//!
+//! Continuous statistics are centred on the entry's current mean (`Σ r·(x − μ)`,
+//! `Σ r·(x − μ)²`): near convergence the mean moves little, so the variance update subtracts
+//! small numbers instead of two huge ones, and stays accurate for data far from zero.
+
+use crate::infer::InferError;
+use crate::infer::cpd::{Cpd, Local};
+use crate::infer::engine::{Engine, Observed};
+use crate::infer::numeric::logsumexp;
+use crate::model::{Model, Support, VarId};
+use rayon::prelude::*;
+
+/// Rows per chunk. Fixed, so the order of every floating-point sum is fixed too.
+pub const CHUNK: usize = 2048;
+
+/// Per variable, per table entry: expected counts of each value (discrete variables), or
+/// `[Σr, Σr·d, Σr·d²]` with `d = x − mean` (Normal), or `[Σr, Σr·d (D), Σr·d·dᵀ (D×D)]`
+/// (MvNormal).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stats {
+    /// Numbers per entry, per variable.
+    pub width: Vec<usize>,
+    /// Per variable, whether it is continuous (its first number is `Σr`).
+    pub continuous: Vec<bool>,
+    /// `entries × width` numbers per variable.
+    pub data: Vec<Vec<f64>>,
+}
+
+impl Stats {
+    /// Zero statistics for every entry of every table.
+    pub fn zero(model: &Model, cpds: &[Cpd]) -> Stats {
+        let width: Vec<usize> = model
+            .vars
+            .iter()
+            .map(|v| match v.support {
+                Support::Discrete(k) => k,
+                Support::Real => 3,
+                Support::RealVector(d) => 1 + d + d * d,
+            })
+            .collect();
+        let data = cpds
+            .iter()
+            .zip(&width)
+            .map(|(c, &w)| vec![0.0; c.entries.len() * w])
+            .collect();
+        let continuous = model
+            .vars
+            .iter()
+            .map(|v| !v.support.is_discrete())
+            .collect();
+        Stats {
+            width,
+            continuous,
+            data,
+        }
+    }
+
+    /// The statistics of entry `e` of variable `v`.
+    pub fn entry(&self, v: VarId, e: usize) -> &[f64] {
+        let w = self.width[v];
+        &self.data[v][e * w..(e + 1) * w]
+    }
+
+    /// Adds the value `x` of variable `v`, drawn from entry `e` (`local`), with weight `r`.
+    pub fn add(&mut self, v: VarId, e: usize, local: &Local, x: &[f64], r: f64) {
+        let w = self.width[v];
+        let s = &mut self.data[v][e * w..(e + 1) * w];
+        match local {
+            Local::Categorical { .. } | Local::Bernoulli { .. } => s[x[0] as usize] += r,
+            Local::Normal { mean, .. } => {
+                let d = x[0] - mean;
+                s[0] += r;
+                s[1] += r * d;
+                s[2] += r * d * d;
+            }
+            Local::MvNormal(m) => {
+                let n = m.dim();
+                s[0] += r;
+                for i in 0..n {
+                    let di = x[i] - m.mean[i];
+                    s[1 + i] += r * di;
+                    let row = &mut s[1 + n + i * n..1 + n + (i + 1) * n];
+                    for (j, out) in row.iter_mut().enumerate() {
+                        *out += r * di * (x[j] - m.mean[j]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds another set of statistics of the same shape.
+    pub fn merge(&mut self, other: &Stats) {
+        for (a, b) in self.data.iter_mut().zip(&other.data) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
+    }
+}
+
+/// Data for EM: observations of every variable over `rows` data copies, and row weights.
+#[derive(Clone, Debug)]
+pub struct Data {
+    /// Per variable, its observations (`None`: latent everywhere).
+    pub obs: Vec<Option<Observed>>,
+    /// The number of data rows.
+    pub rows: usize,
+    /// Non-negative row weights; `None` weighs every row 1.
+    pub weights: Option<Vec<f64>>,
+}
+
+impl Data {
+    /// The weight of each row of a chunk.
+    fn weights(&self, range: std::ops::Range<usize>) -> Vec<f64> {
+        match &self.weights {
+            Some(w) => w[range].to_vec(),
+            None => vec![1.0; range.len()],
+        }
+    }
+
+    /// The total weight: the number of rows, or the sum of the weights.
+    pub fn total_weight(&self) -> f64 {
+        match &self.weights {
+            Some(w) => w.iter().sum(),
+            None => self.rows as f64,
+        }
+    }
+
+    fn chunks(&self) -> Vec<std::ops::Range<usize>> {
+        (0..self.rows.div_ceil(CHUNK).max(1))
+            .map(|c| c * CHUNK..((c + 1) * CHUNK).min(self.rows))
+            .collect()
+    }
+}
+
+/// What an E-step found.
+#[derive(Clone, Debug)]
+pub struct EStep {
+    /// The (weighted) observed-data log-likelihood.
+    pub loglik: f64,
+    /// The expected sufficient statistics, when asked for.
+    pub stats: Option<Stats>,
+    /// The first row (0-based) whose observations have probability zero, if any.
+    pub impossible_row: Option<usize>,
+}
+
+/// Σ_l w_l·x_l over one chunk, skipping rows of weight 0; the first impossible row, if any.
+fn weighted_sum(ev: &[f64], w: &[f64], first: usize) -> (f64, Option<usize>) {
+    let mut s = 0.0;
+    let mut bad = None;
+    for (l, (&x, &wl)) in ev.iter().zip(w).enumerate() {
+        if wl == 0.0 {
+            continue;
+        }
+        if x == f64::NEG_INFINITY && bad.is_none() {
+            bad = Some(first + l);
+        }
+        s += wl * x;
+    }
+    (s, bad)
+}
+
+/// Runs the E-step under the tables `cpds`: the log-likelihood, and with `want_stats` the
+/// expected sufficient statistics.
+pub fn estep(
+    model: &Model,
+    cpds: &[Cpd],
+    data: &Data,
+    want_stats: bool,
+) -> Result<EStep, InferError> {
+    let chunks = data.chunks();
+    let obs = &data.obs;
+    let configs = Engine::over(model, cpds, obs, 0..0).global_configs()?;
+    if configs == 1 {
+        // No global latents: one pass gives both the likelihood and the statistics.
+        let parts: Vec<(f64, Option<usize>, Option<Stats>)> = chunks
+            .par_iter()
+            .map(|range| {
+                let engine = Engine::over(model, cpds, obs, range.clone());
+                let w = data.weights(range.clone());
+                if want_stats {
+                    let mut s = Stats::zero(model, cpds);
+                    let ev = engine.accumulate_data(0, &w, &mut s)?;
+                    let (ll, bad) = weighted_sum(&ev, &w, range.start);
+                    Ok((ll, bad, Some(s)))
+                } else {
+                    let ev = engine.run()?;
+                    let (ll, bad) = weighted_sum(&ev.local, &w, range.start);
+                    Ok((ll, bad, None))
+                }
+            })
+            .collect::<Result<_, InferError>>()?;
+        let engine = Engine::over(model, cpds, obs, 0..0);
+        let mut stats = Stats::zero(model, cpds);
+        let mut loglik = engine.accumulate_global(0, 1.0, &mut stats)?;
+        let mut impossible_row = None;
+        for (ll, bad, s) in parts {
+            loglik += ll;
+            impossible_row = impossible_row.or(bad);
+            if let Some(s) = s {
+                stats.merge(&s);
+            }
+        }
+        return Ok(EStep {
+            loglik,
+            stats: want_stats.then_some(stats),
+            impossible_row,
+        });
+    }
+    // Global latents couple the rows: first their posterior from every chunk's evidence, then
+    // the statistics under it.
+    let parts: Vec<Vec<f64>> = chunks
+        .par_iter()
+        .map(|range| {
+            let ev = Engine::over(model, cpds, obs, range.clone()).run()?;
+            let w = data.weights(range.clone());
+            Ok((0..configs)
+                .map(|g| {
+                    let col: Vec<f64> = (0..ev.lanes).map(|l| ev.local[l * configs + g]).collect();
+                    weighted_sum(&col, &w, range.start).0
+                })
+                .collect())
+        })
+        .collect::<Result<_, InferError>>()?;
+    let root = Engine::over(model, cpds, obs, 0..0).run()?;
+    let total: Vec<f64> = (0..configs)
+        .map(|g| root.global[g] + parts.iter().map(|p| p[g]).sum::<f64>())
+        .collect();
+    let loglik = logsumexp(&total);
+    if !want_stats || loglik == f64::NEG_INFINITY {
+        return Ok(EStep {
+            loglik,
+            stats: None,
+            impossible_row: None,
+        });
+    }
+    let post: Vec<f64> = total.iter().map(|t| (t - loglik).exp()).collect();
+    let mut stats = Stats::zero(model, cpds);
+    let engine = Engine::over(model, cpds, obs, 0..0);
+    for (g, &pg) in post.iter().enumerate() {
+        if pg == 0.0 {
+            continue;
+        }
+        engine.accumulate_global(g, pg, &mut stats)?;
+        let parts: Vec<Stats> = chunks
+            .par_iter()
+            .map(|range| {
+                let engine = Engine::over(model, cpds, obs, range.clone());
+                let w: Vec<f64> = data.weights(range.clone()).iter().map(|x| x * pg).collect();
+                let mut s = Stats::zero(model, cpds);
+                engine.accumulate_data(g, &w, &mut s)?;
+                Ok(s)
+            })
+            .collect::<Result<_, InferError>>()?;
+        for s in &parts {
+            stats.merge(s);
+        }
+    }
+    Ok(EStep {
+        loglik,
+        stats: Some(stats),
+        impossible_row: None,
+    })
+}

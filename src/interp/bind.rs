@@ -1,0 +1,158 @@
+//! Binding a dataset to a model (section 6): columns bind to variables by name, a vector
+//! variable `x` (or a variable in a fixed plate) to the columns `x[0]`, `x[1]`, …; a variable no
+//! column names is latent, and so is a missing cell in the rows where it is missing.
+
+use super::data::{Cells, DataError, Dataset};
+use crate::array::{show_shape, unravel};
+use crate::infer::cpd::Layout;
+use crate::infer::em::Data;
+use crate::infer::engine::{Observed, is_global};
+use crate::model::{Model, Support};
+
+/// The observations `data` gives `model`'s variables, with row weights.
+pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<Data, DataError> {
+    let where_ = data
+        .origin
+        .as_ref()
+        .map_or(String::new(), |o| format!("{o}: "));
+    let mut obs = Vec::with_capacity(model.vars.len());
+    let mut bound_in_plate = false;
+    for (v, var) in model.vars.iter().enumerate() {
+        let lay = Layout::of(model, v);
+        let shape = lay.copy_shape(model, v);
+        let cells = match data.get(&var.name) {
+            Ok(c) => c,
+            Err(DataError::NoColumn { .. }) => {
+                obs.push(None);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        let a = match cells {
+            Cells::Num(a) => a,
+            Cells::Text(_) => {
+                let c = data
+                    .columns
+                    .iter()
+                    .position(|c| c.name == var.name)
+                    .expect("a text column has the variable's name");
+                return Err(data.numeric(c).expect_err("a text column"));
+            }
+        };
+        if a.shape()[1..] != shape[..] {
+            return Err(DataError::Shape(format!(
+                "the columns for `{}` give each row shape {}, but `{}` takes {}",
+                var.name,
+                show_shape(&a.shape()[1..]),
+                var.name,
+                show_shape(&shape)
+            )));
+        }
+        let per = lay.inst * lay.event;
+        let column = |k: usize| {
+            if shape.is_empty() {
+                var.name.clone()
+            } else {
+                let idx: Vec<String> = unravel(k, &shape).iter().map(|i| i.to_string()).collect();
+                format!("{}[{}]", var.name, idx.join(", "))
+            }
+        };
+        let bad = |r: usize, k: usize, why: String| DataError::Cell {
+            where_: where_.clone(),
+            column: column(k),
+            row: r + 1,
+            why,
+        };
+        let values = a.data();
+        for r in 0..data.rows {
+            let row = &values[r * per..(r + 1) * per];
+            for (k, &x) in row.iter().enumerate() {
+                if x.is_nan() {
+                    continue;
+                }
+                if x.is_infinite() {
+                    return Err(bad(r, k, format!("{x} is not a finite number")));
+                }
+                if let Support::Discrete(n) = var.support
+                    && (x.fract() != 0.0 || x < 0.0 || x >= n as f64)
+                {
+                    return Err(bad(
+                        r,
+                        k,
+                        format!(
+                            "`{}` takes the values 0 to {}, not {}",
+                            var.name,
+                            n - 1,
+                            crate::array::format_number(x)
+                        ),
+                    ));
+                }
+            }
+            for (i, inst) in row.chunks(lay.event).enumerate() {
+                let missing = inst.iter().filter(|x| x.is_nan()).count();
+                if missing > 0 && missing < inst.len() {
+                    let k = i * lay.event + inst.iter().position(|x| x.is_nan()).unwrap_or(0);
+                    return Err(bad(
+                        r,
+                        k,
+                        format!(
+                            "this cell is missing but others of the same `{}` value are not; a vector value is missing whole or not at all",
+                            var.name
+                        ),
+                    ));
+                }
+            }
+        }
+        if is_global(model, v) {
+            // Drawn once for the whole data set: every row must agree.
+            let first = (0..data.rows).find(|&r| !values[r * per].is_nan());
+            let Some(f) = first else {
+                obs.push(None);
+                continue;
+            };
+            let one = &values[f * per..(f + 1) * per];
+            if let Some(r) = (0..data.rows).find(|&r| {
+                let row = &values[r * per..(r + 1) * per];
+                !row[0].is_nan() && row != one
+            }) {
+                return Err(bad(
+                    r,
+                    0,
+                    format!(
+                        "`{}` is outside the data plate, so it has one value for the whole data set, but this row differs from row {}",
+                        var.name,
+                        f + 1
+                    ),
+                ));
+            }
+            obs.push(Some(Observed {
+                data: one.to_vec(),
+                lanes: 1,
+            }));
+            continue;
+        }
+        bound_in_plate = true;
+        obs.push(Some(Observed {
+            data: a.into_data(),
+            lanes: data.rows,
+        }));
+    }
+    if !bound_in_plate {
+        return Err(DataError::Unbound {
+            model: model.name.clone(),
+            columns: data.names(),
+            vars: model
+                .vars
+                .iter()
+                .enumerate()
+                .filter(|&(v, _)| !is_global(model, v))
+                .map(|(_, var)| var.name.clone())
+                .collect(),
+        });
+    }
+    Ok(Data {
+        obs,
+        rows: data.rows,
+        weights,
+    })
+}

@@ -1,0 +1,392 @@
+//! `fit`, `select`, `loglik`, `bic` and `aic`: the script's face of `infer::em`. Options are
+//! checked here, once, against the model and the data; only a valid set reaches the fit.
+
+use super::bind::bind;
+use super::call::{Args, whole};
+use super::data::Dataset;
+use super::value::{FitInfo, ModelValue, Value};
+use super::{Interp, infer_diag, numeric};
+use crate::array::Array;
+use crate::diag::{Diag, suggest};
+use crate::infer::em::{self, FitError, Init, Progress};
+use crate::model::{Model, ParamId};
+use crate::syntax::ast::Span;
+use std::rc::Rc;
+
+/// The values `init` accepts.
+const INITS: [&str; 4] = ["auto", "given", "kmeans", "random"];
+
+/// The checked options of a fit, before they meet a model (`fixed` is still names).
+pub struct Setup {
+    /// The options, with `fixed` empty.
+    pub opts: em::Options,
+    /// Row weights.
+    pub weights: Option<Vec<f64>>,
+    /// Print the log-likelihood every iteration.
+    pub verbose: bool,
+    /// Names of parameters held fixed, with where they were written.
+    pub fixed: Vec<String>,
+    /// Where `fixed` was written.
+    fixed_span: Span,
+}
+
+fn bad(msg: impl Into<String>, s: Span, help: &str) -> Diag {
+    Diag::error(msg, s).help(help.to_string())
+}
+
+/// A finite number.
+fn number(v: &Value, s: Span, what: &str) -> Result<f64, Diag> {
+    match v.as_array().and_then(|a| a.as_scalar()) {
+        Some(x) if x.is_finite() => Ok(x),
+        _ => Err(Diag::error(format!("{what} must be a number, got {v}"), s)),
+    }
+}
+
+impl Setup {
+    /// Reads the fit options of a call over a dataset of `rows` rows.
+    pub fn from_args(a: &Args<'_>, rows: usize) -> Result<Setup, Diag> {
+        let mut opts = em::Options::default();
+        if let Some((v, s)) = a.opt("max_iter") {
+            opts.max_iter = whole(v, s, "max_iter")?;
+        }
+        if let Some((v, s)) = a.opt("tol") {
+            opts.tol = number(v, s, "tol")?;
+            if opts.tol < 0.0 {
+                return Err(bad(
+                    format!("tol must be ≥ 0, got {v}"),
+                    s,
+                    "tol is the change in log-likelihood per row that ends the fit; tol = 0 runs exactly max_iter iterations",
+                ));
+            }
+        }
+        if let Some((v, s)) = a.opt("reg") {
+            opts.reg = number(v, s, "reg")?;
+            if opts.reg < 0.0 {
+                return Err(bad(
+                    format!("reg must be ≥ 0, got {v}"),
+                    s,
+                    "reg is added to every variance; the default is 1e-6",
+                ));
+            }
+        }
+        if let Some((v, s)) = a.opt("init") {
+            let name = match v {
+                Value::Str(x) => x.clone(),
+                other => {
+                    return Err(bad(
+                        format!("init must be a string, got {}", other.kind()),
+                        s,
+                        "write init = \"kmeans\" (or \"auto\", \"given\", \"random\")",
+                    ));
+                }
+            };
+            opts.init = match name.as_str() {
+                "auto" => Init::Auto,
+                "given" => Init::Given,
+                "kmeans" => Init::KMeans,
+                "random" => Init::Random,
+                _ => {
+                    let hint = suggest(&name, INITS)
+                        .map(|x| format!("did you mean \"{x}\"? "))
+                        .unwrap_or_default();
+                    return Err(
+                        Diag::error(format!("unknown init \"{name}\""), s).help(format!(
+                            "{hint}init is one of \"auto\", \"given\", \"kmeans\", \"random\""
+                        )),
+                    );
+                }
+            };
+        }
+        if let Some((v, s)) = a.opt("restarts") {
+            opts.restarts = whole(v, s, "restarts")?;
+            if opts.restarts == 0 {
+                return Err(bad(
+                    "restarts must be at least 1",
+                    s,
+                    "restarts counts the initialisations; 1 is a single run",
+                ));
+            }
+        }
+        opts.sieve_keep = (opts.restarts / 10).max(1);
+        if let Some((v, s)) = a.opt("sieve_iter") {
+            opts.sieve_iter = whole(v, s, "sieve_iter")?;
+        }
+        if let Some((v, s)) = a.opt("sieve_keep") {
+            opts.sieve_keep = whole(v, s, "sieve_keep")?;
+            if opts.sieve_keep == 0 {
+                return Err(bad(
+                    "sieve_keep must be at least 1",
+                    s,
+                    "sieve_keep is how many restarts continue after sieving",
+                ));
+            }
+        }
+        opts.seed = a.seed()?;
+        let weights = match a.opt("weights") {
+            None => None,
+            Some((v, s)) => Some(weights(v, s, rows)?),
+        };
+        let verbose = match a.opt("verbose") {
+            None => false,
+            Some((Value::Bool(b), _)) if b.rank() == 0 => b.data()[0] != 0.0,
+            Some((v, s)) => {
+                return Err(bad(
+                    format!("verbose must be true or false, got {}", v.kind()),
+                    s,
+                    "write verbose = true",
+                ));
+            }
+        };
+        let (fixed, fixed_span) = match a.opt("fixed") {
+            None => (Vec::new(), a.span),
+            Some((Value::Text(names, _), s)) => (
+                names
+                    .iter()
+                    .map(|n| n.clone().unwrap_or_default())
+                    .collect(),
+                s,
+            ),
+            Some((Value::Str(n), s)) => (vec![n.clone()], s),
+            Some((Value::Num(x), s)) if x.is_empty() => (Vec::new(), s),
+            Some((v, s)) => {
+                return Err(bad(
+                    format!("fixed must be a list of parameter names, got {}", v.kind()),
+                    s,
+                    "write fixed = [\"pi\"]",
+                ));
+            }
+        };
+        Ok(Setup {
+            opts,
+            weights,
+            verbose,
+            fixed,
+            fixed_span,
+        })
+    }
+
+    /// The options for `model`: `fixed` resolved to its parameters.
+    fn options_for(&self, model: &Model) -> Result<em::Options, Diag> {
+        let mut ids: Vec<ParamId> = Vec::new();
+        for name in &self.fixed {
+            match model.param_id(name) {
+                Some(p) => ids.push(p),
+                None => {
+                    let names: Vec<&str> = model.params.iter().map(|p| p.name.as_str()).collect();
+                    let what = if model.var_id(name).is_some() {
+                        format!(
+                            "`{name}` is a random variable of model `{}`, not a parameter",
+                            model.name
+                        )
+                    } else {
+                        format!("model `{}` has no parameter `{name}`", model.name)
+                    };
+                    let help = suggest(name, names.iter().copied())
+                        .map(|s| format!("did you mean \"{s}\"? "))
+                        .unwrap_or_default();
+                    return Err(Diag::error(what, self.fixed_span)
+                        .help(format!("{help}its parameters are {}", names.join(", "))));
+                }
+            }
+        }
+        Ok(em::Options {
+            fixed: ids,
+            ..self.opts.clone()
+        })
+    }
+}
+
+/// Row weights: a vector of one non-negative number per row, not all zero.
+fn weights(v: &Value, s: Span, rows: usize) -> Result<Vec<f64>, Diag> {
+    let w = numeric(v, s, "weights")?;
+    if w.rank() != 1 || w.len() != rows {
+        return Err(bad(
+            format!(
+                "weights must be a vector with one entry per data row ({rows}), got {}",
+                v.kind()
+            ),
+            s,
+            "give one non-negative weight per row",
+        ));
+    }
+    if let Some((i, x)) = w
+        .data()
+        .iter()
+        .enumerate()
+        .find(|(_, x)| !(x.is_finite() && **x >= 0.0))
+    {
+        return Err(bad(
+            format!(
+                "weight {i} is {}, but weights must be finite and ≥ 0",
+                crate::array::format_number(*x)
+            ),
+            s,
+            "give one non-negative weight per row",
+        ));
+    }
+    if w.data().iter().sum::<f64>() <= 0.0 {
+        return Err(bad(
+            "the weights are all zero",
+            s,
+            "give some row a positive weight",
+        ));
+    }
+    Ok(w.into_data())
+}
+
+/// A fit failure as a diagnostic at the call.
+fn fit_diag(e: FitError, span: Span) -> Diag {
+    let help = e.help();
+    Diag::error(e.to_string(), span).help_opt(help)
+}
+
+impl Interp {
+    /// Fits `model` to `data`; warnings are recorded at `span`.
+    fn run_fit(
+        &self,
+        model: &Model,
+        data: &Dataset,
+        setup: &Setup,
+        span: Span,
+        data_span: Span,
+    ) -> Result<ModelValue, Diag> {
+        if data.rows == 0 {
+            return Err(
+                Diag::error("the data have no rows", data_span).help("fit needs at least one row")
+            );
+        }
+        let opts = setup.options_for(model)?;
+        let bound = bind(model, data, setup.weights.clone())
+            .map_err(|e| Diag::error(e.to_string(), data_span).help(e.help()))?;
+        let restarts = opts.restarts > 1;
+        let mut progress = |p: Progress| {
+            if setup.verbose {
+                let who = if restarts {
+                    format!("restart {}, ", p.restart + 1)
+                } else {
+                    String::new()
+                };
+                self.note(&format!(
+                    "fit {}: {who}iteration {}: loglik = {}",
+                    model.name,
+                    p.iteration,
+                    crate::array::format_number(p.loglik)
+                ));
+            }
+            true
+        };
+        let f = em::fit(model, &bound, &opts, &mut progress).map_err(|e| fit_diag(e, span))?;
+        for w in &f.warnings {
+            self.warn(Diag::warning(format!("fit of `{}`: {w}", model.name), span));
+        }
+        Ok(ModelValue {
+            model: f.model,
+            fit: Some(FitInfo {
+                loglik: f.loglik,
+                iterations: f.iterations,
+                converged: f.converged,
+                trace: f.trace,
+                fixed: setup.fixed.clone(),
+            }),
+        })
+    }
+
+    /// `fit(model, data, OPTIONS)`.
+    pub(super) fn fit_builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
+        let mv = a.model(0)?;
+        let data = a.data(1)?;
+        let setup = Setup::from_args(a, data.rows)?;
+        let fitted = self.run_fit(&mv.model, &data, &setup, a.span, a.at(1))?;
+        Ok(Value::Model(Rc::new(fitted)))
+    }
+
+    /// `loglik`, `bic` and `aic` of a model on a dataset.
+    pub(super) fn score_builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
+        let mv = a.model(0)?;
+        let data = a.data(1)?;
+        let w = match a.opt("weights") {
+            Some((v, s)) => Some(weights(v, s, data.rows)?),
+            None => None,
+        };
+        let bound = bind(&mv.model, &data, w)
+            .map_err(|e| Diag::error(e.to_string(), a.at(1)).help(e.help()))?;
+        let ll = em::loglik(&mv.model, &bound).map_err(|e| infer_diag(e, a.span))?;
+        let n = bound.total_weight();
+        let k = mv.nparams() as f64;
+        Ok(Value::num(match a.b.name {
+            "loglik" => ll,
+            "bic" => -2.0 * ll + k * n.ln(),
+            _ => -2.0 * ll + 2.0 * k,
+        }))
+    }
+
+    /// `select(template, [k...], data, OPTIONS)`: fits each size, prints the table, returns
+    /// the fit with the lowest BIC.
+    pub(super) fn select_builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
+        let Value::Template(t) = a.v(0) else {
+            return Err(a.error(
+                0,
+                format!(
+                    "select takes a model template like `mix(K)`, got {}",
+                    a.v(0).kind()
+                ),
+            ));
+        };
+        if t.decl.params.as_ref().map_or(0, Vec::len) != 1 {
+            return Err(a.error(
+                0,
+                format!(
+                    "select needs a template of one argument; `{}` takes {}",
+                    t.decl.name.name,
+                    t.decl.params.as_ref().map_or(0, Vec::len)
+                ),
+            ));
+        }
+        let ks = a.arr(1)?;
+        if ks.rank() > 1 || ks.is_empty() {
+            return Err(a.error(
+                1,
+                "select needs a non-empty vector of sizes, e.g. [1, 2, 3]",
+            ));
+        }
+        let data = a.data(2)?;
+        let setup = Setup::from_args(a, data.rows)?;
+        let mut rows: Vec<(f64, FitInfo, usize, f64, f64)> = Vec::new();
+        let mut best: Option<(f64, ModelValue)> = None;
+        for &k in ks.data() {
+            let model = self.instantiate(t, vec![Array::scalar(k)], a.span)?;
+            let fitted = self.run_fit(&model, &data, &setup, a.span, a.at(2))?;
+            let info = fitted.fit.clone().expect("a fit reports");
+            let n = setup
+                .weights
+                .as_ref()
+                .map_or(data.rows as f64, |w| w.iter().sum());
+            let p = fitted.nparams();
+            let bic = -2.0 * info.loglik + p as f64 * n.ln();
+            let aic = -2.0 * info.loglik + 2.0 * p as f64;
+            rows.push((k, info, p, bic, aic));
+            if best.as_ref().is_none_or(|(b, _)| bic < *b) {
+                best = Some((bic, fitted));
+            }
+        }
+        let mut table = format!(
+            "{:>6}  {:>14}  {:>7}  {:>14}  {:>14}\n",
+            "k", "loglik", "nparams", "BIC", "AIC"
+        );
+        let (best_bic, best) = best.expect("at least one size");
+        for (k, info, p, bic, aic) in &rows {
+            table.push_str(&format!(
+                "{:>6}  {:>14.4}  {:>7}  {:>14.4}  {:>14.4}{}\n",
+                crate::array::format_number(*k),
+                info.loglik,
+                p,
+                bic,
+                aic,
+                if *bic == best_bic { "  *" } else { "" }
+            ));
+        }
+        // A reader that went away misses the table; the result stands.
+        let _ = self.write_out(&table, a.span);
+        Ok(Value::Model(Rc::new(best)))
+    }
+}
