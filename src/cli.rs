@@ -3,8 +3,11 @@
 
 use crate::check::{self, Checked, lower};
 use crate::diag::{Diag, Source};
+use crate::infer::em::{Init, Progress};
 use crate::interp::Interp;
-use crate::interp::data::{sample_rows, write_atomic};
+use crate::interp::bind::bind;
+use crate::interp::data::{load_csv, sample_rows, write_atomic};
+use crate::interp::source::model_source;
 use crate::model::Model;
 use crate::model::dot::{Observed, to_dot};
 use crate::syntax::{self, Program, ast};
@@ -44,6 +47,39 @@ enum Command {
         /// Write the CSV here (atomically) instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Fit a model's parameters to a CSV by EM; print the fitted model as .gmm source.
+    Fit {
+        /// The .gmm script.
+        file: PathBuf,
+        /// The CSV data; columns bind to the model's variables by name.
+        #[arg(long)]
+        data: PathBuf,
+        /// The model to fit (default: the script's last model); a template with its
+        /// arguments, e.g. `mix(3)`.
+        #[arg(long)]
+        model: Option<String>,
+        /// Write the fitted model here (atomically) instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// At most this many EM iterations.
+        #[arg(long = "max-iter")]
+        max_iter: Option<usize>,
+        /// Stop when the log-likelihood per row changes by less than this (0: run max-iter).
+        #[arg(long, value_parser = non_negative, allow_negative_numbers = true)]
+        tol: Option<f64>,
+        /// Number of initialisations; the best final log-likelihood wins.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        restarts: Option<u64>,
+        /// Seed of every random choice of the fit.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// How to start.
+        #[arg(long, value_parser = ["auto", "given", "kmeans", "random"])]
+        init: Option<String>,
+        /// Added to every variance and covariance diagonal after each M-step.
+        #[arg(long, value_parser = non_negative, allow_negative_numbers = true)]
+        reg: Option<f64>,
     },
     /// Parse and check a script; print every diagnostic.
     Check {
@@ -87,6 +123,37 @@ pub fn main() -> ExitCode {
             seed,
             out,
         } => cmd_sample(&file, n, model.as_deref(), seed, out.as_deref()),
+        Command::Fit {
+            file,
+            data,
+            model,
+            out,
+            max_iter,
+            tol,
+            restarts,
+            seed,
+            init,
+            reg,
+        } => {
+            let defaults = crate::infer::em::Options::default();
+            let restarts = restarts.map_or(defaults.restarts, |r| r as usize);
+            let opts = crate::infer::em::Options {
+                max_iter: max_iter.unwrap_or(defaults.max_iter),
+                tol: tol.unwrap_or(defaults.tol),
+                reg: reg.unwrap_or(defaults.reg),
+                init: match init.as_deref() {
+                    Some("given") => Init::Given,
+                    Some("kmeans") => Init::KMeans,
+                    Some("random") => Init::Random,
+                    _ => Init::Auto,
+                },
+                restarts,
+                sieve_keep: (restarts / 10).max(1),
+                seed: seed.unwrap_or(defaults.seed),
+                ..defaults
+            };
+            cmd_fit(&file, &data, model.as_deref(), out.as_deref(), &opts)
+        }
         Command::Check { file } => cmd_check(&file),
         Command::Fmt { file } => cmd_fmt(&file),
         Command::Graph { file, model } => cmd_graph(&file, model.as_deref()),
@@ -221,6 +288,85 @@ fn cmd_sample(
             )
         }),
         None => write_stdout(&bytes),
+    }
+}
+
+/// A number ≥ 0, for `--tol` and `--reg`.
+fn non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x >= 0.0 && x.is_finite() => Ok(x),
+        Ok(_) => Err("must be a finite number ≥ 0".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn cmd_fit(
+    path: &PathBuf,
+    data_path: &Path,
+    model: Option<&str>,
+    out: Option<&Path>,
+    opts: &crate::infer::em::Options,
+) -> Result<(), Failed> {
+    let src = read_source(path)?;
+    let (program, checked) = front_end(&src)?;
+    let model = pick_model(&src, &program, &checked, model)?;
+    let shown = data_path.display().to_string();
+    let problem = |e: crate::interp::data::DataError| {
+        let help = e.help();
+        fail(Diag::error_nowhere(e.to_string()).help(help))
+    };
+    let data = load_csv(data_path, &shown).map_err(problem)?;
+    if data.rows == 0 {
+        return Err(fail(
+            Diag::error_nowhere(format!("{shown} has no data rows"))
+                .help("fit needs at least one row"),
+        ));
+    }
+    let bound = bind(&model, &data, None).map_err(problem)?;
+    let began = std::time::Instant::now();
+    let mut shown_at = 0.0;
+    let mut progress = |p: Progress| {
+        // Quiet for quick fits; a line a second for long ones.
+        let t = began.elapsed().as_secs_f64();
+        if t - shown_at >= 1.0 {
+            shown_at = t;
+            let who = if opts.restarts > 1 {
+                format!("restart {}/{}, ", p.restart + 1, opts.restarts)
+            } else {
+                String::new()
+            };
+            eprintln!(
+                "fit {}: {who}iteration {}, loglik = {}, {t:.1} s",
+                model.name,
+                p.iteration,
+                crate::array::format_number(p.loglik)
+            );
+        }
+        true
+    };
+    let fitted = crate::infer::em::fit(&model, &bound, opts, &mut progress).map_err(|e| {
+        let help = e.help();
+        fail(Diag::error_nowhere(format!("fit of `{}`: {e}", model.name)).help_opt(help))
+    })?;
+    for w in &fitted.warnings {
+        let d = Diag::warning_nowhere(format!("fit of `{}`: {w}", model.name));
+        eprint!("{}", src.render(&[d]));
+    }
+    let text = format!(
+        "{}# loglik = {}\n# iterations = {}\n# converged = {}\n",
+        model_source(&fitted.model),
+        crate::array::format_number(fitted.loglik),
+        fitted.iterations,
+        fitted.converged
+    );
+    match out {
+        Some(p) => write_atomic(p, text.as_bytes()).map_err(|e| {
+            fail(
+                Diag::error_nowhere(format!("cannot write {}: {e}", p.display()))
+                    .help("check that the folder exists and is writable"),
+            )
+        }),
+        None => write_stdout(text.as_bytes()),
     }
 }
 

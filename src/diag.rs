@@ -63,6 +63,13 @@ impl Diag {
         d
     }
 
+    /// A warning about the file as a whole (no place in it).
+    pub fn warning_nowhere(message: impl Into<String>) -> Diag {
+        let mut d = Diag::warning(message, Span::default());
+        d.0.span = None;
+        d
+    }
+
     /// An error about the file as a whole (no place in it).
     pub fn error_nowhere(message: impl Into<String>) -> Diag {
         let mut d = Diag::error(message, Span::default());

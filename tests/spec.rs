@@ -27,19 +27,12 @@ fn run_clean(name: &str, text: &str) {
 }
 
 #[test]
-fn spec_programs_run_up_to_fit() {
+fn spec_programs_run() {
     let Some(programs) = common::spec_programs() else {
         return;
     };
-    // fit, loglik and friends come with the EM work; until then a program that uses them runs
-    // up to the line before its first fit.
     for (i, p) in programs.iter().enumerate() {
-        let upto: String = p
-            .lines()
-            .take_while(|l| !l.contains("fit("))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        run_clean(&format!("LANGUAGE.md block {i}"), &upto);
+        run_clean(&format!("LANGUAGE.md block {i}"), p);
     }
 }
 

@@ -1,9 +1,10 @@
 //! Starting points: the model's own values, or neutral values from the data followed by one
-//! M-step on hard responsibilities — from k-means on the rows' continuous observations, or drawn
-//! at random.
+//! M-step on hard responsibilities — from k-means on the rows' continuous observations, or at
+//! random: each row to the nearest of K rows drawn at random when the model has one latent and
+//! continuous observations, else every latent value drawn uniformly.
 
 use super::FitError;
-use super::kmeans::{Points, kmeans};
+use super::kmeans::{Points, kmeans, random_partition};
 use super::mstep::{Vanished, mstep, shape_cov};
 use super::plan::{Plan, Role};
 use super::stats::{Data, estep};
@@ -24,6 +25,17 @@ pub enum Start {
     Random,
 }
 
+impl Start {
+    /// The initialisation in words, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Start::Given => "the given values",
+            Start::KMeans => "the k-means initialisation",
+            Start::Random => "the random initialisation",
+        }
+    }
+}
+
 /// The model a run starts from. For k-means and random starts, also the cells that got no
 /// rows from the initialisation (they start at the data's mean and variance).
 pub fn start(
@@ -41,7 +53,8 @@ pub fn start(
     let mut m = model.clone();
     neutral(&mut m, plan, data, reg);
     let clamped = match (how, kmeans_target(model, data)) {
-        (Start::KMeans, Some(z)) => clamp_kmeans(model, data, z, rng),
+        (Start::KMeans, Some(z)) => clamp_clusters(model, data, z, rng, kmeans),
+        (Start::Random, Some(z)) => clamp_clusters(model, data, z, rng, random_partition),
         _ => clamp_random(model, data, rng),
     };
     let cpds = tables(&m)?;
@@ -70,9 +83,18 @@ pub fn kmeans_target(model: &Model, data: &Data) -> Option<VarId> {
     }
 }
 
-/// The data with `z` filled in from k-means on the continuous observations (rows that give
-/// `z` keep it; rows with no continuous observation stay latent).
-fn clamp_kmeans(model: &Model, data: &Data, z: VarId, rng: &mut Rng) -> Data {
+/// How rows of continuous observations are grouped into `k` clusters.
+type Clustering = fn(&Points<'_>, usize, &mut Rng) -> Vec<Option<usize>>;
+
+/// The data with `z` filled in by clustering the continuous observations (rows that give `z`
+/// keep it; rows with no continuous observation stay latent).
+fn clamp_clusters(
+    model: &Model,
+    data: &Data,
+    z: VarId,
+    rng: &mut Rng,
+    cluster: Clustering,
+) -> Data {
     let k = match model.vars[z].support {
         Support::Discrete(k) => k,
         _ => unreachable!("k-means targets a discrete latent"),
@@ -94,7 +116,7 @@ fn clamp_kmeans(model: &Model, data: &Data, z: VarId, rng: &mut Rng) -> Data {
         }
     }
     let w = data.weights.clone().unwrap_or_else(|| vec![1.0; n]);
-    let labels = kmeans(&Points { x: &x, f, w: &w }, k, rng);
+    let labels = cluster(&Points { x: &x, f, w: &w }, k, rng);
     let mut out = data.clone();
     let given = data.obs[z].as_ref();
     let filled: Vec<f64> = (0..n)

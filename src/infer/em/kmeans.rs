@@ -153,6 +153,19 @@ pub fn kmeans(p: &Points<'_>, k: usize, rng: &mut Rng) -> Vec<Option<usize>> {
     labels
 }
 
+/// Each usable row's nearest of `k` rows drawn at random (weighted by the row weights): a random
+/// partition that follows the data, where random labels would give every cluster the data's
+/// mean. `None` for rows left out.
+pub fn random_partition(p: &Points<'_>, k: usize, rng: &mut Rng) -> Vec<Option<usize>> {
+    let centres: Vec<Vec<f64>> = (0..k)
+        .filter_map(|_| draw_row(p, p.w, rng))
+        .map(|i| p.row(i).to_vec())
+        .collect();
+    (0..p.rows())
+        .map(|i| (p.usable(i) && !centres.is_empty()).then(|| p.nearest(i, &centres)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

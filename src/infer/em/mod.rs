@@ -233,10 +233,7 @@ impl Run {
                 .expect("a vanished cell is learned");
             cell_name(&self.model, v.param, &l.cells[v.cell].offsets)
         };
-        let what = match how {
-            Start::KMeans => "the k-means initialisation",
-            _ => "the random initialisation",
-        };
+        let what = how.describe();
         for v in &self.empty_at_start {
             warnings.push(format!(
                 "`{}` got no rows from {what}; it started at the data's mean and variance",
