@@ -3,7 +3,7 @@
 //! column names is latent, and so is a missing cell in the rows where it is missing.
 
 use super::data::{Cells, DataError, Dataset};
-use crate::array::{show_shape, unravel};
+use crate::array::unravel;
 use crate::infer::cpd::Layout;
 use crate::infer::em::Data;
 use crate::infer::engine::{Observed, is_global};
@@ -20,12 +20,22 @@ pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<
     for (v, var) in model.vars.iter().enumerate() {
         let lay = Layout::of(model, v);
         let shape = lay.copy_shape(model, v);
+        // The columns this variable reads: its name, or `name[i, …]` for each element.
+        let column = |k: usize| {
+            if shape.is_empty() {
+                var.name.clone()
+            } else {
+                let idx: Vec<String> = unravel(k, &shape).iter().map(|i| i.to_string()).collect();
+                format!("{}[{}]", var.name, idx.join(", "))
+            }
+        };
         let cells = match data.get(&var.name) {
             Ok(c) => c,
             Err(DataError::NoColumn { .. }) => {
                 obs.push(None);
                 continue;
             }
+            Err(DataError::Shape(_)) => return Err(columns_error(data, &var.name, &shape, column)),
             Err(e) => return Err(e),
         };
         let a = match cells {
@@ -40,23 +50,9 @@ pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<
             }
         };
         if a.shape()[1..] != shape[..] {
-            return Err(DataError::Shape(format!(
-                "the columns for `{}` give each row shape {}, but `{}` takes {}",
-                var.name,
-                show_shape(&a.shape()[1..]),
-                var.name,
-                show_shape(&shape)
-            )));
+            return Err(columns_error(data, &var.name, &shape, column));
         }
         let per = lay.inst * lay.event;
-        let column = |k: usize| {
-            if shape.is_empty() {
-                var.name.clone()
-            } else {
-                let idx: Vec<String> = unravel(k, &shape).iter().map(|i| i.to_string()).collect();
-                format!("{}[{}]", var.name, idx.join(", "))
-            }
-        };
         let bad = |r: usize, k: usize, why: String| DataError::Cell {
             where_: where_.clone(),
             column: column(k),
@@ -155,4 +151,24 @@ pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<
         rows: data.rows,
         weights,
     })
+}
+
+/// The error for a variable whose columns do not give its shape: which it reads, which exist.
+fn columns_error(
+    data: &Dataset,
+    name: &str,
+    shape: &[usize],
+    column: impl Fn(usize) -> String,
+) -> DataError {
+    let want: Vec<String> = (0..shape.iter().product()).map(column).collect();
+    let found: Vec<String> = data
+        .names()
+        .into_iter()
+        .filter(|c| c == name || c.starts_with(&format!("{name}[")))
+        .collect();
+    DataError::Columns {
+        var: name.to_string(),
+        want,
+        found,
+    }
 }

@@ -85,12 +85,19 @@ pub enum DataError {
     #[error("{0}")]
     Shape(String),
     /// A cell whose value the variable it binds to cannot take.
-    #[error("{where_}column `{column}`, row {row}: {why}")]
+    #[error("{where_}column `{column}`, row {row}{}: {why}", if .where_.is_empty() { String::new() } else { format!(" (line {} of the file)", .row + 1) })]
     Cell {
         where_: String,
         column: String,
         row: usize,
         why: String,
+    },
+    /// A variable's columns do not give its shape.
+    #[error("`{var}` reads the columns {}, but the data have {}", .want.join(", "), if .found.is_empty() { "none of them".to_string() } else { .found.join(", ") })]
+    Columns {
+        var: String,
+        want: Vec<String>,
+        found: Vec<String>,
     },
     /// No column names a variable of the model's data plate.
     #[error("no column of the data names a variable in the data plate of model `{model}` (the columns are {})", .columns.join(", "))]
@@ -123,6 +130,21 @@ impl DataError {
             DataError::Shape(_) => "give every column the same number of rows".into(),
             DataError::Cell { .. } => {
                 "fix the cell, or leave it empty (or NA) to make it latent in that row".into()
+            }
+            DataError::Columns { var, want, found } => {
+                let missing: Vec<&str> = want
+                    .iter()
+                    .filter(|w| !found.contains(w))
+                    .map(String::as_str)
+                    .collect();
+                if missing.is_empty() {
+                    format!("give `{var}` exactly the columns {}", want.join(", "))
+                } else {
+                    format!(
+                        "add the column(s) {}, or leave out every column of `{var}` to make it latent",
+                        missing.join(", ")
+                    )
+                }
             }
             DataError::Unbound { vars, .. } => format!(
                 "name a column after a variable ({}); a vector variable `x` reads the columns x[0], x[1], …",
