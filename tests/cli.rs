@@ -222,3 +222,103 @@ fn closed_output_ends_quietly() {
     }
     std::fs::remove_file(&script).ok();
 }
+
+#[test]
+fn fit_prints_a_loadable_model_with_its_fit_report() {
+    let args = [
+        "fit",
+        "examples/em_lecture.gmm",
+        "--data",
+        "examples/lecture_grades.csv",
+        "--init",
+        "given",
+        "--max-iter",
+        "100",
+        "--tol",
+        "0",
+        "--reg",
+        "0",
+    ];
+    let out = gmm(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("model lecture {"), "{text}");
+    let report: Vec<&str> = text.lines().rev().take(3).collect();
+    assert_eq!(report[0], "# converged = false");
+    assert_eq!(report[1], "# iterations = 100");
+    // The lecture's log-likelihood after 100 iterations (tests/reference/em.expected).
+    let ll: f64 = report[2]
+        .strip_prefix("# loglik = ")
+        .expect("a loglik line")
+        .parse()
+        .expect("a number");
+    assert!((ll - -1261.345140552406).abs() < 1e-9, "{ll}");
+    // The output is itself a .gmm file, and --out writes the same text.
+    let dir = std::env::temp_dir().join(format!("gmm-cli-fit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("fitted.gmm");
+    let with_out: Vec<&str> = args
+        .iter()
+        .copied()
+        .chain(["--out", path.to_str().unwrap()])
+        .collect();
+    let written = gmm(&with_out);
+    assert_eq!(written.status.code(), Some(0), "{}", stderr(&written));
+    assert!(written.stdout.is_empty());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
+    let check = gmm(&["check", path.to_str().unwrap()]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    // Fitting from the fitted model with tol = 0 and no iterations reports the same likelihood.
+    let again = gmm(&[
+        "fit",
+        path.to_str().unwrap(),
+        "--data",
+        "examples/lecture_grades.csv",
+        "--init",
+        "given",
+        "--max-iter",
+        "0",
+    ]);
+    assert!(stdout(&again).contains(report[2]), "{}", stdout(&again));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn fit_refuses_bad_flags_data_and_paths() {
+    let base = ["fit", "examples/em_lecture.gmm", "--data"];
+    let with = |extra: &[&str]| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        gmm(&args)
+    };
+    let neg = with(&["examples/lecture_grades.csv", "--tol", "-1"]);
+    assert_eq!(neg.status.code(), Some(2));
+    assert!(
+        stderr(&neg).contains("must be a finite number ≥ 0"),
+        "{}",
+        stderr(&neg)
+    );
+    let init = with(&["examples/lecture_grades.csv", "--init", "best"]);
+    assert_eq!(init.status.code(), Some(2));
+    let restarts = with(&["examples/lecture_grades.csv", "--restarts", "0"]);
+    assert_eq!(restarts.status.code(), Some(2));
+    let missing = with(&["no/such.csv"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("cannot read no/such.csv"));
+    let unbound = with(&["examples/faithful.csv"]);
+    assert_eq!(unbound.status.code(), Some(1));
+    assert!(
+        stderr(&unbound).contains("model `lecture`")
+            && stderr(&unbound).contains("eruptions, waiting"),
+        "{}",
+        stderr(&unbound)
+    );
+    // A write that cannot happen leaves nothing behind.
+    let out = with(&[
+        "examples/lecture_grades.csv",
+        "--out",
+        "no/such/folder/fitted.gmm",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot write"));
+    assert!(!std::path::Path::new("no/such/folder").exists());
+}
