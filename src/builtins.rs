@@ -59,6 +59,7 @@ const fn f(
 const AXIS: &[&str] = &["axis"];
 const SEED: &[&str] = &["seed"];
 const NONE: &[&str] = &[];
+const WEIGHTS: &[&str] = &["weights"];
 
 /// Every built-in function.
 pub const BUILTINS: &[Builtin] = &[
@@ -269,8 +270,8 @@ pub const BUILTINS: &[Builtin] = &[
         "loglik",
         2,
         2,
-        NONE,
-        "loglik(model, data): total log-likelihood",
+        WEIGHTS,
+        "loglik(model, data, weights = w): total log-likelihood",
     ),
     f(
         "nparams",
@@ -283,10 +284,16 @@ pub const BUILTINS: &[Builtin] = &[
         "bic",
         2,
         2,
-        NONE,
-        "bic(model, data): -2 loglik + nparams ln N",
+        WEIGHTS,
+        "bic(model, data, weights = w): -2 loglik + nparams ln N",
     ),
-    f("aic", 2, 2, NONE, "aic(model, data): -2 loglik + 2 nparams"),
+    f(
+        "aic",
+        2,
+        2,
+        WEIGHTS,
+        "aic(model, data, weights = w): -2 loglik + 2 nparams",
+    ),
     f(
         "select",
         3,

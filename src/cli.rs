@@ -348,6 +348,16 @@ fn cmd_fit(
         let help = e.help();
         fail(Diag::error_nowhere(format!("fit of `{}`: {e}", model.name)).help_opt(help))
     })?;
+    if shown_at > 0.0 {
+        // After progress lines, the final state, so the last line on stderr is the result.
+        eprintln!(
+            "fit {}: done, {} iterations, loglik = {}, {:.1} s",
+            model.name,
+            fitted.iterations,
+            crate::array::format_number(fitted.loglik),
+            began.elapsed().as_secs_f64()
+        );
+    }
     for w in &fitted.warnings {
         let d = Diag::warning_nowhere(format!("fit of `{}`: {w}", model.name));
         eprint!("{}", src.render(&[d]));
