@@ -201,7 +201,7 @@ pub fn positions(
 
 /// The number of values of each position of `v`'s table keys: its parents', then its fixed
 /// plates' sizes.
-fn key_radix(model: &Model, v: VarId) -> Vec<usize> {
+pub fn key_radix(model: &Model, v: VarId) -> Vec<usize> {
     let mut radix: Vec<usize> = model.vars[v]
         .parents
         .iter()

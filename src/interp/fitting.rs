@@ -275,7 +275,18 @@ impl Interp {
             }
             true
         };
-        let f = em::fit(model, &bound, &opts, &mut progress).map_err(|e| fit_diag(e, span))?;
+        let f = em::fit(model, &bound, &opts, &mut progress).map_err(|e| {
+            let unobserved = matches!(e, FitError::Unobserved { .. });
+            let d = fit_diag(e, span);
+            if unobserved {
+                d.help(format!(
+                    "the data's columns are {}",
+                    data.names().join(", ")
+                ))
+            } else {
+                d
+            }
+        })?;
         for w in &f.warnings {
             self.warn(Diag::warning(format!("fit of `{}`: {w}", model.name), span));
         }

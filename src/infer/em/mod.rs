@@ -15,7 +15,7 @@ use super::numeric::rng;
 use crate::model::{Model, ParamId};
 use init::{Start, start};
 use mstep::{Vanished, mstep};
-use plan::{Plan, cell_name};
+use plan::{Plan, cell_name, entry_name};
 pub use stats::Data;
 use stats::{EStep, estep};
 use thiserror::Error;
@@ -35,6 +35,9 @@ pub enum FitError {
     /// A parameter whose use has no closed-form update.
     #[error("EM cannot update `{param}` in closed form: {why}")]
     Unsupported { param: String, why: String },
+    /// A variable whose parameters are learned, but that no data row observes.
+    #[error("no data row gives `{var}`, so EM cannot learn {}", .params.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" and "))]
+    Unobserved { var: String, params: Vec<String> },
     /// A parameter the fit needs has no value.
     #[error("parameter `{param}` has no value: {why}")]
     NoValue { param: String, why: String },
@@ -64,6 +67,10 @@ impl FitError {
             )),
             FitError::Unsupported { param, .. } => Some(format!(
                 "change the model, or hold `{param}` with fixed = [\"{param}\"]"
+            )),
+            FitError::Unobserved { var, params } => Some(format!(
+                "give the data a column `{var}` (a vector variable reads `{var}[0]`, `{var}[1]`, …), or hold {} with fixed = [...]",
+                params.iter().map(|p| format!("\"{p}\"")).collect::<Vec<_>>().join(", ")
             )),
             FitError::NoValue { param, .. } => Some(format!(
                 "give `{param}` a value in the model, or use init = \"kmeans\""
@@ -225,25 +232,23 @@ impl Run {
 
     fn finish(self, plan: &Plan, how: Start) -> Fitted {
         let mut warnings = Vec::new();
-        let name = |v: &Vanished| {
-            let l = plan
-                .learned
-                .iter()
-                .find(|l| l.param == v.param)
-                .expect("a vanished cell is learned");
-            cell_name(&self.model, v.param, &l.cells[v.cell].offsets)
-        };
         let what = how.describe();
-        for v in &self.empty_at_start {
+        let first_seen: Vec<(usize, Vanished)> =
+            self.empty_at_start.iter().map(|v| (0, v.clone())).collect();
+        for (_, component, cells, n) in components(&self.model, plan, &first_seen) {
+            let verb = if n == 1 { "starts" } else { "start" };
             warnings.push(format!(
-                "`{}` got no rows from {what}; it started at the data's mean and variance",
-                name(v)
+                "{component} got no rows from {what}; {cells} {verb} at the data's mean and variance"
             ));
         }
-        for (it, v) in &self.vanished {
+        for (it, component, cells, n) in components(&self.model, plan, &self.vanished) {
+            let keep = if n == 1 {
+                "keeps its previous value"
+            } else {
+                "keep their previous values"
+            };
             warnings.push(format!(
-                "`{}` has no responsibility mass from iteration {it} on; it keeps its previous value",
-                name(v)
+                "{component} has no responsibility mass from iteration {it} on; {cells} {keep}"
             ));
         }
         Fitted {
@@ -255,6 +260,41 @@ impl Run {
             warnings,
         }
     }
+}
+
+/// Vanished cells grouped by the table entries that read them (a mixture component reads its
+/// mean and its spread through the same entries): per group, the first iteration, the
+/// component in words (`` `x` where z = 1 ``), its cells (`` `mu[1]` and `sigma[1]` ``) and how
+/// many they are.
+fn components(
+    model: &Model,
+    plan: &Plan,
+    vanished: &[(usize, Vanished)],
+) -> Vec<(usize, String, String, usize)> {
+    // (first iteration, the entries that read the cells, the cells' names)
+    type Group<'a> = (usize, &'a [(usize, usize)], Vec<String>);
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for (it, v) in vanished {
+        let l = plan
+            .learned
+            .iter()
+            .find(|l| l.param == v.param)
+            .expect("a vanished cell is learned");
+        let cell = &l.cells[v.cell];
+        let name = format!("`{}`", cell_name(model, v.param, &cell.offsets));
+        match groups.iter_mut().find(|g| g.1 == cell.uses.as_slice()) {
+            Some(g) => g.2.push(name),
+            None => groups.push((*it, &cell.uses, vec![name])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(it, uses, names)| {
+            let (v, e) = uses[0];
+            let component = format!("`{}`{}", model.vars[v].name, entry_name(model, v, e));
+            (it, component, names.join(" and "), names.len())
+        })
+        .collect()
 }
 
 fn impossible(when: &str, e: &EStep) -> FitError {
@@ -292,6 +332,7 @@ pub fn fit(
             });
         }
     }
+    check_observed(model, &plan, data)?;
     let all_given = plan
         .learned
         .iter()
@@ -371,6 +412,35 @@ pub fn fit(
     }
     let (r, run) = best.expect("at least one restart");
     Ok(run.finish(&plan, how(r)))
+}
+
+/// A continuous variable with learned parameters must be observed in some row: nothing else
+/// informs them (continuous variables have no children).
+fn check_observed(model: &Model, plan: &Plan, data: &Data) -> Result<(), FitError> {
+    for (v, var) in model.vars.iter().enumerate() {
+        if var.support.is_discrete() {
+            continue;
+        }
+        let seen = data.obs[v]
+            .as_ref()
+            .is_some_and(|o| o.data.iter().any(|x| !x.is_nan()));
+        if seen {
+            continue;
+        }
+        let params: Vec<String> = plan
+            .learned
+            .iter()
+            .filter(|l| l.cells.iter().any(|c| c.uses.iter().any(|u| u.0 == v)))
+            .map(|l| model.params[l.param].name.clone())
+            .collect();
+        if !params.is_empty() {
+            return Err(FitError::Unobserved {
+                var: var.name.clone(),
+                params,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The observed-data log-likelihood of `data` under `model` (weighted, with weights).

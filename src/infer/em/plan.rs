@@ -6,7 +6,7 @@
 
 use super::FitError;
 use crate::array::unravel;
-use crate::infer::cpd::positions;
+use crate::infer::cpd::{key_radix, positions};
 use crate::model::expr::Index;
 use crate::model::{Dist, Expr, Model, ParamId, ParamType, VarId};
 use std::collections::BTreeMap;
@@ -257,4 +257,23 @@ pub fn cell_name(model: &Model, param: ParamId, offsets: &[usize]) -> String {
     let idx = unravel(offsets[0] / span, &shape[..lead]);
     let parts: Vec<String> = idx.iter().map(|i| i.to_string()).collect();
     format!("{}[{}]", p.name, parts.join(", "))
+}
+
+/// Table entry `e` of `v` in words: ` where z = 1, f = 0` (empty for a variable without
+/// parents or plates).
+pub fn entry_name(model: &Model, v: VarId, e: usize) -> String {
+    let var = &model.vars[v];
+    let key = unravel(e, &key_radix(model, v));
+    let fixed = crate::infer::cpd::Layout::of(model, v).fixed;
+    let names = var
+        .parents
+        .iter()
+        .map(|&p| model.vars[p].name.clone())
+        .chain(fixed.iter().map(|&q| model.plates[q].name.clone()));
+    let parts: Vec<String> = names.zip(key).map(|(n, k)| format!("{n} = {k}")).collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" where {}", parts.join(", "))
+    }
 }
