@@ -230,6 +230,26 @@ impl<'a> Engine<'a> {
     /// every latent in it and below summed out, per lane.
     fn scope(&self, p: PlateId, lanes: usize, st: &mut State) -> Result<Vec<f64>, InferError> {
         let latents = self.latents(&self.direct[p], st);
+        let mut per_config = self.configurations(p, &latents, lanes, st)?;
+        for &(v, i, _) in &latents {
+            st.assign[v][i] = UNSET;
+        }
+        if per_config.len() == 1 {
+            return Ok(per_config.pop().expect("one configuration"));
+        }
+        Ok(lane_logsumexp(&per_config, lanes))
+    }
+
+    /// For each joint configuration of `latents` (the latents directly in plate `p`), the log
+    /// evidence per lane of the plate copy with the latents so: Σ log p(its variables) + the
+    /// evidence of the plates inside. Leaves the latents set to the last configuration.
+    fn configurations(
+        &self,
+        p: PlateId,
+        latents: &[(VarId, usize, usize)],
+        lanes: usize,
+        st: &mut State,
+    ) -> Result<Vec<Vec<f64>>, InferError> {
         let radix: Vec<usize> = latents.iter().map(|&(_, _, k)| k).collect();
         let count = config_count(&radix)?;
         let mut per_config = Vec::with_capacity(count);
@@ -250,21 +270,7 @@ impl<'a> Engine<'a> {
             }
             per_config.push(acc);
         }
-        for &(v, i, _) in &latents {
-            st.assign[v][i] = UNSET;
-        }
-        if count == 1 {
-            return Ok(per_config.pop().expect("one configuration"));
-        }
-        let mut terms = vec![0.0; count];
-        Ok((0..lanes)
-            .map(|l| {
-                for (t, row) in terms.iter_mut().zip(&per_config) {
-                    *t = row[l];
-                }
-                logsumexp(&terms)
-            })
-            .collect())
+        Ok(per_config)
     }
 
     /// The current instance of `v`: its fixed plates' indices in mixed radix.
@@ -505,34 +511,8 @@ impl<'a> Engine<'a> {
         // First the evidence of every configuration, then each configuration's posterior
         // weight, with which its variables (and the plates below) are accumulated.
         let radix: Vec<usize> = latents.iter().map(|&(_, _, k)| k).collect();
-        let count = config_count(&radix)?;
-        let mut per_config = Vec::with_capacity(count);
-        for c in 0..count {
-            for (&(v, i, _), x) in latents.iter().zip(unravel(c, &radix)) {
-                st.assign[v][i] = x;
-            }
-            let mut acc = vec![0.0; lanes];
-            for &v in &self.direct[p] {
-                for (a, x) in acc.iter_mut().zip(self.logp(v, lanes, st)) {
-                    *a += x;
-                }
-            }
-            for &q in &self.inner[p] {
-                for (a, x) in acc.iter_mut().zip(self.plate_copies(q, lanes, st)?) {
-                    *a += x;
-                }
-            }
-            per_config.push(acc);
-        }
-        let mut terms = vec![0.0; count];
-        let total: Vec<f64> = (0..lanes)
-            .map(|l| {
-                for (t, row) in terms.iter_mut().zip(&per_config) {
-                    *t = row[l];
-                }
-                logsumexp(&terms)
-            })
-            .collect();
+        let per_config = self.configurations(p, &latents, lanes, st)?;
+        let total = lane_logsumexp(&per_config, lanes);
         let mut r = vec![0.0; lanes];
         for (c, row) in per_config.iter().enumerate() {
             let mut any = false;
@@ -574,6 +554,19 @@ impl<'a> Engine<'a> {
             }
         });
     }
+}
+
+/// log Σ_c exp(per_config[c][l]) for each lane l.
+fn lane_logsumexp(per_config: &[Vec<f64>], lanes: usize) -> Vec<f64> {
+    let mut terms = vec![0.0; per_config.len()];
+    (0..lanes)
+        .map(|l| {
+            for (t, row) in terms.iter_mut().zip(per_config) {
+                *t = row[l];
+            }
+            logsumexp(&terms)
+        })
+        .collect()
 }
 
 /// What one variable instance is in one lane.

@@ -42,6 +42,18 @@ fn number(v: &Value, s: Span, what: &str) -> Result<f64, Diag> {
     }
 }
 
+/// The option `name` as a finite number ≥ 0, if given; `help` says what it means.
+fn non_negative(a: &Args<'_>, name: &str, help: &str) -> Result<Option<f64>, Diag> {
+    let Some((v, s)) = a.opt(name) else {
+        return Ok(None);
+    };
+    let x = number(v, s, name)?;
+    if x < 0.0 {
+        return Err(bad(format!("{name} must be ≥ 0, got {v}"), s, help));
+    }
+    Ok(Some(x))
+}
+
 impl Setup {
     /// Reads the fit options of a call over a dataset of `rows` rows.
     pub fn from_args(a: &Args<'_>, rows: usize) -> Result<Setup, Diag> {
@@ -49,25 +61,19 @@ impl Setup {
         if let Some((v, s)) = a.opt("max_iter") {
             opts.max_iter = whole(v, s, "max_iter")?;
         }
-        if let Some((v, s)) = a.opt("tol") {
-            opts.tol = number(v, s, "tol")?;
-            if opts.tol < 0.0 {
-                return Err(bad(
-                    format!("tol must be ≥ 0, got {v}"),
-                    s,
-                    "tol is the change in log-likelihood per row that ends the fit; tol = 0 runs exactly max_iter iterations",
-                ));
-            }
+        if let Some(tol) = non_negative(
+            a,
+            "tol",
+            "tol is the change in log-likelihood per row that ends the fit; tol = 0 runs exactly max_iter iterations",
+        )? {
+            opts.tol = tol;
         }
-        if let Some((v, s)) = a.opt("reg") {
-            opts.reg = number(v, s, "reg")?;
-            if opts.reg < 0.0 {
-                return Err(bad(
-                    format!("reg must be ≥ 0, got {v}"),
-                    s,
-                    "reg is added to every variance; the default is 1e-6",
-                ));
-            }
+        if let Some(reg) = non_negative(
+            a,
+            "reg",
+            "reg is added to every variance; the default is 1e-6",
+        )? {
+            opts.reg = reg;
         }
         if let Some((v, s)) = a.opt("init") {
             let name = match v {

@@ -30,6 +30,39 @@ pub enum Expr {
     Call(MathFn, Box<Expr>),
 }
 
+impl Expr {
+    /// Every parameter the expression mentions, in order of first appearance.
+    pub fn params(&self) -> Vec<ParamId> {
+        fn walk(e: &Expr, out: &mut Vec<ParamId>) {
+            match e {
+                Expr::Param(p) => {
+                    if !out.contains(p) {
+                        out.push(*p);
+                    }
+                }
+                Expr::Lit(_) | Expr::Const(_) | Expr::Var(_) | Expr::PlateIndex(_) => {}
+                Expr::List(items) => items.iter().for_each(|x| walk(x, out)),
+                Expr::Unary(_, a) | Expr::Call(_, a) => walk(a, out),
+                Expr::Binary(_, a, b) => {
+                    walk(a, out);
+                    walk(b, out);
+                }
+                Expr::Index(base, idx) => {
+                    walk(base, out);
+                    for i in idx {
+                        if let Index::At(x) = i {
+                            walk(x, out);
+                        }
+                    }
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out
+    }
+}
+
 /// One position of an index.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Index {

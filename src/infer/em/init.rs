@@ -45,7 +45,6 @@ pub fn start(
     how: Start,
     rng: &mut Rng,
     reg: f64,
-    vanish: f64,
 ) -> Result<(Model, Vec<Vanished>), FitError> {
     if how == Start::Given {
         return Ok((model.clone(), Vec::new()));
@@ -60,7 +59,7 @@ pub fn start(
     let cpds = tables(&m)?;
     let e = estep(&m, &cpds, &clamped, true)?;
     let stats = e.stats.expect("asked for statistics");
-    let vanished = mstep(&mut m, plan, &cpds, &stats, reg, vanish)?;
+    let vanished = mstep(&mut m, plan, &cpds, &stats, reg, data.negligible())?;
     Ok((m, vanished))
 }
 

@@ -209,9 +209,15 @@ impl Run {
             .stats
             .as_ref()
             .expect("E-steps keep statistics");
-        let vanish = 1e-12 * data.total_weight();
         let mut model = self.model.clone();
-        for v in mstep(&mut model, plan, &self.cpds, stats, opts.reg, vanish)? {
+        for v in mstep(
+            &mut model,
+            plan,
+            &self.cpds,
+            stats,
+            opts.reg,
+            data.negligible(),
+        )? {
             if !self.vanished.iter().any(|(_, w)| *w == v) {
                 self.vanished.push((self.trace.len() + 1, v));
             }
@@ -361,11 +367,10 @@ pub fn fit(
         Start::Given if r > 0 => Start::KMeans,
         s => s,
     };
-    let vanish = 1e-12 * data.total_weight();
     let begin = |r: usize| -> Result<Run, FitError> {
         let mut g = rng(opts.seed);
         g.set_stream(r as u64);
-        let (m, empty) = start(model, &plan, data, how(r), &mut g, opts.reg, vanish)?;
+        let (m, empty) = start(model, &plan, data, how(r), &mut g, opts.reg)?;
         Run::begin(m, empty, data)
     };
     let mut advance = |run: &mut Run, r: usize, until: usize| -> Result<(), FitError> {

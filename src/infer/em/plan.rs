@@ -74,8 +74,7 @@ impl Plan {
     /// Analyses `model` with the parameters `fixed` held at their values.
     pub fn new(model: &Model, fixed: &[ParamId]) -> Result<Plan, FitError> {
         let learned_here = |e: &Expr| -> Vec<ParamId> {
-            let mut ps = Vec::new();
-            collect_params(e, &mut ps);
+            let mut ps = e.params();
             ps.retain(|p| !fixed.contains(p));
             ps
         };
@@ -201,42 +200,11 @@ fn direct_param(e: &Expr) -> Option<ParamId> {
         Expr::Index(base, idx) => {
             let clean = idx.iter().all(|i| match i {
                 Index::All => true,
-                Index::At(x) => {
-                    let mut ps = Vec::new();
-                    collect_params(x, &mut ps);
-                    ps.is_empty()
-                }
+                Index::At(x) => x.params().is_empty(),
             });
             if clean { direct_param(base) } else { None }
         }
         _ => None,
-    }
-}
-
-/// Every parameter `e` mentions, in order of first appearance.
-fn collect_params(e: &Expr, out: &mut Vec<ParamId>) {
-    let mut push = |p: ParamId| {
-        if !out.contains(&p) {
-            out.push(p);
-        }
-    };
-    match e {
-        Expr::Param(p) => push(*p),
-        Expr::Lit(_) | Expr::Const(_) | Expr::Var(_) | Expr::PlateIndex(_) => {}
-        Expr::List(items) => items.iter().for_each(|x| collect_params(x, out)),
-        Expr::Unary(_, a) | Expr::Call(_, a) => collect_params(a, out),
-        Expr::Binary(_, a, b) => {
-            collect_params(a, out);
-            collect_params(b, out);
-        }
-        Expr::Index(base, idx) => {
-            collect_params(base, out);
-            for i in idx {
-                if let Index::At(x) = i {
-                    collect_params(x, out);
-                }
-            }
-        }
     }
 }
 

@@ -129,6 +129,12 @@ impl Data {
         }
     }
 
+    /// Responsibility mass too small to estimate from: 1e-12 of the total weight. A cell with
+    /// no more keeps its value.
+    pub fn negligible(&self) -> f64 {
+        1e-12 * self.total_weight()
+    }
+
     fn chunks(&self) -> Vec<std::ops::Range<usize>> {
         (0..self.rows.div_ceil(CHUNK).max(1))
             .map(|c| c * CHUNK..((c + 1) * CHUNK).min(self.rows))
