@@ -4,7 +4,7 @@
 //! them up instead of evaluating expressions per data row.
 
 use super::InferError;
-use super::numeric::{Mvn, Rng, draw_index, normal_logpdf, standard_normal, uniform};
+use super::numeric::{LN_SQRT_2PI, Mvn, Rng, draw_index, standard_normal, uniform};
 use crate::array::{Array, format_number, unravel};
 use crate::model::expr::{Env, EvalError};
 use crate::model::{ConstId, Dist, Model, ParamId, ParamType, PlateId, PlateSize, VarId};
@@ -35,8 +35,8 @@ pub enum Local {
     Categorical { p: Vec<f64>, logp: Vec<f64> },
     /// The probability of 1.
     Bernoulli { p: f64 },
-    /// Mean and standard deviation.
-    Normal { mean: f64, sd: f64 },
+    /// Mean and standard deviation, and the log density's constant −ln sd − ln √(2π).
+    Normal { mean: f64, sd: f64, log_norm: f64 },
     /// Mean and Cholesky factor.
     MvNormal(Mvn),
 }
@@ -53,7 +53,10 @@ impl Local {
                     (1.0 - p).ln()
                 }
             }
-            Local::Normal { mean, sd } => normal_logpdf(x[0], *mean, *sd),
+            Local::Normal { mean, sd, log_norm } => {
+                let z = (x[0] - mean) / sd;
+                -0.5 * z * z + log_norm
+            }
             Local::MvNormal(m) => m.logpdf(x),
         }
     }
@@ -63,7 +66,7 @@ impl Local {
         match self {
             Local::Categorical { p, .. } => out[0] = draw_index(p, rng) as f64,
             Local::Bernoulli { p } => out[0] = f64::from(u8::from(uniform(rng) < *p)),
-            Local::Normal { mean, sd } => out[0] = mean + sd * standard_normal(rng),
+            Local::Normal { mean, sd, .. } => out[0] = mean + sd * standard_normal(rng),
             Local::MvNormal(m) => m.draw(rng, out),
         }
     }
@@ -271,7 +274,11 @@ fn local(model: &Model, v: VarId, env: &KeyEnv<'_>) -> Result<Local, InferError>
                     format_number(mean)
                 )));
             }
-            Local::Normal { mean, sd }
+            Local::Normal {
+                mean,
+                sd,
+                log_norm: -sd.ln() - LN_SQRT_2PI,
+            }
         }
         Dist::MvNormal { mean, cov } => {
             let (mean, cov) = (mean.eval(env)?, cov.eval(env)?);

@@ -51,6 +51,8 @@ pub struct Mvn {
     pub chol: DMatrix<f64>,
     /// ln det(covariance).
     pub log_det: f64,
+    /// The log density's constant: −½ ln det − d ln √(2π).
+    pub log_norm: f64,
     /// The covariance as given (row-major).
     pub cov: Vec<f64>,
 }
@@ -66,6 +68,7 @@ impl Mvn {
             mean: DVector::from_column_slice(mean),
             chol,
             log_det,
+            log_norm: -0.5 * log_det - d as f64 * LN_SQRT_2PI,
             cov: cov.to_vec(),
         })
     }
@@ -75,20 +78,31 @@ impl Mvn {
         self.mean.len()
     }
 
-    /// log density at `x` (length `dim`).
+    /// log density at `x` (length `dim`); no allocation up to 16 dimensions.
     pub fn logpdf(&self, x: &[f64]) -> f64 {
+        const STACK: usize = 16;
         let d = self.dim();
-        let mut r: Vec<f64> = (0..d).map(|i| x[i] - self.mean[i]).collect();
+        if d <= STACK {
+            let mut buf = [0.0; STACK];
+            self.logpdf_in(x, &mut buf[..d])
+        } else {
+            self.logpdf_in(x, &mut vec![0.0; d])
+        }
+    }
+
+    /// [`logpdf`](Self::logpdf) with `r` (length `dim`) as scratch space.
+    fn logpdf_in(&self, x: &[f64], r: &mut [f64]) -> f64 {
+        let d = self.dim();
         // Forward substitution: solve L·y = x − mean in place.
         for i in 0..d {
-            let mut s = r[i];
+            let mut s = x[i] - self.mean[i];
             for (j, &rj) in r.iter().enumerate().take(i) {
                 s -= self.chol[(i, j)] * rj;
             }
             r[i] = s / self.chol[(i, i)];
         }
         let q: f64 = r.iter().map(|v| v * v).sum();
-        -0.5 * q - 0.5 * self.log_det - d as f64 * LN_SQRT_2PI
+        -0.5 * q + self.log_norm
     }
 
     /// One draw, written to `out` (length `dim`).

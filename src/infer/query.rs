@@ -354,7 +354,7 @@ fn members(comps: &[&Local], batch: Vec<usize>) -> Distribution {
             let (mean, sd): (Vec<f64>, Vec<f64>) = comps
                 .iter()
                 .map(|c| match c {
-                    Local::Normal { mean, sd } => (*mean, *sd),
+                    Local::Normal { mean, sd, .. } => (*mean, *sd),
                     _ => unreachable!("one family per variable"),
                 })
                 .unzip();
