@@ -304,6 +304,7 @@ impl Interp {
                 converged: f.converged,
                 trace: f.trace,
                 fixed: setup.fixed.clone(),
+                weights: setup.weights.clone().map(Rc::new),
             }),
         })
     }
@@ -312,7 +313,13 @@ impl Interp {
     pub(super) fn fit_builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
         let mv = a.model(0)?;
         let data = a.data(1)?;
-        let setup = Setup::from_args(a, data.rows)?;
+        let mut setup = Setup::from_args(a, data.rows)?;
+        // A fitted model keeps holding what its fit held, unless `fixed` says otherwise.
+        if a.opt("fixed").is_none()
+            && let Some(f) = &mv.fit
+        {
+            setup.fixed = f.fixed.clone();
+        }
         let fitted = self.run_fit(&mv.model, &data, &setup, a.span, a.at(1))?;
         Ok(Value::Model(Rc::new(fitted)))
     }
@@ -321,9 +328,26 @@ impl Interp {
     pub(super) fn score_builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
         let mv = a.model(0)?;
         let data = a.data(1)?;
-        let w = match a.opt("weights") {
-            Some((v, s)) => Some(weights(v, s, data.rows)?),
-            None => None,
+        // Explicit weights, else the ones the model was fitted with.
+        let w = match (
+            a.opt("weights"),
+            mv.fit.as_ref().and_then(|f| f.weights.as_ref()),
+        ) {
+            (Some((v, s)), _) => Some(weights(v, s, data.rows)?),
+            (None, Some(w)) if w.len() == data.rows => Some(w.to_vec()),
+            (None, Some(w)) => {
+                return Err(Diag::error(
+                    format!(
+                        "`{}` was fitted with weights for {} rows, but these data have {}",
+                        mv.model.name,
+                        w.len(),
+                        data.rows
+                    ),
+                    a.at(1),
+                )
+                .help("give weights = ... for these rows (ones(N) for none)"));
+            }
+            (None, None) => None,
         };
         let bound = bind(&mv.model, &data, w)
             .map_err(|e| Diag::error(e.to_string(), a.at(1)).help(e.help()))?;

@@ -72,6 +72,8 @@ pub struct FitInfo {
     pub trace: Vec<f64>,
     /// The parameters held at their values.
     pub fixed: Vec<String>,
+    /// The row weights, if the fit used them (`loglik`, `bic` and `aic` apply them).
+    pub weights: Option<Rc<Vec<f64>>>,
 }
 
 /// A template: its declaration and the script names visible where it was declared.
