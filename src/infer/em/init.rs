@@ -54,7 +54,9 @@ pub fn start(
     let clamped = match (how, kmeans_target(model, data)) {
         (Start::KMeans, Some(z)) => clamp_clusters(model, data, z, rng, kmeans),
         (Start::Random, Some(z)) => clamp_clusters(model, data, z, rng, random_partition),
-        _ => clamp_random(model, data, rng),
+        (Start::Random, None) => clamp_random(model, data, rng),
+        (Start::KMeans, None) => unreachable!("k-means is asked only where it applies"),
+        (Start::Given, _) => unreachable!("handled above"),
     };
     let cpds = tables(&m)?;
     let e = estep(&m, &cpds, &clamped, true)?;

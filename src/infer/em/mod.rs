@@ -244,7 +244,7 @@ impl Run {
         for (_, component, cells, n) in components(&self.model, plan, &first_seen) {
             let verb = if n == 1 { "starts" } else { "start" };
             warnings.push(format!(
-                "{component} got no rows from {what}; {cells} {verb} at the data's mean and variance"
+                "{component} got no rows from {what}; {cells} {verb} from the data as a whole (uniform probabilities, the data's mean and variance)"
             ));
         }
         for (it, component, cells, n) in components(&self.model, plan, &self.vanished) {
@@ -343,9 +343,15 @@ pub fn fit(
         .learned
         .iter()
         .all(|l| model.params[l.param].value.is_some());
+    // k-means needs one latent per row and continuous observations; elsewhere it is random.
+    let kmeans = if init::kmeans_target(model, data).is_some() {
+        Start::KMeans
+    } else {
+        Start::Random
+    };
     let first = match opts.init {
         Init::Auto if all_given => Start::Given,
-        Init::Auto | Init::KMeans => Start::KMeans,
+        Init::Auto | Init::KMeans => kmeans,
         Init::Given => {
             if let Some(l) = plan
                 .learned
@@ -364,7 +370,7 @@ pub fn fit(
     // Restarts after the first re-initialise: from the model's values there is only one start,
     // so they use k-means.
     let how = |r: usize| match first {
-        Start::Given if r > 0 => Start::KMeans,
+        Start::Given if r > 0 => kmeans,
         s => s,
     };
     let begin = |r: usize| -> Result<Run, FitError> {
