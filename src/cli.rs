@@ -19,12 +19,19 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "gmm", version, about)]
 struct Cli {
+    /// What to do; without a command, the REPL.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// An interactive session (the default); reads statements from stdin when it is not a
+    /// terminal.
+    Repl {
+        /// A script to run first.
+        file: Option<PathBuf>,
+    },
     /// Run a script.
     Run {
         /// The .gmm script.
@@ -115,6 +122,20 @@ pub fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        None => return crate::repl::main(None),
+        Some(Command::Repl { file }) => return crate::repl::main(file.as_deref()),
+        Some(command) => run_command(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failed) => ExitCode::from(1),
+    }
+}
+
+/// Runs a command other than the REPL.
+fn run_command(command: Command) -> Result<(), Failed> {
+    match command {
+        Command::Repl { .. } => unreachable!("the REPL is started by main"),
         Command::Run { file } => cmd_run(&file),
         Command::Sample {
             file,
@@ -157,10 +178,6 @@ pub fn main() -> ExitCode {
         Command::Check { file } => cmd_check(&file),
         Command::Fmt { file } => cmd_fmt(&file),
         Command::Graph { file, model } => cmd_graph(&file, model.as_deref()),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failed) => ExitCode::from(1),
     }
 }
 

@@ -97,6 +97,17 @@ impl Diag {
         }
     }
 
+    /// The same diagnostic about a text that starts `by` bytes later (its spans moved back):
+    /// for a part cut out of a longer text.
+    pub fn shifted_back(mut self, by: usize) -> Diag {
+        let back = |s: Span| Span::new(s.start.saturating_sub(by), s.end.saturating_sub(by));
+        self.0.span = self.0.span.map(back);
+        for (s, _) in &mut self.0.related {
+            *s = back(*s);
+        }
+        self
+    }
+
     /// Shows another place, e.g. an earlier declaration.
     pub fn related(mut self, span: Span, note: impl Into<String>) -> Diag {
         self.0.related.push((span, note.into()));

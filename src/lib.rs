@@ -1,6 +1,7 @@
 //! gmm: a small probabilistic-programming language for mixture models and their directed
 //! graphical models. The modules follow the pipeline: `syntax` (text to AST) → `check` (names,
-//! shapes, plate rules; lowering) → `model` (the graphical-model IR) → front ends (`cli`).
+//! shapes, plate rules; lowering) → `model` (the graphical-model IR) → `infer` (inference, EM) → `interp` (scripts) → front
+//! ends (`cli`, `repl`).
 
 pub mod array;
 pub mod builtins;
@@ -9,5 +10,7 @@ pub mod cli;
 pub mod diag;
 pub mod infer;
 pub mod interp;
+pub mod interrupt;
 pub mod model;
+pub mod repl;
 pub mod syntax;

@@ -42,6 +42,9 @@ pub enum InferError {
     /// A distribution value could not be built.
     #[error(transparent)]
     Dist(#[from] DistError),
+    /// Ctrl-C stopped the computation.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl InferError {

@@ -30,6 +30,9 @@ pub fn sample_model(
         let mut out = vec![0.0; len];
         let mut key = Vec::with_capacity(cpd.radix.len());
         for l in 0..lanes[v] {
+            if l % 4096 == 0 && crate::interrupt::requested() {
+                return Err(InferError::Interrupted);
+            }
             for i in 0..lay.inst {
                 // This instance's fixed-plate indices; a parent's are a prefix of them.
                 let idx = unravel(i, &lay.sizes);

@@ -66,6 +66,16 @@ impl Interp {
         self
     }
 
+    /// Names the source the next statements come from, for rendering warnings.
+    pub fn set_name(&mut self, name: impl Into<String>) {
+        self.name = name.into();
+    }
+
+    /// Makes relative paths resolve against `base` from now on; returns the previous base.
+    pub fn set_base(&mut self, base: PathBuf) -> PathBuf {
+        std::mem::replace(&mut self.base, base)
+    }
+
     /// Records a warning about the running statement.
     fn warn(&self, d: Diag) {
         self.warnings.borrow_mut().push(d);
@@ -143,6 +153,11 @@ impl Interp {
             StmtKind::For { var, iter, body } => {
                 let items = self.elements(iter).map_err(one)?;
                 for item in items {
+                    if crate::interrupt::requested() {
+                        return Err(one(Diag::error("interrupted", s.span)
+                            .label("this loop was running")
+                            .help("Ctrl-C stopped it; the values it set so far are kept")));
+                    }
                     self.env.push();
                     self.env.define(&var.name, item);
                     let result = body

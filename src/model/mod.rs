@@ -442,11 +442,21 @@ impl Model {
     }
 
     /// A one-line description: variables (latent or observed), plates and parameter count.
+    /// Without data, a variable nothing depends on counts as observed and the others as latent
+    /// (as in the plate diagram).
     pub fn summary(&self) -> String {
         let vars: Vec<String> = self
             .vars
             .iter()
-            .map(|v| format!("{} ~ {}", v.name, v.dist.family().name()))
+            .enumerate()
+            .map(|(i, v)| {
+                let role = if self.children(i).is_empty() {
+                    "observed"
+                } else {
+                    "latent"
+                };
+                format!("{} ~ {} ({role})", v.name, v.dist.family().name())
+            })
             .collect();
         let plates: Vec<String> = self
             .plates

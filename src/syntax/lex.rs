@@ -207,6 +207,23 @@ pub fn prescan(text: &str) -> Vec<Diag> {
     diags
 }
 
+/// Whether `text` is a complete input for the REPL: every bracket closed and no string left
+/// open. Extra closing brackets count as complete (the parser reports them).
+pub fn is_complete(text: &str) -> bool {
+    let mut depth: i64 = 0;
+    let mut open_string = false;
+    for (tok, _) in tokens(text) {
+        match tok {
+            Ok(Token::LParen | Token::LBracket | Token::LBrace) => depth += 1,
+            Ok(Token::RParen | Token::RBracket | Token::RBrace) => depth -= 1,
+            Ok(Token::UnterminatedStr) => open_string = true,
+            Ok(Token::Newline) => open_string = false,
+            _ => {}
+        }
+    }
+    depth <= 0 && !open_string
+}
+
 /// The bracket that closes `open`.
 fn closer(open: Token) -> Token {
     match open {
@@ -243,6 +260,17 @@ mod tests {
             vec![Token::Number, Token::Punct, Token::Number]
         );
         assert_eq!(kinds(".5 1e-6 2.5E3"), vec![Token::Number; 3]);
+    }
+
+    #[test]
+    fn completeness_follows_brackets_and_strings() {
+        assert!(is_complete("print 1 + 1\n"));
+        assert!(!is_complete("model m {\n"));
+        assert!(!is_complete("f(1,\n  [2, 3]\n"));
+        assert!(is_complete("f(1,\n  [2, 3])\n"));
+        assert!(!is_complete("print \"abc"));
+        assert!(is_complete("x)"));
+        assert!(is_complete("# a comment with ( in it\n"));
     }
 
     #[test]

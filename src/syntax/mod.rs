@@ -6,4 +6,4 @@ pub mod lex;
 mod parser;
 
 pub use ast::*;
-pub use parser::{MAX_EXPR_DEPTH, parse};
+pub use parser::{MAX_EXPR_DEPTH, grammar_tokens, parse};

@@ -73,6 +73,55 @@ static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
         | Op::postfix(Rule::method_query))
 });
 
+/// The grammar's view of `text` at the token level: every terminal the grammar matched (names,
+/// numbers, strings, reserved words, operators) with the lexer class it must have, in order;
+/// `None` if the text does not parse. The REPL highlights with the lexer, so a test holds the
+/// two to agreement over every example.
+pub fn grammar_tokens(text: &str) -> Option<Vec<(lex::Token, Span)>> {
+    use lex::Token as T;
+    let pairs = GmmParser::parse(Rule::program, text).ok()?;
+    let mut out = Vec::new();
+    for pair in pairs.flatten() {
+        let class = match pair.as_rule() {
+            Rule::number => T::Number,
+            Rule::string => T::Str,
+            Rule::ident | Rule::query_head => T::Ident,
+            Rule::kw_true | Rule::kw_false | Rule::kw_na => T::Literal,
+            Rule::kw_model
+            | Rule::kw_param
+            | Rule::kw_const
+            | Rule::kw_plate
+            | Rule::kw_let
+            | Rule::kw_print
+            | Rule::kw_assert
+            | Rule::kw_for
+            | Rule::kw_in
+            | Rule::kw_and
+            | Rule::kw_or
+            | Rule::kw_not => T::Keyword,
+            Rule::op_eq
+            | Rule::op_ne
+            | Rule::op_le
+            | Rule::op_ge
+            | Rule::op_lt
+            | Rule::op_gt
+            | Rule::op_range
+            | Rule::op_add
+            | Rule::op_sub
+            | Rule::op_mul
+            | Rule::op_div
+            | Rule::op_matmul
+            | Rule::op_pow
+            | Rule::op_neg
+            | Rule::index_all => T::Punct,
+            _ => continue,
+        };
+        let sp = pair.as_span();
+        out.push((class, Span::new(sp.start(), sp.end())));
+    }
+    Some(out)
+}
+
 /// Parses a whole script. On failure returns every diagnostic found (at least one).
 ///
 /// ```

@@ -50,7 +50,7 @@ pub enum FitError {
     /// A parameter became NaN or infinite (a bug: the updates guard against it).
     #[error("the update of `{param}` is not finite at element {at} (this is a bug)")]
     NonFinite { param: String, at: usize },
-    /// The caller asked the fit to stop.
+    /// The caller (or Ctrl-C) asked the fit to stop.
     #[error("the fit was interrupted")]
     Interrupted,
     /// Inference failed.
@@ -387,7 +387,7 @@ pub fn fit(
                 iteration: run.trace.len(),
                 loglik: run.loglik(),
             });
-            if !go {
+            if !go || crate::interrupt::requested() {
                 return Err(FitError::Interrupted);
             }
         }

@@ -1,0 +1,475 @@
+//! The REPL: `gmm` and `gmm repl [FILE]`. A [`Session`] runs one complete input at a time —
+//! statements or a `:command` — against a persistent interpreter, echoing values and model
+//! summaries and printing diagnostics that point into the input, and goes on after errors. On a
+//! terminal, rustyline reads the input (history, highlighting, completion, continuation while
+//! brackets are open); from a pipe, the same session reads stdin.
+
+mod help;
+mod helper;
+
+use crate::diag::{Diag, Source, suggest};
+use crate::interp::{Interp, Value};
+use crate::syntax::{self, StmtKind, lex};
+use helper::{GmmHelper, Scope};
+use rustyline::error::ReadlineError;
+use std::cell::RefCell;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::rc::Rc;
+
+/// The name typed input goes by in diagnostics.
+const INPUT: &str = "<repl>";
+
+/// The meta-commands.
+pub const COMMANDS: &[&str] = &[
+    ":help", ":load", ":models", ":vars", ":graph", ":reset", ":quit",
+];
+
+/// A writer shared by the session and its interpreter.
+#[derive(Clone)]
+struct Shared(Rc<RefCell<Box<dyn Write>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.borrow_mut().flush()
+    }
+}
+
+/// Whether to read another input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on.
+    Continue,
+    /// `:quit`, or the output is gone.
+    Quit,
+}
+
+/// An interactive session: the interpreter, and the source of every statement that ran (so
+/// the checker sees each new input as a script would).
+pub struct Session {
+    interp: Interp,
+    past: String,
+    out: Shared,
+    err: Shared,
+}
+
+impl Session {
+    /// A fresh session writing results to `out` and diagnostics to `err`.
+    pub fn new(out: Box<dyn Write>, err: Box<dyn Write>) -> Session {
+        let out = Shared(Rc::new(RefCell::new(out)));
+        let err = Shared(Rc::new(RefCell::new(err)));
+        Session {
+            interp: fresh(&out, &err),
+            past: String::new(),
+            out,
+            err,
+        }
+    }
+
+    /// Runs one complete input; returns whether to go on and whether it succeeded.
+    pub fn input(&mut self, text: &str) -> (Flow, bool) {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return (Flow::Continue, true);
+        }
+        if trimmed.starts_with(':') {
+            return self.command(trimmed);
+        }
+        self.run_source(text, INPUT)
+    }
+
+    fn say(&mut self, text: &str) -> Flow {
+        let ok = write!(self.out, "{text}").and_then(|_| self.out.flush());
+        if ok.is_err() {
+            Flow::Quit
+        } else {
+            Flow::Continue
+        }
+    }
+
+    fn complain(&mut self, name: &str, text: &str, diags: &[Diag]) {
+        let shown = Source::new(name, text).render(diags);
+        let _ = write!(self.err, "{shown}").and_then(|_| self.err.flush());
+    }
+
+    /// Parses, checks (in the context of everything that ran before) and runs `text`,
+    /// statement by statement, echoing bare expressions and model declarations.
+    fn run_source(&mut self, text: &str, name: &str) -> (Flow, bool) {
+        let program = match syntax::parse(text) {
+            Ok(p) => p,
+            Err(diags) => {
+                self.complain(name, text, &diags);
+                return (Flow::Continue, false);
+            }
+        };
+        let offset = self.past.len();
+        let full = format!("{}{text}", self.past);
+        let checked = match syntax::parse(&full) {
+            Ok(p) => crate::check::check_program(&p),
+            Err(_) => crate::check::check_program(&program),
+        };
+        let diags: Vec<Diag> = checked
+            .diags
+            .into_iter()
+            .filter(|d| d.span.is_none_or(|s| s.start >= offset))
+            .map(|d| d.shifted_back(offset))
+            .collect();
+        if !diags.is_empty() {
+            self.complain(name, text, &diags);
+        }
+        if diags.iter().any(|d| d.is_error()) {
+            return (Flow::Continue, false);
+        }
+        self.interp.set_name(name);
+        for stmt in &program.stmts {
+            crate::interrupt::clear();
+            let value = match self.interp.exec(stmt, text) {
+                Ok(v) => v,
+                // The reader of the output has gone.
+                Err(diags) if diags.is_empty() => return (Flow::Quit, true),
+                Err(diags) => {
+                    self.complain(name, text, &diags);
+                    return (Flow::Continue, false);
+                }
+            };
+            self.past.push_str(&text[stmt.span.start..stmt.span.end]);
+            self.past.push('\n');
+            let echo = match (&stmt.kind, value) {
+                (_, Some(v)) => Some(v.to_string()),
+                (StmtKind::Model(decl), None) => match self.interp.env.get(&decl.name.name) {
+                    Some(Value::Model(m)) => Some(m.model.summary()),
+                    Some(Value::Template(t)) => Some(template_line(t)),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if let Some(line) = echo
+                && self.say(&format!("{}\n", line.trim_end_matches('\n'))) == Flow::Quit
+            {
+                return (Flow::Quit, true);
+            }
+        }
+        (Flow::Continue, true)
+    }
+
+    /// A `:command`.
+    fn command(&mut self, line: &str) -> (Flow, bool) {
+        let (cmd, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let rest = rest.trim();
+        match cmd {
+            ":quit" | ":q" | ":exit" => (Flow::Quit, true),
+            ":help" | ":h" => match help::help(rest) {
+                Some(text) => (self.say(&text), true),
+                None => {
+                    let topics: Vec<&str> = help::TOPICS
+                        .iter()
+                        .copied()
+                        .chain(crate::builtins::BUILTINS.iter().map(|b| b.name))
+                        .collect();
+                    let hint = suggest(rest, topics.iter().copied())
+                        .map(|s| format!(" did you mean `{s}`?"))
+                        .unwrap_or_default();
+                    self.error(format!(
+                        "no help on `{rest}`.{hint} Topics: {}, or a built-in's name",
+                        help::TOPICS.join(", ")
+                    ))
+                }
+            },
+            ":load" if !rest.is_empty() => {
+                let path = PathBuf::from(rest.trim_matches('"'));
+                self.load(&path)
+            }
+            ":models" => {
+                let mut lines = String::new();
+                for name in self.interp.env.names() {
+                    match self.interp.env.get(&name) {
+                        Some(Value::Model(m)) if m.model.name == name => {
+                            lines.push_str(&format!("{}\n", m.model.summary()));
+                        }
+                        Some(Value::Model(m)) => {
+                            lines.push_str(&format!("{name}: {}\n", m.model.summary()));
+                        }
+                        Some(Value::Template(t)) => {
+                            lines.push_str(&format!("{}\n", template_line(t)));
+                        }
+                        _ => {}
+                    }
+                }
+                if lines.is_empty() {
+                    lines.push_str("no models yet; declare one with `model NAME { ... }`\n");
+                }
+                (self.say(&lines), true)
+            }
+            ":vars" => {
+                let rows: Vec<(String, String, String)> = self
+                    .interp
+                    .env
+                    .names()
+                    .into_iter()
+                    .filter_map(|n| {
+                        let v = self.interp.env.get(&n)?;
+                        Some((n, v.kind(), shape_of(v)))
+                    })
+                    .collect();
+                let w0 = rows.iter().map(|r| r.0.len()).max().unwrap_or(4).max(4);
+                let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(4).max(4);
+                let mut text = format!("{:w0$}  {:w1$}  shape\n", "name", "kind");
+                for (n, k, s) in &rows {
+                    text.push_str(&format!("{n:w0$}  {k:w1$}  {s}\n"));
+                }
+                if rows.is_empty() {
+                    text = "no names yet\n".into();
+                }
+                (self.say(&text), true)
+            }
+            ":graph" if !rest.is_empty() => self.run_source(&format!("graph({rest})\n"), INPUT),
+            ":reset" => {
+                self.interp = fresh(&self.out, &self.err);
+                self.past.clear();
+                (self.say("every name and model is forgotten\n"), true)
+            }
+            ":load" | ":graph" => self.error(format!(
+                "{cmd} needs an argument: {}",
+                if cmd == ":load" {
+                    ":load FILE"
+                } else {
+                    ":graph MODEL"
+                }
+            )),
+            _ => {
+                let hint = suggest(cmd, COMMANDS.iter().copied())
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
+                self.error(format!(
+                    "unknown command `{cmd}`; {hint}the commands are {}",
+                    COMMANDS.join(" ")
+                ))
+            }
+        }
+    }
+
+    fn error(&mut self, msg: String) -> (Flow, bool) {
+        self.complain(INPUT, "", &[Diag::error_nowhere(msg)]);
+        (Flow::Continue, false)
+    }
+
+    /// Runs the script `path` in the session; its relative paths resolve against its folder.
+    pub fn load(&mut self, path: &Path) -> (Flow, bool) {
+        let shown = path.display().to_string();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return self.error(format!("cannot read {shown}: {e}")),
+        };
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        let before = self.interp.set_base(dir);
+        let text = if text.ends_with('\n') {
+            text
+        } else {
+            format!("{text}\n")
+        };
+        let result = self.run_source(&text, &shown);
+        self.interp.set_base(before);
+        result
+    }
+
+    /// What completion can offer: the names in scope, with their fields.
+    fn scope(&self) -> Scope {
+        let mut scope = Scope::default();
+        for name in self.interp.env.names() {
+            let fields = match self.interp.env.get(&name) {
+                Some(Value::Model(m)) => {
+                    let mut f: Vec<String> = m
+                        .model
+                        .params
+                        .iter()
+                        .map(|p| p.name.clone())
+                        .chain(m.model.consts.iter().map(|c| c.name.clone()))
+                        .collect();
+                    if m.fit.is_some() {
+                        f.extend(["loglik", "iterations", "converged", "trace"].map(String::from));
+                    }
+                    f.extend(["p(", "logp("].map(String::from));
+                    f
+                }
+                Some(Value::Data(d)) => {
+                    let mut f: Vec<String> = Vec::new();
+                    for c in d.names() {
+                        let base = c.split('[').next().unwrap_or(&c).to_string();
+                        if !f.contains(&base) {
+                            f.push(base);
+                        }
+                    }
+                    f
+                }
+                _ => Vec::new(),
+            };
+            scope.names.push((name, fields));
+        }
+        scope
+    }
+}
+
+/// An interpreter for the session: relative paths from the working directory.
+fn fresh(out: &Shared, err: &Shared) -> Interp {
+    Interp::new(PathBuf::from("."), Box::new(out.clone()))
+        .with_diagnostics(INPUT, Box::new(err.clone()))
+}
+
+/// `template mix(K)`.
+fn template_line(t: &crate::interp::Template) -> String {
+    let args: Vec<&str> = t
+        .decl
+        .params
+        .iter()
+        .flatten()
+        .map(|p| p.name.as_str())
+        .collect();
+    format!("template {}({})", t.decl.name.name, args.join(", "))
+}
+
+/// A value's shape for `:vars`.
+fn shape_of(v: &Value) -> String {
+    match v {
+        Value::Num(a) | Value::Bool(a) => crate::array::show_shape(a.shape()),
+        Value::Text(t, _) => format!("[{}]", t.len()),
+        Value::Data(d) => format!("{} × {}", d.rows, d.columns.len()),
+        _ => String::new(),
+    }
+}
+
+/// Where the history is kept: `$XDG_DATA_HOME/gmm/history`, else
+/// `~/.local/share/gmm/history`.
+fn history_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(base.join("gmm").join("history"))
+}
+
+/// Runs the REPL, after the script `file` if given: interactive on a terminal, else reading
+/// statements from stdin (exit status 1 if any failed).
+pub fn main(file: Option<&Path>) -> ExitCode {
+    let mut session = Session::new(Box::new(std::io::stdout()), Box::new(std::io::stderr()));
+    let mut ok = true;
+    if let Some(f) = file {
+        let (flow, loaded) = session.load(f);
+        ok &= loaded;
+        if flow == Flow::Quit {
+            return code(ok);
+        }
+    }
+    if std::io::stdin().is_terminal() {
+        interactive(session)
+    } else {
+        code(piped(session) && ok)
+    }
+}
+
+fn code(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// Statements from a pipe: each complete input runs as it is read.
+fn piped(mut session: Session) -> bool {
+    let mut ok = true;
+    let mut buf = String::new();
+    for line in std::io::stdin().lock().lines() {
+        let Ok(line) = line else { break };
+        buf.push_str(&line);
+        buf.push('\n');
+        if lex::is_complete(&buf) {
+            let (flow, good) = session.input(&buf);
+            ok &= good;
+            buf.clear();
+            if flow == Flow::Quit {
+                return ok;
+            }
+        }
+    }
+    if !buf.trim().is_empty() {
+        ok &= session.input(&buf).1;
+    }
+    ok
+}
+
+/// The terminal session.
+fn interactive(mut session: Session) -> ExitCode {
+    crate::interrupt::install();
+    let scope = Rc::new(RefCell::new(session.scope()));
+    let config = rustyline::Config::builder()
+        .auto_add_history(false)
+        .completion_type(rustyline::CompletionType::List)
+        .max_history_size(10_000)
+        .map(|b| b.build())
+        .unwrap_or_default();
+    let mut rl =
+        match rustyline::Editor::<GmmHelper, rustyline::history::DefaultHistory>::with_config(
+            config,
+        ) {
+            Ok(rl) => rl,
+            Err(e) => {
+                eprintln!("error: cannot start the line editor: {e}");
+                return ExitCode::from(1);
+            }
+        };
+    rl.set_helper(Some(GmmHelper::new(scope.clone())));
+    let history = history_path();
+    if let Some(h) = &history {
+        let _ = rl.load_history(h);
+    }
+    println!(
+        "gmm {} — :help for help, Tab completes, Ctrl-D leaves",
+        env!("CARGO_PKG_VERSION")
+    );
+    'session: loop {
+        let mut buf = String::new();
+        loop {
+            let prompt = if buf.is_empty() { "gmm> " } else { "...> " };
+            match rl.readline(prompt) {
+                Ok(line) => {
+                    buf.push_str(&line);
+                    buf.push('\n');
+                    if lex::is_complete(&buf) {
+                        break;
+                    }
+                }
+                // Ctrl-C at the prompt: drop what was typed.
+                Err(ReadlineError::Interrupted) => continue 'session,
+                Err(ReadlineError::Eof) => break 'session,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    break 'session;
+                }
+            }
+        }
+        let entry = buf.trim_end();
+        if !entry.is_empty() {
+            let _ = rl.add_history_entry(entry);
+            if let Some(h) = &history {
+                if let Some(dir) = h.parent() {
+                    let _ = std::fs::create_dir_all(dir);
+                }
+                let _ = rl.save_history(h);
+            }
+        }
+        let (flow, _) = session.input(&buf);
+        *scope.borrow_mut() = session.scope();
+        if flow == Flow::Quit {
+            break;
+        }
+    }
+    ExitCode::SUCCESS
+}
