@@ -195,7 +195,7 @@ mod tests {
         let h = helper();
         assert_eq!(
             h.candidates("print gr", 8),
-            (6, vec!["grades".into(), "grid".into()])
+            (6, vec!["grades".into(), "graph".into(), "grid".into()])
         );
         assert_eq!(h.candidates("grades.s", 8), (7, vec!["sigma".into()]));
         assert_eq!(h.candidates(":he", 3), (0, vec![":help".into()]));
