@@ -220,7 +220,9 @@ impl Session {
                 let w1 = rows.iter().map(|r| r.1.len()).max().unwrap_or(4).max(4);
                 let mut text = format!("{:w0$}  {:w1$}  shape\n", "name", "kind");
                 for (n, k, s) in &rows {
-                    text.push_str(&format!("{n:w0$}  {k:w1$}  {s}\n"));
+                    let line = format!("{n:w0$}  {k:w1$}  {s}");
+                    text.push_str(line.trim_end());
+                    text.push('\n');
                 }
                 if rows.is_empty() {
                     text = "no names yet\n".into();
