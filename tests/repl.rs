@@ -121,6 +121,12 @@ fn a_session_in_a_terminal() {
     let history = std::fs::read_to_string(data.join("gmm/history")).expect("a history file");
     assert!(history.contains("p(z | x = 3.0)"), "{history}");
     let mut again = repl(&data);
+    // Up recalls the last input of the earlier session.
+    again.send("\x1b[A").unwrap();
+    again.flush().unwrap();
+    again.exp_string(":quit").unwrap();
+    again.send_control('c').unwrap();
+    again.exp_regex(r"\n\r?gmm> ").unwrap();
     again.send_control('d').unwrap();
     again.exp_eof().unwrap();
 }
