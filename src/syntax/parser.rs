@@ -99,21 +99,11 @@ pub fn grammar_tokens(text: &str) -> Option<Vec<(lex::Token, Span)>> {
             | Rule::kw_and
             | Rule::kw_or
             | Rule::kw_not => T::Keyword,
-            Rule::op_eq
-            | Rule::op_ne
-            | Rule::op_le
-            | Rule::op_ge
-            | Rule::op_lt
-            | Rule::op_gt
-            | Rule::op_range
-            | Rule::op_add
-            | Rule::op_sub
-            | Rule::op_mul
-            | Rule::op_div
-            | Rule::op_matmul
-            | Rule::op_pow
-            | Rule::op_neg
-            | Rule::index_all => T::Punct,
+            // `or` and `and` are infix operators written as reserved words (their `kw_` rule
+            // gives them the keyword class); the other operators are symbols.
+            Rule::op_or | Rule::op_and => continue,
+            r if INFIX.contains(&r) => T::Punct,
+            Rule::op_neg | Rule::index_all => T::Punct,
             _ => continue,
         };
         let sp = pair.as_span();
