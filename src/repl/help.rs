@@ -26,9 +26,8 @@ pub fn help(topic: &str) -> Option<String> {
         "fit" => fit_help(),
         "data" => DATA.to_string(),
         "builtins" => builtin_list(),
-        "commands" | "help" | "load" | "models " | "vars" | "graph" | "reset" | "quit" => {
-            COMMANDS.to_string()
-        }
+        // The commands, by their names without the colon (`:help load`).
+        "commands" | "help" | "load" | "vars" | "graph" | "reset" | "quit" => COMMANDS.to_string(),
         name => {
             let b = builtins::lookup(name)?;
             let mut s = format!("{}\n", b.summary);
