@@ -97,6 +97,14 @@ fn a_session_in_a_terminal() {
     p.flush().unwrap();
     p.exp_string("grades.sigma").unwrap();
     enter(&mut p, "", "gmm> ");
+    // A path inside a string completes from the files.
+    p.send("let d = load(\"examples/lecture_gr\t").unwrap();
+    p.flush().unwrap();
+    p.exp_string("examples/lecture_grades.csv").unwrap();
+    let shown = enter(&mut p, "\")", "gmm> ");
+    assert!(!shown.contains("error"), "{shown}");
+    let shown = enter(&mut p, "len(d)", "gmm> ");
+    assert!(shown.contains("1000"), "{shown}");
     let shown = enter(&mut p, "s * 2", "gmm> ");
     assert!(shown.contains("[1.2, 0.6]"), "{shown}");
     // :vars lists names with kind and shape; :help fit explains the options.
