@@ -307,7 +307,7 @@ pub const BUILTINS: &[Builtin] = &[
         1,
         2,
         PLOT_OPTIONS,
-        "plot(model), plot(model, data), plot(v): draw",
+        "plot(model), plot(model, data), plot(v), plot(x, y): a chart as text, or SVG with file = \"x.svg\"",
     ),
 ];
 

@@ -12,5 +12,6 @@ pub mod infer;
 pub mod interp;
 pub mod interrupt;
 pub mod model;
+pub mod plot;
 pub mod repl;
 pub mod syntax;

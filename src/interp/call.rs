@@ -592,11 +592,7 @@ impl Interp {
             "fit" => self.fit_builtin(a),
             "select" => self.select_builtin(a),
             "loglik" | "bic" | "aic" => self.score_builtin(a),
-            "plot" => Err(Diag::error(
-                format!("`{name}` is not available in this version of gmm"),
-                a.span,
-            )
-            .help("plotting arrives with the plotting work")),
+            "plot" => self.plot_builtin(a),
             other => Err(Diag::error(
                 format!("built-in `{other}` has no implementation (this is a bug)"),
                 a.span,

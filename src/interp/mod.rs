@@ -5,6 +5,7 @@ pub mod bind;
 mod call;
 pub mod data;
 mod fitting;
+mod plotting;
 pub mod source;
 pub mod value;
 

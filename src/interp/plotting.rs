@@ -1,0 +1,139 @@
+//! `plot(...)`: the script's face of `crate::plot`. With `file = "x.svg"` it writes an SVG and
+//! returns the path; without, it returns the chart as text (the REPL shows it; a script prints
+//! it with `print plot(...)`).
+
+use super::Interp;
+use super::call::{Args, whole};
+use super::data::{Cells, write_atomic};
+use super::numeric;
+use super::value::Value;
+use crate::diag::Diag;
+use crate::plot::{self, Options, PlotError};
+
+/// Default SVG size in pixels.
+const SVG_SIZE: (u32, u32) = (800, 500);
+/// Default terminal chart height in rows.
+const TERM_ROWS: u32 = 16;
+
+fn plot_diag(e: PlotError, a: &Args<'_>) -> Diag {
+    let help = e.help();
+    Diag::error(e.to_string(), a.span)
+        .help_opt(help)
+        .help(format!("usage: {}", a.b.summary))
+}
+
+fn text_option(a: &Args<'_>, name: &str) -> Result<Option<String>, Diag> {
+    match a.opt(name) {
+        None => Ok(None),
+        Some((Value::Str(s), _)) => Ok(Some(s.clone())),
+        Some((v, s)) => Err(Diag::error(
+            format!("{name} must be a string, got {}", v.kind()),
+            s,
+        )),
+    }
+}
+
+fn number_option(a: &Args<'_>, name: &str) -> Result<Option<f64>, Diag> {
+    match a.opt(name) {
+        None => Ok(None),
+        Some((v, s)) => match numeric(v, s, name)?.as_scalar() {
+            Some(x) if x.is_finite() => Ok(Some(x)),
+            _ => Err(Diag::error(format!("{name} must be a finite number"), s)),
+        },
+    }
+}
+
+fn size_option(a: &Args<'_>, name: &str, max: usize) -> Result<Option<u32>, Diag> {
+    match a.opt(name) {
+        None => Ok(None),
+        Some((v, s)) => {
+            let n = whole(v, s, name)?;
+            if n == 0 || n > max {
+                return Err(Diag::error(
+                    format!("{name} must be between 1 and {max}, got {n}"),
+                    s,
+                ));
+            }
+            Ok(Some(n as u32))
+        }
+    }
+}
+
+impl Interp {
+    /// `plot(m)`, `plot(m, d)`, `plot(v)`, `plot(x, y)`.
+    pub(super) fn plot_builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
+        let o = Options {
+            title: text_option(a, "title")?,
+            xlabel: text_option(a, "xlabel")?,
+            ylabel: text_option(a, "ylabel")?,
+            bins: size_option(a, "bins", 10_000)?.map(|b| b as usize),
+            from: number_option(a, "from")?,
+            to: number_option(a, "to")?,
+            width: size_option(a, "width", 10_000)?,
+            height: size_option(a, "height", 10_000)?,
+        };
+        let fig = match (a.v(0), a.pos.get(1)) {
+            (Value::Model(mv), None) => plot::model_figure(&mv.model, None, &o),
+            (Value::Model(mv), Some((Value::Data(d), s))) => {
+                let (name, dim) = plot::variable(&mv.model).map_err(|e| plot_diag(e, a))?;
+                let values = match d.get(&name) {
+                    Ok(Cells::Num(x)) => x,
+                    Ok(Cells::Text(_)) => {
+                        return Err(Diag::error(format!("column `{name}` holds text"), *s));
+                    }
+                    Err(e) => return Err(Diag::error(e.to_string(), *s).help(e.help())),
+                };
+                let per: usize = values.shape()[1..].iter().product();
+                if per != dim {
+                    return Err(Diag::error(
+                        format!(
+                            "the data give `{name}` {per} number(s) per row, but the model's `{name}` has {dim}"
+                        ),
+                        *s,
+                    ));
+                }
+                plot::model_figure(&mv.model, Some(values.data()), &o)
+            }
+            (Value::Model(_), Some((other, s))) => {
+                return Err(Diag::error(
+                    format!("plot(model, data) takes a dataset, got {}", other.kind()),
+                    *s,
+                ));
+            }
+            (v, None) => {
+                let y = numeric(v, a.at(0), "plot's argument")?;
+                if y.rank() > 1 {
+                    return Err(a.error(0, format!("plot(v) draws a vector, got {}", v.kind())));
+                }
+                plot::line_figure(None, y.data(), &o)
+            }
+            (x, Some((y, s))) => {
+                let x = numeric(x, a.at(0), "plot's x")?;
+                let y = numeric(y, *s, "plot's y")?;
+                plot::line_figure(Some(x.data()), y.data(), &o)
+            }
+        }
+        .map_err(|e| plot_diag(e, a))?;
+        match text_option(a, "file")? {
+            Some(path) => {
+                let (w, h) = (
+                    o.width.unwrap_or(SVG_SIZE.0),
+                    o.height.unwrap_or(SVG_SIZE.1),
+                );
+                let svg = plot::svg::render(&fig, w, h).map_err(|e| plot_diag(e, a))?;
+                write_atomic(&self.resolve(&path), svg.as_bytes()).map_err(|e| {
+                    Diag::error(format!("cannot write {path}: {e}"), a.span)
+                        .help("check that the folder exists and is writable")
+                })?;
+                Ok(Value::Str(path))
+            }
+            None => {
+                let w = o
+                    .width
+                    .map_or_else(plot::term::terminal_width, |w| w as usize);
+                let h = o.height.unwrap_or(TERM_ROWS) as usize;
+                Ok(Value::Str(plot::term::render(&fig, w, h)))
+            }
+        }
+    }
+}

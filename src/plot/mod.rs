@@ -1,0 +1,499 @@
+//! `plot(...)` (section 6): a [`Figure`] built from a model, data or vectors, drawn as SVG
+//! (`svg`) or as a braille chart for the terminal (`term`). Builders evaluate densities and
+//! responsibilities through `infer`; the renderers only draw.
+
+pub mod svg;
+pub mod term;
+
+use crate::infer::{Answer, Distribution, InferError, Query, query};
+use crate::model::{Model, Support, VarId};
+use thiserror::Error;
+
+/// Why a plot could not be made.
+#[derive(Clone, Debug, PartialEq, Error)]
+pub enum PlotError {
+    /// The model has no continuous variable in its data plate.
+    #[error("model `{0}` has no continuous variable to plot")]
+    NoVariable(String),
+    /// More than one candidate variable.
+    #[error("model `{model}` has several continuous variables ({}); plot draws one", .vars.join(", "))]
+    SeveralVariables { model: String, vars: Vec<String> },
+    /// A variable with more than two numbers per row.
+    #[error("`{var}` has {dim} numbers per row, but a plot shows one or two dimensions")]
+    Dimension { var: String, dim: usize },
+    /// Data that do not fit the variable.
+    #[error("{0}")]
+    Data(String),
+    /// An option out of range.
+    #[error("{0}")]
+    Option(String),
+    /// Inference failed.
+    #[error(transparent)]
+    Infer(#[from] InferError),
+}
+
+impl PlotError {
+    /// How to fix it.
+    pub fn help(&self) -> Option<String> {
+        match self {
+            PlotError::Dimension { var, .. } => Some(format!(
+                "pick two columns and model them: table(x = columns(d, \"{var}[0]\", \"{var}[1]\"))"
+            )),
+            PlotError::SeveralVariables { .. } => Some(
+                "plot a distribution of one of them instead, e.g. plot(linspace(a, b, 200), pdf(p(x), linspace(a, b, 200)))".into(),
+            ),
+            PlotError::Infer(e) => e.help(),
+            _ => None,
+        }
+    }
+}
+
+/// The options of `plot` (section 6); `None` means automatic.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Options {
+    pub title: Option<String>,
+    pub xlabel: Option<String>,
+    pub ylabel: Option<String>,
+    pub bins: Option<usize>,
+    pub from: Option<f64>,
+    pub to: Option<f64>,
+    /// Pixels for SVG, characters for the terminal.
+    pub width: Option<u32>,
+    /// Pixels for SVG, rows for the terminal.
+    pub height: Option<u32>,
+}
+
+/// What a layer draws.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Shape {
+    /// A curve through the points (closed when the last equals the first).
+    Line(Vec<(f64, f64)>),
+    /// Separate points.
+    Points(Vec<(f64, f64)>),
+    /// Histogram bars `(from, to, height)`.
+    Bars(Vec<(f64, f64, f64)>),
+    /// Marked points (component means).
+    Marks(Vec<(f64, f64)>),
+}
+
+/// One series of a figure.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layer {
+    /// Its legend entry; empty for none.
+    pub name: String,
+    /// Its colour, an index into the palette.
+    pub colour: usize,
+    /// Thin and light (a 2σ ellipse) rather than the main stroke.
+    pub faint: bool,
+    /// What it draws.
+    pub shape: Shape,
+}
+
+/// A chart: ranges, labels and layers, drawn in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Figure {
+    pub title: String,
+    pub xlabel: String,
+    pub ylabel: String,
+    pub x: (f64, f64),
+    pub y: (f64, f64),
+    pub layers: Vec<Layer>,
+}
+
+/// Points on a density curve.
+const CURVE_POINTS: usize = 400;
+
+/// The continuous variable of `model` a plot shows, and its numbers per row.
+fn observed_variable(model: &Model) -> Result<(VarId, usize), PlotError> {
+    let candidates: Vec<VarId> = (0..model.vars.len())
+        .filter(|&v| !model.vars[v].support.is_discrete())
+        .collect();
+    let v = match candidates[..] {
+        [] => return Err(PlotError::NoVariable(model.name.clone())),
+        [v] => v,
+        _ => {
+            return Err(PlotError::SeveralVariables {
+                model: model.name.clone(),
+                vars: candidates
+                    .iter()
+                    .map(|&v| model.vars[v].name.clone())
+                    .collect(),
+            });
+        }
+    };
+    let lay = crate::infer::cpd::Layout::of(model, v);
+    let dim = lay.inst
+        * match model.vars[v].support {
+            Support::RealVector(d) => d,
+            _ => 1,
+        };
+    if dim > 2 || (lay.inst > 1) {
+        return Err(PlotError::Dimension {
+            var: model.vars[v].name.clone(),
+            dim,
+        });
+    }
+    Ok((v, dim))
+}
+
+/// The marginal distribution of `v`: a Normal/MvNormal or a mixture, as weights and members.
+fn marginal(model: &Model, v: VarId) -> Result<(Vec<f64>, Distribution), PlotError> {
+    let q = Query {
+        targets: vec![(v, None)],
+        given: Vec::new(),
+        conditional: false,
+        log: false,
+    };
+    Ok(match query(model, &q)? {
+        Answer::Dist(Distribution::Mixture {
+            weights,
+            components,
+        }) => (weights.into_data(), *components),
+        Answer::Dist(d) => (vec![1.0], d),
+        Answer::Value(_) => unreachable!("a continuous target without a value is a distribution"),
+    })
+}
+
+/// Which variable `plot(m, ...)` shows and how many numbers it has per row.
+pub fn variable(model: &Model) -> Result<(String, usize), PlotError> {
+    let (v, dim) = observed_variable(model)?;
+    Ok((model.vars[v].name.clone(), dim))
+}
+
+/// The model's figure: for a 1-D variable its density with each weighted component (over a
+/// density-scaled histogram of `data`, if given); for a 2-D variable each component's 1σ and 2σ
+/// ellipses and mean (over the data coloured by most probable component). `data` holds the
+/// variable's values, one row of `dim` numbers each.
+pub fn model_figure(model: &Model, data: Option<&[f64]>, o: &Options) -> Result<Figure, PlotError> {
+    let (v, dim) = observed_variable(model)?;
+    let (weights, members) = marginal(model, v)?;
+    let name = model.vars[v].name.clone();
+    if dim == 1 {
+        density(model, &name, &weights, &members, data, o)
+    } else {
+        clusters(model, &name, &weights, &members, data, o)
+    }
+}
+
+fn density(
+    model: &Model,
+    name: &str,
+    weights: &[f64],
+    members: &Distribution,
+    data: Option<&[f64]>,
+    o: &Options,
+) -> Result<Figure, PlotError> {
+    let (means, sds) = match members {
+        Distribution::Normal { mean, sd } => (mean.data().to_vec(), sd.data().to_vec()),
+        _ => unreachable!("a real variable's members are Normal"),
+    };
+    let values: Vec<f64> = data
+        .unwrap_or(&[])
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
+    // The range: the options, else the data, else 99.9% of the mixture's mass.
+    let (lo, hi) = if !values.is_empty() {
+        let (a, b) = min_max(&values);
+        let pad = 0.05 * (b - a).max(1e-9);
+        (a - pad, b + pad)
+    } else {
+        let cdf = |x: f64| -> f64 {
+            weights
+                .iter()
+                .zip(means.iter().zip(&sds))
+                .map(|(w, (m, s))| w * crate::infer::numeric::normal_cdf(x, *m, *s))
+                .sum()
+        };
+        let far = means
+            .iter()
+            .zip(&sds)
+            .map(|(m, s)| m.abs() + 10.0 * s)
+            .fold(1.0, f64::max);
+        (
+            quantile(&cdf, 0.0005, -far, far),
+            quantile(&cdf, 0.9995, -far, far),
+        )
+    };
+    let (lo, hi) = range(o, lo, hi)?;
+    let xs: Vec<f64> = (0..CURVE_POINTS)
+        .map(|i| lo + (hi - lo) * i as f64 / (CURVE_POINTS - 1) as f64)
+        .collect();
+    let comp = |k: usize, x: f64| {
+        weights[k] * crate::infer::numeric::normal_logpdf(x, means[k], sds[k]).exp()
+    };
+    let mut layers = Vec::new();
+    let mut top: f64 = 0.0;
+    if !values.is_empty() {
+        let bins = o
+            .bins
+            .unwrap_or_else(|| {
+                (2.0 * (values.len() as f64).cbrt())
+                    .ceil()
+                    .clamp(10.0, 60.0) as usize
+            })
+            .max(1);
+        let width = (hi - lo) / bins as f64;
+        let mut counts = vec![0usize; bins];
+        for &x in &values {
+            if (lo..=hi).contains(&x) {
+                counts[(((x - lo) / width) as usize).min(bins - 1)] += 1;
+            }
+        }
+        let n = values.len() as f64;
+        let bars: Vec<(f64, f64, f64)> = counts
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| {
+                let a = lo + i as f64 * width;
+                (a, a + width, c as f64 / (n * width))
+            })
+            .collect();
+        top = bars.iter().map(|b| b.2).fold(top, f64::max);
+        layers.push(Layer {
+            name: format!("data ({} rows)", values.len()),
+            colour: PALETTE_GREY,
+            faint: false,
+            shape: Shape::Bars(bars),
+        });
+    }
+    let total: Vec<(f64, f64)> = xs
+        .iter()
+        .map(|&x| (x, (0..weights.len()).map(|k| comp(k, x)).sum()))
+        .collect();
+    top = total.iter().map(|p| p.1).fold(top, f64::max);
+    // The mixture first, so that each component draws over it where they coincide.
+    layers.push(Layer {
+        name: format!("p({name})"),
+        colour: 0,
+        faint: false,
+        shape: Shape::Line(total),
+    });
+    if weights.len() > 1 {
+        for k in 0..weights.len() {
+            layers.push(Layer {
+                name: format!(
+                    "component {k}: {} × N({}, {})",
+                    short(weights[k]),
+                    short(means[k]),
+                    short(sds[k])
+                ),
+                colour: k + 1,
+                faint: false,
+                shape: Shape::Line(xs.iter().map(|&x| (x, comp(k, x))).collect()),
+            });
+        }
+    }
+    Ok(Figure {
+        title: o.title.clone().unwrap_or_else(|| model.name.clone()),
+        xlabel: o.xlabel.clone().unwrap_or_else(|| name.to_string()),
+        ylabel: o.ylabel.clone().unwrap_or_else(|| "density".into()),
+        x: (lo, hi),
+        // Headroom for the legend above the curves.
+        y: (0.0, top * 1.3),
+        layers,
+    })
+}
+
+fn clusters(
+    model: &Model,
+    name: &str,
+    weights: &[f64],
+    members: &Distribution,
+    data: Option<&[f64]>,
+    o: &Options,
+) -> Result<Figure, PlotError> {
+    let (means, covs) = match members {
+        Distribution::MvNormal { mean, cov } => (mean.data().to_vec(), cov.data().to_vec()),
+        _ => unreachable!("a 2-D variable's members are MvNormal"),
+    };
+    let k = weights.len();
+    let points: Vec<(f64, f64)> = data
+        .unwrap_or(&[])
+        .chunks(2)
+        .filter(|p| p.len() == 2 && p[0].is_finite() && p[1].is_finite())
+        .map(|p| (p[0], p[1]))
+        .collect();
+    let mvn: Vec<crate::infer::numeric::Mvn> = (0..k)
+        .map(|j| {
+            crate::infer::numeric::Mvn::new(&means[2 * j..2 * j + 2], &covs[4 * j..4 * j + 4])
+                .ok_or_else(|| {
+                    PlotError::Data("a component's covariance is not positive-definite".into())
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    let mut layers = Vec::new();
+    // Each point goes to its most probable component: argmax_k w_k N_k(x).
+    let mut groups: Vec<Vec<(f64, f64)>> = vec![Vec::new(); k];
+    for &(a, b) in &points {
+        let best = (0..k)
+            .map(|j| (j, weights[j].ln() + mvn[j].logpdf(&[a, b])))
+            .fold(
+                (0, f64::NEG_INFINITY),
+                |acc, x| if x.1 > acc.1 { x } else { acc },
+            )
+            .0;
+        groups[best].push((a, b));
+    }
+    for (j, g) in groups.into_iter().enumerate() {
+        if !g.is_empty() {
+            layers.push(Layer {
+                name: format!("component {j} ({} points)", g.len()),
+                colour: j + 1,
+                faint: false,
+                shape: Shape::Points(g),
+            });
+        }
+    }
+    let mut extent: Vec<(f64, f64)> = points.clone();
+    for j in 0..k {
+        let c = &covs[4 * j..4 * j + 4];
+        for (sigmas, faint) in [(1.0, false), (2.0, true)] {
+            let e = ellipse(means[2 * j], means[2 * j + 1], c, sigmas);
+            extent.extend(&e);
+            layers.push(Layer {
+                name: if faint {
+                    String::new()
+                } else {
+                    format!("component {j}: weight {}, 1σ and 2σ", short(weights[j]))
+                },
+                colour: j + 1,
+                faint,
+                shape: Shape::Line(e),
+            });
+        }
+    }
+    layers.push(Layer {
+        name: "means".into(),
+        colour: 0,
+        faint: false,
+        shape: Shape::Marks((0..k).map(|j| (means[2 * j], means[2 * j + 1])).collect()),
+    });
+    let xsv: Vec<f64> = extent.iter().map(|p| p.0).collect();
+    let ysv: Vec<f64> = extent.iter().map(|p| p.1).collect();
+    let (x0, x1) = padded(min_max(&xsv));
+    let (y0, y1) = padded(min_max(&ysv));
+    let (x0, x1) = range(o, x0, x1)?;
+    Ok(Figure {
+        title: o.title.clone().unwrap_or_else(|| model.name.clone()),
+        xlabel: o.xlabel.clone().unwrap_or_else(|| format!("{name}[0]")),
+        ylabel: o.ylabel.clone().unwrap_or_else(|| format!("{name}[1]")),
+        x: (x0, x1),
+        y: (y0, y1),
+        layers,
+    })
+}
+
+/// A line chart of `ys` against `xs` (against 0, 1, 2, … without `xs`).
+pub fn line_figure(xs: Option<&[f64]>, ys: &[f64], o: &Options) -> Result<Figure, PlotError> {
+    if ys.is_empty() {
+        return Err(PlotError::Data(
+            "there is nothing to plot: the vector is empty".into(),
+        ));
+    }
+    let xs: Vec<f64> = match xs {
+        Some(x) if x.len() != ys.len() => {
+            return Err(PlotError::Data(format!(
+                "x has {} values but y has {}; give them the same length",
+                x.len(),
+                ys.len()
+            )));
+        }
+        Some(x) => x.to_vec(),
+        None => (0..ys.len()).map(|i| i as f64).collect(),
+    };
+    let pts: Vec<(f64, f64)> = xs
+        .iter()
+        .zip(ys)
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .map(|(x, y)| (*x, *y))
+        .collect();
+    if pts.is_empty() {
+        return Err(PlotError::Data("no point has finite coordinates".into()));
+    }
+    let (x0, x1) = min_max(&pts.iter().map(|p| p.0).collect::<Vec<_>>());
+    let (y0, y1) = padded(min_max(&pts.iter().map(|p| p.1).collect::<Vec<_>>()));
+    let (x0, x1) = range(o, x0, if x1 > x0 { x1 } else { x0 + 1.0 })?;
+    Ok(Figure {
+        title: o.title.clone().unwrap_or_default(),
+        xlabel: o.xlabel.clone().unwrap_or_else(|| "index".into()),
+        ylabel: o.ylabel.clone().unwrap_or_else(|| "value".into()),
+        x: (x0, x1),
+        y: (y0, y1),
+        layers: vec![Layer {
+            name: String::new(),
+            colour: 0,
+            faint: false,
+            shape: Shape::Line(pts),
+        }],
+    })
+}
+
+/// The palette entry for data bars.
+pub const PALETTE_GREY: usize = usize::MAX;
+
+/// The x range after the `from` and `to` options.
+fn range(o: &Options, lo: f64, hi: f64) -> Result<(f64, f64), PlotError> {
+    let (a, b) = (o.from.unwrap_or(lo), o.to.unwrap_or(hi));
+    if !(a < b && a.is_finite() && b.is_finite()) {
+        return Err(PlotError::Option(format!(
+            "the x range is from {a} to {b}; `from` must be less than `to`"
+        )));
+    }
+    Ok((a, b))
+}
+
+fn min_max(v: &[f64]) -> (f64, f64) {
+    v.iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        })
+}
+
+/// A range widened by 5% on each side (1 when it is a single value).
+fn padded((a, b): (f64, f64)) -> (f64, f64) {
+    let pad = if b > a { 0.05 * (b - a) } else { 1.0 };
+    (a - pad, b + pad)
+}
+
+/// The x where `cdf` reaches `p`, by bisection in `[lo, hi]`.
+fn quantile(cdf: &dyn Fn(f64) -> f64, p: f64, mut lo: f64, mut hi: f64) -> f64 {
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if cdf(mid) < p {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
+}
+
+/// The `sigmas`-σ ellipse of a 2-D Normal with mean (mx, my) and covariance `c` (row-major).
+fn ellipse(mx: f64, my: f64, c: &[f64], sigmas: f64) -> Vec<(f64, f64)> {
+    let (a, b, d) = (c[0], c[1], c[3]);
+    let mid = 0.5 * (a + d);
+    let r = (0.25 * (a - d) * (a - d) + b * b).sqrt();
+    let (l1, l2) = ((mid + r).max(0.0), (mid - r).max(0.0));
+    let theta = 0.5 * (2.0 * b).atan2(a - d);
+    let (ct, st) = (theta.cos(), theta.sin());
+    (0..=100)
+        .map(|i| {
+            let t = std::f64::consts::TAU * i as f64 / 100.0;
+            let (u, v) = (sigmas * l1.sqrt() * t.cos(), sigmas * l2.sqrt() * t.sin());
+            (mx + ct * u - st * v, my + st * u + ct * v)
+        })
+        .collect()
+}
+
+/// A number with at most four decimals and no trailing zeros, for legends and ticks.
+fn short(x: f64) -> String {
+    let s = format!("{x:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s.len() > 8 {
+        format!("{x:.3e}")
+    } else {
+        s.to_string()
+    }
+}
