@@ -28,6 +28,44 @@ fn fail<E: std::fmt::Display>(e: E) -> PlotError {
     PlotError::Data(format!("cannot draw the SVG: {e}"))
 }
 
+/// Where the legend hides the fewest drawn points: the corner (of the plot's outer 40% across
+/// and 30% down) that the layers touch least, upper right on a tie.
+fn emptiest_corner(fig: &Figure) -> SeriesLabelPosition {
+    let (x0, x1) = fig.x;
+    let (y0, y1) = fig.y;
+    let mut counts = [0usize; 4];
+    let mut count = |(x, y): (f64, f64)| {
+        let (u, v) = ((x - x0) / (x1 - x0), (y - y0) / (y1 - y0));
+        let right = u > 0.6;
+        let left = u < 0.4;
+        let top = v > 0.7;
+        let bottom = v < 0.3;
+        for (i, hit) in [top && right, top && left, bottom && right, bottom && left]
+            .into_iter()
+            .enumerate()
+        {
+            counts[i] += usize::from(hit);
+        }
+    };
+    for layer in &fig.layers {
+        match &layer.shape {
+            Shape::Line(p) | Shape::Points(p) | Shape::Marks(p) => p.iter().for_each(|&q| count(q)),
+            Shape::Bars(b) => b.iter().for_each(|&(a, c, h)| {
+                count((a, h));
+                count((c, h));
+            }),
+        }
+    }
+    let best = (0..4).min_by_key(|&i| counts[i]).unwrap_or(0);
+    [
+        SeriesLabelPosition::UpperRight,
+        SeriesLabelPosition::UpperLeft,
+        SeriesLabelPosition::LowerRight,
+        SeriesLabelPosition::LowerLeft,
+    ][best]
+        .clone()
+}
+
 /// The figure as SVG text, `width` × `height` pixels.
 pub fn render(fig: &Figure, width: u32, height: u32) -> Result<String, PlotError> {
     let mut out = String::new();
@@ -104,7 +142,7 @@ pub fn render(fig: &Figure, width: u32, height: u32) -> Result<String, PlotError
         if fig.layers.iter().any(|l| !l.name.is_empty()) {
             chart
                 .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
+                .position(emptiest_corner(fig))
                 .background_style(WHITE.mix(0.85))
                 .border_style(BLACK.mix(0.4))
                 .label_font(("sans-serif", 13))
