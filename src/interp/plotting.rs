@@ -62,6 +62,13 @@ fn size_option(a: &Args<'_>, name: &str, max: usize) -> Result<Option<u32>, Diag
 impl Interp {
     /// `plot(m)`, `plot(m, d)`, `plot(v)`, `plot(x, y)`.
     pub(super) fn plot_builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
+        let file = text_option(a, "file")?;
+        // Pixels for an SVG; characters and rows for text, whose canvas holds 8 dots a cell.
+        let (max_w, max_h) = if file.is_some() {
+            (10_000, 10_000)
+        } else {
+            (1_000, 500)
+        };
         let o = Options {
             title: text_option(a, "title")?,
             xlabel: text_option(a, "xlabel")?,
@@ -69,8 +76,8 @@ impl Interp {
             bins: size_option(a, "bins", 10_000)?.map(|b| b as usize),
             from: number_option(a, "from")?,
             to: number_option(a, "to")?,
-            width: size_option(a, "width", 10_000)?,
-            height: size_option(a, "height", 10_000)?,
+            width: size_option(a, "width", max_w)?,
+            height: size_option(a, "height", max_h)?,
         };
         let fig = match (a.v(0), a.pos.get(1)) {
             (Value::Model(mv), None) => plot::model_figure(&mv.model, None, &o),
@@ -114,7 +121,7 @@ impl Interp {
             }
         }
         .map_err(|e| plot_diag(e, a))?;
-        match text_option(a, "file")? {
+        match file {
             Some(path) => {
                 let (w, h) = (
                     o.width.unwrap_or(SVG_SIZE.0),

@@ -99,8 +99,9 @@ fn label(x: f64) -> String {
 
 /// The figure as text `width` characters wide with a canvas `height` rows tall.
 pub fn render(fig: &Figure, width: usize, height: usize) -> String {
-    let cols = width.saturating_sub(LABEL + 2).max(10);
-    let rows = height.max(4);
+    // At most 1000 × 500 cells (4 million dots), whatever the terminal claims.
+    let cols = width.min(1_000).saturating_sub(LABEL + 2).max(10);
+    let rows = height.clamp(4, 500);
     let mut c = Canvas {
         w: cols * DX,
         h: rows * DY,
