@@ -150,9 +150,10 @@ fn ctrl_c_stops_a_long_fit_and_keeps_the_session() {
     }
     assert!(shown.contains("5 free parameters"), "{shown}");
     enter(&mut p, "let d = sample(grades, 100000, seed = 1)", "gmm> ");
-    p.send_line("let f = fit(grades, d, tol = 0, max_iter = 1000000)")
+    // verbose prints every iteration, so the fit is known to be running before Ctrl-C.
+    p.send_line("let f = fit(grades, d, tol = 0, max_iter = 1000000, verbose = true)")
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    p.exp_string("iteration 2: loglik").unwrap();
     p.send_control('c').unwrap();
     let shown = p.exp_regex(r"\n\r?gmm> ").unwrap().0;
     assert!(shown.contains("interrupted"), "{shown}");
