@@ -169,7 +169,6 @@ fn run_command(command: Command) -> Result<(), Failed> {
                     _ => Init::Auto,
                 },
                 restarts,
-                sieve_keep: (restarts / 10).max(1),
                 seed: seed.unwrap_or(defaults.seed),
                 ..defaults
             };
@@ -333,12 +332,6 @@ fn cmd_fit(
         fail(Diag::error_nowhere(e.to_string()).help(help))
     };
     let data = load_csv(data_path, &shown).map_err(problem)?;
-    if data.rows == 0 {
-        return Err(fail(
-            Diag::error_nowhere(format!("{shown} has no data rows"))
-                .help("fit needs at least one row"),
-        ));
-    }
     let bound = bind(&model, &data, None).map_err(problem)?;
     let began = std::time::Instant::now();
     let mut shown_at = 0.0;

@@ -258,7 +258,7 @@ fn the_same_seed_gives_the_same_fit() {
         init: Init::Random,
         restarts: 5,
         sieve_iter: 3,
-        sieve_keep: 2,
+        sieve_keep: Some(2),
         seed: 42,
         ..Options::default()
     };

@@ -204,7 +204,7 @@ pub fn positions(
 
 /// The number of values of each position of `v`'s table keys: its parents', then its fixed
 /// plates' sizes.
-pub fn key_radix(model: &Model, v: VarId) -> Vec<usize> {
+fn key_radix(model: &Model, v: VarId) -> Vec<usize> {
     let mut radix: Vec<usize> = model.vars[v]
         .parents
         .iter()
@@ -306,25 +306,29 @@ struct KeyEnv<'a> {
 impl KeyEnv<'_> {
     /// The key in words, e.g. ` when z = 1`, for messages.
     fn describe(&self) -> String {
-        let var = &self.model.vars[self.v];
-        let mut parts: Vec<String> = var
-            .parents
-            .iter()
-            .zip(self.key)
-            .map(|(&p, k)| format!("{} = {k}", self.model.vars[p].name))
-            .collect();
-        parts.extend(
-            self.fixed
-                .iter()
-                .zip(&self.key[var.parents.len()..])
-                .map(|(&p, k)| format!("{} = {k}", self.model.plates[p].name)),
-        );
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!(" when {}", parts.join(", "))
+        match key_words(self.model, self.v, self.key) {
+            w if w.is_empty() => w,
+            w => format!(" when {w}"),
         }
     }
+}
+
+/// A key of `v`'s table in words: `z = 1, f = 0` (its parents' values, then its fixed plates'
+/// indices); empty for a variable with neither.
+fn key_words(model: &Model, v: VarId, key: &[usize]) -> String {
+    let fixed = Layout::of(model, v).fixed;
+    let names = model.vars[v]
+        .parents
+        .iter()
+        .map(|&p| &model.vars[p].name)
+        .chain(fixed.iter().map(|&q| &model.plates[q].name));
+    let parts: Vec<String> = names.zip(key).map(|(n, k)| format!("{n} = {k}")).collect();
+    parts.join(", ")
+}
+
+/// Table entry `e` of `v` in words (`z = 1, f = 0`), for messages about it.
+pub fn entry_words(model: &Model, v: VarId, e: usize) -> String {
+    key_words(model, v, &unravel(e, &key_radix(model, v)))
 }
 
 impl Env for KeyEnv<'_> {

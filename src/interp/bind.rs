@@ -146,11 +146,7 @@ pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<
                 .collect(),
         });
     }
-    Ok(Data {
-        obs,
-        rows: data.rows,
-        weights,
-    })
+    Ok(Data::new(obs, data.rows, weights))
 }
 
 /// The error for a variable whose columns do not give its shape: which it reads, which exist.

@@ -110,6 +110,32 @@ impl Args<'_> {
         Ok((rank > 0).then_some(k))
     }
 
+    /// The option `name` as a string, if given.
+    pub(super) fn text_opt(&self, name: &str) -> Result<Option<String>, Diag> {
+        match self.opt(name) {
+            None => Ok(None),
+            Some((Value::Str(s), _)) => Ok(Some(s.clone())),
+            Some((v, s)) => Err(Diag::error(
+                format!("{name} must be a string, got {}", v.kind()),
+                s,
+            )),
+        }
+    }
+
+    /// The option `name` as a finite number, if given.
+    pub(super) fn number_opt(&self, name: &str) -> Result<Option<f64>, Diag> {
+        match self.opt(name) {
+            None => Ok(None),
+            Some((v, s)) => match numeric(v, s, name)?.as_scalar() {
+                Some(x) if x.is_finite() => Ok(Some(x)),
+                _ => Err(Diag::error(
+                    format!("{name} must be a finite number, got {v}"),
+                    s,
+                )),
+            },
+        }
+    }
+
     /// The `seed` option (default 0).
     pub(super) fn seed(&self) -> Result<u64, Diag> {
         match self.opt("seed") {

@@ -34,22 +34,18 @@ fn bad(msg: impl Into<String>, s: Span, help: &str) -> Diag {
     Diag::error(msg, s).help(help.to_string())
 }
 
-/// A finite number.
-fn number(v: &Value, s: Span, what: &str) -> Result<f64, Diag> {
-    match v.as_array().and_then(|a| a.as_scalar()) {
-        Some(x) if x.is_finite() => Ok(x),
-        _ => Err(Diag::error(format!("{what} must be a number, got {v}"), s)),
-    }
-}
-
 /// The option `name` as a finite number ≥ 0, if given; `help` says what it means.
 fn non_negative(a: &Args<'_>, name: &str, help: &str) -> Result<Option<f64>, Diag> {
-    let Some((v, s)) = a.opt(name) else {
+    let Some(x) = a.number_opt(name)? else {
         return Ok(None);
     };
-    let x = number(v, s, name)?;
     if x < 0.0 {
-        return Err(bad(format!("{name} must be ≥ 0, got {v}"), s, help));
+        let s = a.opt(name).map_or(a.span, |(_, s)| s);
+        return Err(bad(
+            format!("{name} must be ≥ 0, got {}", crate::array::format_number(x)),
+            s,
+            help,
+        ));
     }
     Ok(Some(x))
 }
@@ -113,13 +109,13 @@ impl Setup {
                 ));
             }
         }
-        opts.sieve_keep = (opts.restarts / 10).max(1);
         if let Some((v, s)) = a.opt("sieve_iter") {
             opts.sieve_iter = whole(v, s, "sieve_iter")?;
         }
         if let Some((v, s)) = a.opt("sieve_keep") {
-            opts.sieve_keep = whole(v, s, "sieve_keep")?;
-            if opts.sieve_keep == 0 {
+            let keep = whole(v, s, "sieve_keep")?;
+            opts.sieve_keep = Some(keep);
+            if keep == 0 {
                 return Err(bad(
                     "sieve_keep must be at least 1",
                     s,
@@ -256,11 +252,6 @@ impl Interp {
         span: Span,
         data_span: Span,
     ) -> Result<ModelValue, Diag> {
-        if data.rows == 0 {
-            return Err(
-                Diag::error("the data have no rows", data_span).help("fit needs at least one row")
-            );
-        }
         let opts = setup.options_for(model)?;
         let bound = bind(model, data, setup.weights.clone())
             .map_err(|e| Diag::error(e.to_string(), data_span).help(e.help()))?;

@@ -19,7 +19,7 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-pub use value::{Env, ModelValue, Template, Value};
+pub use value::{Env, FIT_FIELDS, ModelValue, Template, Value};
 
 /// A runtime failure: the diagnostics to show (one, or every error of a model declaration).
 /// Empty when the output was closed by its reader (`gmm run f | head`): the script stops
@@ -685,7 +685,7 @@ fn field_of(v: &Value, field: &ast::Ident, span: Span) -> Result<Value, Diag> {
 
 /// The fields a fit adds to a model: `.loglik`, `.iterations`, `.converged`, `.trace`.
 fn fit_field(mv: &ModelValue, n: &str, span: Span) -> Result<Option<Value>, Diag> {
-    if !matches!(n, "loglik" | "iterations" | "converged" | "trace") {
+    if !value::FIT_FIELDS.contains(&n) {
         return Ok(None);
     }
     let Some(f) = &mv.fit else {

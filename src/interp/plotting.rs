@@ -22,27 +22,6 @@ fn plot_diag(e: PlotError, a: &Args<'_>) -> Diag {
         .help(format!("usage: {}", a.b.summary))
 }
 
-fn text_option(a: &Args<'_>, name: &str) -> Result<Option<String>, Diag> {
-    match a.opt(name) {
-        None => Ok(None),
-        Some((Value::Str(s), _)) => Ok(Some(s.clone())),
-        Some((v, s)) => Err(Diag::error(
-            format!("{name} must be a string, got {}", v.kind()),
-            s,
-        )),
-    }
-}
-
-fn number_option(a: &Args<'_>, name: &str) -> Result<Option<f64>, Diag> {
-    match a.opt(name) {
-        None => Ok(None),
-        Some((v, s)) => match numeric(v, s, name)?.as_scalar() {
-            Some(x) if x.is_finite() => Ok(Some(x)),
-            _ => Err(Diag::error(format!("{name} must be a finite number"), s)),
-        },
-    }
-}
-
 fn size_option(a: &Args<'_>, name: &str, max: usize) -> Result<Option<u32>, Diag> {
     match a.opt(name) {
         None => Ok(None),
@@ -62,7 +41,7 @@ fn size_option(a: &Args<'_>, name: &str, max: usize) -> Result<Option<u32>, Diag
 impl Interp {
     /// `plot(m)`, `plot(m, d)`, `plot(v)`, `plot(x, y)`.
     pub(super) fn plot_builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
-        let file = text_option(a, "file")?;
+        let file = a.text_opt("file")?;
         // Pixels for an SVG; characters and rows for text, whose canvas holds 8 dots a cell.
         let (max_w, max_h) = if file.is_some() {
             (10_000, 10_000)
@@ -70,12 +49,12 @@ impl Interp {
             (1_000, 500)
         };
         let o = Options {
-            title: text_option(a, "title")?,
-            xlabel: text_option(a, "xlabel")?,
-            ylabel: text_option(a, "ylabel")?,
+            title: a.text_opt("title")?,
+            xlabel: a.text_opt("xlabel")?,
+            ylabel: a.text_opt("ylabel")?,
             bins: size_option(a, "bins", 10_000)?.map(|b| b as usize),
-            from: number_option(a, "from")?,
-            to: number_option(a, "to")?,
+            from: a.number_opt("from")?,
+            to: a.number_opt("to")?,
             width: size_option(a, "width", max_w)?,
             height: size_option(a, "height", max_h)?,
         };

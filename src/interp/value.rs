@@ -59,6 +59,9 @@ impl ModelValue {
     }
 }
 
+/// The fields a fit adds to a model value.
+pub const FIT_FIELDS: [&str; 4] = ["loglik", "iterations", "converged", "trace"];
+
 /// What a fit reported (the fields `.loglik`, `.iterations`, `.converged`, `.trace`).
 #[derive(Clone, Debug)]
 pub struct FitInfo {

@@ -487,12 +487,13 @@ fn ellipse(mx: f64, my: f64, c: &[f64], sigmas: f64) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// A number with at most four decimals and no trailing zeros, for legends and ticks.
+/// A number for legends, ticks and axis labels: at most four decimals and no trailing zeros,
+/// or three significant digits with an exponent when it is tiny or long.
 fn short(x: f64) -> String {
     let s = format!("{x:.4}");
     let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.len() > 8 {
-        format!("{x:.3e}")
+    if s.len() > 8 || (x != 0.0 && x.abs() < 1e-3) {
+        format!("{x:.2e}")
     } else {
         s.to_string()
     }

@@ -2,7 +2,7 @@
 //! y range on the left, the x range below, and the legend. Every layer draws in the same
 //! characters; the density's envelope is the topmost dot of each column.
 
-use super::{Figure, Shape};
+use super::{Figure, Shape, short};
 
 /// Dots per character across and down.
 const DX: usize = 2;
@@ -86,17 +86,6 @@ pub fn terminal_width() -> usize {
     80
 }
 
-/// A number short enough for an axis label.
-fn label(x: f64) -> String {
-    let s = format!("{x:.4}");
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s.len() > LABEL - 1 || (x != 0.0 && x.abs() < 1e-3) {
-        format!("{x:.2e}")
-    } else {
-        s.to_string()
-    }
-}
-
 /// The figure as text `width` characters wide with a canvas `height` rows tall.
 pub fn render(fig: &Figure, width: usize, height: usize) -> String {
     // At most 1000 × 500 cells (4 million dots), whatever the terminal claims.
@@ -167,9 +156,9 @@ pub fn render(fig: &Figure, width: usize, height: usize) -> String {
     }
     for cy in 0..rows {
         let y_label = match cy {
-            0 => label(y1),
-            _ if cy == rows - 1 => label(y0),
-            _ if cy == rows / 2 => label(0.5 * (y0 + y1)),
+            0 => short(y1),
+            _ if cy == rows - 1 => short(y0),
+            _ if cy == rows / 2 => short(0.5 * (y0 + y1)),
             _ => String::new(),
         };
         let axis = if y_label.is_empty() { '│' } else { '┤' };
@@ -178,7 +167,7 @@ pub fn render(fig: &Figure, width: usize, height: usize) -> String {
         out.push('\n');
     }
     out.push_str(&format!("{:>LABEL$} └{}\n", "", "─".repeat(cols)));
-    let (left, mid, right) = (label(x0), label(0.5 * (x0 + x1)), label(x1));
+    let (left, mid, right) = (short(x0), short(0.5 * (x0 + x1)), short(x1));
     let gap = cols.saturating_sub(left.len() + mid.len() + right.len());
     out.push_str(&format!(
         "{:>LABEL$}  {left}{}{mid}{}{right}\n",

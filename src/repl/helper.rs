@@ -19,12 +19,6 @@ pub struct Scope {
     pub names: Vec<(String, Vec<String>)>,
 }
 
-/// The reserved words and literals.
-const KEYWORDS: &[&str] = &[
-    "model", "param", "const", "plate", "let", "print", "assert", "for", "in", "true", "false",
-    "and", "or", "not", "NA",
-];
-
 /// The rustyline helper of a session.
 pub struct GmmHelper {
     scope: Rc<RefCell<Scope>>,
@@ -75,7 +69,7 @@ impl GmmHelper {
                 out.extend(fields.iter().cloned());
             }
         } else {
-            out.extend(KEYWORDS.iter().map(|k| k.to_string()));
+            out.extend(crate::syntax::lex::RESERVED.iter().map(|k| k.to_string()));
             out.extend(crate::builtins::BUILTINS.iter().map(|b| b.name.to_string()));
             out.extend(self.scope.borrow().names.iter().map(|(n, _)| n.clone()));
         }

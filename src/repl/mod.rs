@@ -296,7 +296,7 @@ impl Session {
                         .chain(m.model.consts.iter().map(|c| c.name.clone()))
                         .collect();
                     if m.fit.is_some() {
-                        f.extend(["loglik", "iterations", "converged", "trace"].map(String::from));
+                        f.extend(crate::interp::FIT_FIELDS.map(String::from));
                     }
                     f.extend(["p(", "logp("].map(String::from));
                     f

@@ -9,6 +9,12 @@ use logos::Logos;
 /// so that no input can overflow the parser's stack.
 pub const MAX_NESTING: usize = 64;
 
+/// The reserved words and literals (section 1), each a `Keyword` or `Literal` token.
+pub const RESERVED: [&str; 15] = [
+    "model", "param", "const", "plate", "let", "print", "assert", "for", "in", "true", "false",
+    "and", "or", "not", "NA",
+];
+
 /// One token of the language. Whitespace other than newlines is skipped.
 #[derive(Logos, Clone, Copy, Debug, PartialEq, Eq)]
 #[logos(skip r"[ \t\r]+")]
@@ -260,6 +266,18 @@ mod tests {
             vec![Token::Number, Token::Punct, Token::Number]
         );
         assert_eq!(kinds(".5 1e-6 2.5E3"), vec![Token::Number; 3]);
+    }
+
+    #[test]
+    fn reserved_words_are_the_keyword_and_literal_tokens() {
+        for w in RESERVED {
+            assert!(
+                matches!(kinds(w)[..], [Token::Keyword | Token::Literal]),
+                "{w}"
+            );
+        }
+        // Names that merely start like one stay names.
+        assert_eq!(kinds("models in_ NAN"), vec![Token::Ident; 3]);
     }
 
     #[test]

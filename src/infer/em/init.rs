@@ -116,7 +116,9 @@ fn clamp_clusters(
             x.extend_from_slice(&o.data[i * per..(i + 1) * per]);
         }
     }
-    let w = data.weights.clone().unwrap_or_else(|| vec![1.0; n]);
+    let w = data
+        .row_weights()
+        .map_or_else(|| vec![1.0; n], <[f64]>::to_vec);
     let labels = cluster(&Points { x: &x, f, w: &w }, k, rng);
     let mut out = data.clone();
     let given = data.obs[z].as_ref();
@@ -210,7 +212,7 @@ fn moments(model: &Model, data: &Data, v: VarId, inst: usize) -> (Vec<f64>, Vec<
     let rows: Vec<(&[f64], f64)> = (0..o.lanes)
         .map(|l| {
             let at = (l * lay.inst + inst) * d;
-            let w = match (&data.weights, o.lanes) {
+            let w = match (data.row_weights(), o.lanes) {
                 (Some(w), n) if n > 1 => w[l],
                 _ => 1.0,
             };

@@ -15,7 +15,7 @@ use super::numeric::rng;
 use crate::model::{Model, ParamId};
 use init::{Start, start};
 use mstep::{Vanished, mstep};
-use plan::{Plan, cell_name, entry_name};
+use plan::{Plan, cell_name};
 pub use stats::Data;
 use stats::{EStep, estep};
 use thiserror::Error;
@@ -38,6 +38,9 @@ pub enum FitError {
     /// A variable whose parameters are learned, but that no data row observes.
     #[error("no data row gives `{var}`, so EM cannot learn {}", .params.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" and "))]
     Unobserved { var: String, params: Vec<String> },
+    /// No row to fit to (or every row weighs 0).
+    #[error("the data have no rows to fit to")]
+    NoRows,
     /// A parameter the fit needs has no value.
     #[error("parameter `{param}` has no value: {why}")]
     NoValue { param: String, why: String },
@@ -84,6 +87,7 @@ impl FitError {
             FitError::Impossible { .. } => Some(
                 "check observed discrete values against probabilities that are zero, or start elsewhere".into(),
             ),
+            FitError::NoRows => Some("fit needs at least one row of positive weight".into()),
             FitError::Infer(e) => e.help(),
             _ => None,
         }
@@ -112,7 +116,8 @@ pub struct Options {
     pub init: Init,
     pub restarts: usize,
     pub sieve_iter: usize,
-    pub sieve_keep: usize,
+    /// How many restarts continue after sieving; `None`: max(1, restarts / 10).
+    pub sieve_keep: Option<usize>,
     pub seed: u64,
     /// Parameters held at their values.
     pub fixed: Vec<ParamId>,
@@ -127,7 +132,7 @@ impl Default for Options {
             init: Init::Auto,
             restarts: 1,
             sieve_iter: 0,
-            sieve_keep: 1,
+            sieve_keep: None,
             seed: 0,
             fixed: Vec::new(),
         }
@@ -297,7 +302,10 @@ fn components(
         .into_iter()
         .map(|(it, uses, names)| {
             let (v, e) = uses[0];
-            let component = format!("`{}`{}", model.vars[v].name, entry_name(model, v, e));
+            let component = match super::cpd::entry_words(model, v, e) {
+                w if w.is_empty() => format!("`{}`", model.vars[v].name),
+                w => format!("`{}` where {w}", model.vars[v].name),
+            };
             (it, component, names.join(" and "), names.len())
         })
         .collect()
@@ -320,6 +328,9 @@ pub fn fit(
     opts: &Options,
     progress: &mut dyn FnMut(Progress) -> bool,
 ) -> Result<Fitted, FitError> {
+    if data.total_weight() <= 0.0 {
+        return Err(FitError::NoRows);
+    }
     for &p in &opts.fixed {
         if model.params[p].value.is_none() {
             return Err(FitError::NoValue {
@@ -408,7 +419,7 @@ pub fn fit(
         }
         // Stable: equal log-likelihoods keep restart order.
         runs.sort_by(|a, b| b.1.loglik().total_cmp(&a.1.loglik()));
-        runs.truncate(opts.sieve_keep.max(1));
+        runs.truncate(opts.sieve_keep.unwrap_or(opts.restarts / 10).max(1));
         runs.sort_by_key(|(r, _)| *r);
         for (r, mut run) in runs {
             advance(&mut run, r, opts.max_iter)?;

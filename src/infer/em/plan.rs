@@ -6,7 +6,7 @@
 
 use super::FitError;
 use crate::array::unravel;
-use crate::infer::cpd::{key_radix, positions};
+use crate::infer::cpd::positions;
 use crate::model::expr::Index;
 use crate::model::{Dist, Expr, Model, ParamId, ParamType, VarId};
 use std::collections::BTreeMap;
@@ -66,8 +66,6 @@ pub struct Learned {
 pub struct Plan {
     /// The learned parameters that some distribution reads.
     pub learned: Vec<Learned>,
-    /// Per variable, whether its first argument (`p` or the mean) is learned.
-    pub mean_learned: Vec<bool>,
 }
 
 impl Plan {
@@ -80,7 +78,6 @@ impl Plan {
         };
         // Per parameter: its role and cells keyed by their offsets.
         let mut found: BTreeMap<ParamId, (Role, CellUses)> = BTreeMap::new();
-        let mut mean_learned = vec![false; model.vars.len()];
         for (v, var) in model.vars.iter().enumerate() {
             let args: Vec<(&Expr, Role, &str)> = match &var.dist {
                 Dist::Categorical { p } => vec![(p, Role::Probs, "p")],
@@ -93,7 +90,7 @@ impl Plan {
                     (cov, Role::Cov(ParamType::Cov(0)), "cov"),
                 ],
             };
-            for (k, &(e, role, arg)) in args.iter().enumerate() {
+            for &(e, role, arg) in &args {
                 let ps = learned_here(e);
                 let Some(&first) = ps.first() else {
                     continue;
@@ -161,9 +158,6 @@ impl Plan {
                 for (e_idx, offs) in per_entry.into_iter().enumerate() {
                     entry.1.entry(offs).or_default().push((v, e_idx));
                 }
-                if k == 0 {
-                    mean_learned[v] = true;
-                }
             }
         }
         let mut learned = Vec::new();
@@ -185,10 +179,7 @@ impl Plan {
             }
             learned.push(Learned { param, role, cells });
         }
-        Ok(Plan {
-            learned,
-            mean_learned,
-        })
+        Ok(Plan { learned })
     }
 }
 
@@ -225,23 +216,4 @@ pub fn cell_name(model: &Model, param: ParamId, offsets: &[usize]) -> String {
     let idx = unravel(offsets[0] / span, &shape[..lead]);
     let parts: Vec<String> = idx.iter().map(|i| i.to_string()).collect();
     format!("{}[{}]", p.name, parts.join(", "))
-}
-
-/// Table entry `e` of `v` in words: ` where z = 1, f = 0` (empty for a variable without
-/// parents or plates).
-pub fn entry_name(model: &Model, v: VarId, e: usize) -> String {
-    let var = &model.vars[v];
-    let key = unravel(e, &key_radix(model, v));
-    let fixed = crate::infer::cpd::Layout::of(model, v).fixed;
-    let names = var
-        .parents
-        .iter()
-        .map(|&p| model.vars[p].name.clone())
-        .chain(fixed.iter().map(|&q| model.plates[q].name.clone()));
-    let parts: Vec<String> = names.zip(key).map(|(n, k)| format!("{n} = {k}")).collect();
-    if parts.is_empty() {
-        String::new()
-    } else {
-        format!(" where {}", parts.join(", "))
-    }
 }

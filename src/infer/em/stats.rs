@@ -78,13 +78,24 @@ impl Stats {
             }
             Local::MvNormal(m) => {
                 let n = m.dim();
+                // The deviation once per row (on the stack up to 16 dimensions).
+                let mut buf = [0.0; 16];
+                let mut heap = Vec::new();
+                let d: &mut [f64] = if n <= buf.len() {
+                    &mut buf[..n]
+                } else {
+                    heap.resize(n, 0.0);
+                    &mut heap
+                };
+                for (i, di) in d.iter_mut().enumerate() {
+                    *di = x[i] - m.mean[i];
+                }
                 s[0] += r;
                 for i in 0..n {
-                    let di = x[i] - m.mean[i];
-                    s[1 + i] += r * di;
+                    s[1 + i] += r * d[i];
                     let row = &mut s[1 + n + i * n..1 + n + (i + 1) * n];
-                    for (j, out) in row.iter_mut().enumerate() {
-                        *out += r * di * (x[j] - m.mean[j]);
+                    for (out, dj) in row.iter_mut().zip(d.iter()) {
+                        *out += r * d[i] * dj;
                     }
                 }
             }
@@ -109,10 +120,31 @@ pub struct Data {
     /// The number of data rows.
     pub rows: usize,
     /// Non-negative row weights; `None` weighs every row 1.
-    pub weights: Option<Vec<f64>>,
+    weights: Option<Vec<f64>>,
+    /// The number of rows, or the sum of the weights.
+    total: f64,
 }
 
 impl Data {
+    /// Observations over `rows` data copies, with optional row weights.
+    pub fn new(obs: Vec<Option<Observed>>, rows: usize, weights: Option<Vec<f64>>) -> Data {
+        let total = match &weights {
+            Some(w) => w.iter().sum(),
+            None => rows as f64,
+        };
+        Data {
+            obs,
+            rows,
+            weights,
+            total,
+        }
+    }
+
+    /// The row weights, if any.
+    pub fn row_weights(&self) -> Option<&[f64]> {
+        self.weights.as_deref()
+    }
+
     /// The weight of each row of a chunk.
     fn weights(&self, range: std::ops::Range<usize>) -> Vec<f64> {
         match &self.weights {
@@ -123,10 +155,7 @@ impl Data {
 
     /// The total weight: the number of rows, or the sum of the weights.
     pub fn total_weight(&self) -> f64 {
-        match &self.weights {
-            Some(w) => w.iter().sum(),
-            None => self.rows as f64,
-        }
+        self.total
     }
 
     /// Responsibility mass too small to estimate from: 1e-12 of the total weight. A cell with
