@@ -6,9 +6,11 @@ pub mod cpd;
 pub mod dist;
 pub mod em;
 pub mod engine;
+pub mod flat;
 pub mod numeric;
 pub mod query;
 pub mod sample;
+pub mod vmath;
 
 use crate::model::expr::EvalError;
 use thiserror::Error;

@@ -9,7 +9,9 @@
 use crate::infer::InferError;
 use crate::infer::cpd::{Cpd, Local};
 use crate::infer::engine::{Engine, Observed};
+use crate::infer::flat::Flat;
 use crate::infer::numeric::logsumexp;
+use crate::infer::vmath::sum8_zip;
 use crate::model::{Model, Support, VarId};
 use rayon::prelude::*;
 
@@ -184,17 +186,15 @@ pub struct EStep {
 
 /// Σ_l w_l·x_l over one chunk, skipping rows of weight 0; the first impossible row, if any.
 fn weighted_sum(ev: &[f64], w: &[f64], first: usize) -> (f64, Option<usize>) {
-    let mut s = 0.0;
-    let mut bad = None;
-    for (l, (&x, &wl)) in ev.iter().zip(w).enumerate() {
-        if wl == 0.0 {
-            continue;
-        }
-        if x == f64::NEG_INFINITY && bad.is_none() {
-            bad = Some(first + l);
-        }
-        s += wl * x;
-    }
+    let s = sum8_zip(w, ev, |w, x| if w == 0.0 { 0.0 } else { w * x });
+    let bad = if s == f64::NEG_INFINITY {
+        ev.iter()
+            .zip(w)
+            .position(|(&x, &w)| w != 0.0 && x == f64::NEG_INFINITY)
+            .map(|l| first + l)
+    } else {
+        None
+    };
     (s, bad)
 }
 
@@ -210,22 +210,23 @@ pub fn estep(
     let obs = &data.obs;
     let configs = Engine::over(model, cpds, obs, 0..0).global_configs()?;
     if configs == 1 {
-        // No global latents: one pass gives both the likelihood and the statistics.
+        // No global latents: one pass gives both the likelihood and the statistics, through the
+        // fast path when the model is flat.
+        let flat = Flat::compile(model, cpds, obs);
         let parts: Vec<(f64, Option<usize>, Option<Stats>)> = chunks
             .par_iter()
             .map(|range| {
-                let engine = Engine::over(model, cpds, obs, range.clone());
+                let engine = || Engine::over(model, cpds, obs, range.clone());
                 let w = data.weights(range.clone());
-                if want_stats {
-                    let mut s = Stats::zero(model, cpds);
-                    let ev = engine.accumulate_data(0, &w, &mut s)?;
-                    let (ll, bad) = weighted_sum(&ev, &w, range.start);
-                    Ok((ll, bad, Some(s)))
-                } else {
-                    let ev = engine.run()?;
-                    let (ll, bad) = weighted_sum(&ev.local, &w, range.start);
-                    Ok((ll, bad, None))
-                }
+                let mut s = want_stats.then(|| Stats::zero(model, cpds));
+                let ev = match (&flat, &mut s) {
+                    (Some(f), Some(s)) => f.accumulate(range.clone(), &w, s),
+                    (Some(f), None) => f.evidence(range.clone()),
+                    (None, Some(s)) => engine().accumulate_data(0, &w, s)?,
+                    (None, None) => engine().run()?.local,
+                };
+                let (ll, bad) = weighted_sum(&ev, &w, range.start);
+                Ok((ll, bad, s))
             })
             .collect::<Result<_, InferError>>()?;
         let engine = Engine::over(model, cpds, obs, 0..0);

@@ -1,0 +1,326 @@
+//! Benchmarks of the hot paths at the sizes of the performance targets, and 10× smaller:
+//! one EM iteration, CSV load, the posterior over data, sampling, and a two-level model against
+//! a flat one with as many configurations.
+//!
+//! ```text
+//! cargo bench --bench perf            # every size; scikit-learn side by side if importable
+//! cargo bench --bench perf -- --small # the 10× smaller sizes only
+//! ```
+//!
+//! Each time is the median of several runs. One EM iteration is timed as the difference of a
+//! 21-iteration and a 1-iteration fit from the same start, divided by 20, which cancels the
+//! set-up; scikit-learn's `GaussianMixture` is timed the same way on the same CSV file, in the
+//! same run, so the ratio is measured under the same machine load.
+
+use gmm::array::Array;
+use gmm::infer::em::{self, Init, Options};
+use gmm::infer::numeric::{rng, standard_normal, uniform};
+use gmm::infer::query::{Query, query};
+use gmm::infer::sample_model;
+use gmm::interp::bind::bind;
+use gmm::interp::data::{Dataset, load_csv};
+use gmm::model::Model;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn main() {
+    let small_only = std::env::args().any(|a| a == "--small");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench");
+    std::fs::create_dir_all(&dir).expect("a folder for the benchmark data");
+    let sklearn = sklearn_available();
+    if !sklearn {
+        println!("(scikit-learn is not importable from python3: gmm times only)");
+    }
+    println!(
+        "threads: {}\n",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+
+    let mut sizes = vec![(100_000, 1), (50_000, 2)];
+    if !small_only {
+        sizes.extend([(1_000_000, 1), (500_000, 2)]);
+    }
+    println!("One EM iteration (K = 3, full covariance for D = 2)");
+    println!(
+        "{:>9} {:>2} | {:>10} {:>14} | {:>12} {:>8}",
+        "N", "D", "gmm ms", "ns/row/comp", "sklearn ms", "ratio"
+    );
+    for &(n, d) in &sizes {
+        let csv = write_mixture(&dir, n, d, 3, 0);
+        let data = load(&csv);
+        let m = model(&mixture_source(&data, d, 3));
+        let gmm_s = em_iteration(&m, &data);
+        let per = gmm_s * 1e9 / (n as f64 * 3.0);
+        let (sk, ratio) = if sklearn {
+            let s = sklearn_iteration(&csv, d, 3);
+            (format!("{:.1}", s * 1e3), format!("{:.1}x", s / gmm_s))
+        } else {
+            ("-".into(), "-".into())
+        };
+        println!(
+            "{n:>9} {d:>2} | {:>10.2} {per:>14.2} | {sk:>12} {ratio:>8}",
+            gmm_s * 1e3
+        );
+    }
+
+    let rows: Vec<usize> = if small_only {
+        vec![100_000]
+    } else {
+        vec![100_000, 1_000_000]
+    };
+    println!("\nData and queries (the 1-D, K = 3 data)");
+    println!(
+        "{:>9} | {:>12} {:>18} {:>14}",
+        "N", "load ms", "p(z | x = d.x) ms", "sample ms"
+    );
+    for &n in &rows {
+        let csv = write_mixture(&dir, n, 1, 3, 0);
+        let load_s = median(5, || {
+            std::hint::black_box(load(&csv));
+        });
+        let data = load(&csv);
+        let m = model(&mixture_source(&data, 1, 3));
+        let xs = column(&data, "x");
+        let q = Query {
+            targets: vec![(var(&m, "z"), None)],
+            given: vec![(var(&m, "x"), Array::vector(xs))],
+            conditional: true,
+            log: false,
+        };
+        let post_s = median(5, || {
+            std::hint::black_box(query(&m, &q).expect("the posterior"));
+        });
+        let sample_s = median(5, || {
+            std::hint::black_box(sample_model(&m, n, &mut rng(1)).expect("draws"));
+        });
+        println!(
+            "{n:>9} | {:>12.1} {:>18.1} {:>14.1}",
+            load_s * 1e3,
+            post_s * 1e3,
+            sample_s * 1e3
+        );
+    }
+
+    println!("\nTwo levels (g -> z -> x, 2 x 3 configurations) against a flat K = 6 mixture");
+    println!(
+        "{:>9} | {:>14} {:>14} {:>8}",
+        "N", "flat ms/iter", "two ms/iter", "ratio"
+    );
+    for &n in &rows {
+        let csv = write_mixture(&dir, n, 1, 6, 1);
+        let data = load(&csv);
+        let flat = model(&mixture_source(&data, 1, 6));
+        let two = model(&two_level_source(&data));
+        let (f, t) = (em_iteration(&flat, &data), em_iteration(&two, &data));
+        println!(
+            "{n:>9} | {:>14.2} {:>14.2} {:>7.2}x",
+            f * 1e3,
+            t * 1e3,
+            t / f
+        );
+    }
+}
+
+/// The median of `reps` timings of `f`, in seconds.
+fn median(reps: usize, mut f: impl FnMut()) -> f64 {
+    let mut t: Vec<f64> = (0..reps)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[reps / 2]
+}
+
+/// Seconds per EM iteration: (a 21-iteration fit − a 1-iteration fit) / 20, each a median of 3.
+fn em_iteration(m: &Model, d: &Dataset) -> f64 {
+    let data = bind(m, d, None).expect("the data bind");
+    let fit = |iters: usize| {
+        let opts = Options {
+            max_iter: iters,
+            tol: 0.0,
+            init: Init::Given,
+            ..Options::default()
+        };
+        median(3, || {
+            std::hint::black_box(em::fit(m, &data, &opts, &mut |_| true).expect("fits"));
+        })
+    };
+    let one = fit(1);
+    (fit(21) - one).max(0.0) / 20.0
+}
+
+/// Writes `n` rows of a K-component mixture in D dimensions (component means drawn from
+/// N(0, 4²), unit noise) to a CSV file, once.
+fn write_mixture(dir: &Path, n: usize, d: usize, k: usize, seed: u64) -> PathBuf {
+    let path = dir.join(format!("mix_{n}_{d}_{k}_{seed}.csv"));
+    if path.exists() {
+        return path;
+    }
+    let mut r = rng(seed);
+    let means: Vec<f64> = (0..k * d).map(|_| 4.0 * standard_normal(&mut r)).collect();
+    let mut text = if d == 1 {
+        "x\n".to_string()
+    } else {
+        (0..d)
+            .map(|j| format!("x[{j}]"))
+            .collect::<Vec<_>>()
+            .join(",")
+            + "\n"
+    };
+    for _ in 0..n {
+        let c = ((uniform(&mut r) * k as f64) as usize).min(k - 1);
+        for j in 0..d {
+            let x = means[c * d + j] + standard_normal(&mut r);
+            let sep = if j + 1 == d { '\n' } else { ',' };
+            write!(text, "{x:.9}{sep}").expect("writing to a string");
+        }
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).expect("the benchmark data are written");
+    std::fs::rename(&tmp, &path).expect("the benchmark data are renamed");
+    path
+}
+
+fn load(path: &Path) -> Dataset {
+    load_csv(path, &path.display().to_string()).expect("the benchmark CSV loads")
+}
+
+fn column(d: &Dataset, name: &str) -> Vec<f64> {
+    d.numeric(
+        d.columns
+            .iter()
+            .position(|c| c.name == name)
+            .expect("column"),
+    )
+    .expect("numbers")
+}
+
+/// The first K rows, as the starting means.
+fn first_rows(data: &Dataset, d: usize, k: usize) -> Vec<Vec<f64>> {
+    let cols: Vec<Vec<f64>> = (0..data.columns.len())
+        .map(|c| column_at(data, c))
+        .collect();
+    (0..k)
+        .map(|i| (0..d).map(|j| cols[j][i]).collect())
+        .collect()
+}
+
+fn column_at(d: &Dataset, c: usize) -> Vec<f64> {
+    d.numeric(c).expect("numbers")
+}
+
+fn list(v: &[f64]) -> String {
+    let items: Vec<String> = v.iter().map(|x| format!("{x:?}")).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// The scikit-learn comparison's model: equal weights, the first K rows as means, unit spreads.
+fn mixture_source(data: &Dataset, d: usize, k: usize) -> String {
+    let mu = first_rows(data, d, k);
+    let pi = list(&vec![1.0 / k as f64; k]);
+    if d == 1 {
+        let means: Vec<f64> = mu.iter().map(|m| m[0]).collect();
+        format!(
+            "model big {{\n  param pi : simplex[{k}] = {pi}\n  param mu[{k}] : real = {}\n  param sd[{k}] : positive = {}\n  plate rows {{\n    z ~ Categorical(pi)\n    x ~ Normal(mu[z], sd[z])\n  }}\n}}\n",
+            list(&means),
+            list(&vec![1.0; k])
+        )
+    } else {
+        let eye: Vec<String> = (0..d)
+            .map(|i| {
+                list(
+                    &(0..d)
+                        .map(|j| f64::from(u8::from(i == j)))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        let eye = format!("[{}]", eye.join(", "));
+        let means: Vec<String> = mu.iter().map(|m| list(m)).collect();
+        let covs = vec![eye; k].join(", ");
+        format!(
+            "model big {{\n  param pi : simplex[{k}] = {pi}\n  param mu[{k}] : vector[{d}] = [{}]\n  param S[{k}] : cov[{d}] = [{covs}]\n  plate rows {{\n    z ~ Categorical(pi)\n    x ~ MvNormal(mu[z], S[z])\n  }}\n}}\n",
+            means.join(", ")
+        )
+    }
+}
+
+/// g → z → x with 2 × 3 configurations, x's mean picked by (g, z).
+fn two_level_source(data: &Dataset) -> String {
+    let mu: Vec<f64> = first_rows(data, 1, 6).iter().map(|m| m[0]).collect();
+    format!(
+        "model two {{\n  param pg : simplex[2] = [0.5, 0.5]\n  param pz[2] : simplex[3] = [[0.4, 0.3, 0.3], [0.3, 0.3, 0.4]]\n  param mu[2, 3] : real = [{}, {}]\n  param sd[3] : positive = [1.0, 1.0, 1.0]\n  plate rows {{\n    g ~ Categorical(pg)\n    z ~ Categorical(pz[g])\n    x ~ Normal(mu[g, z], sd[z])\n  }}\n}}\n",
+        list(&mu[..3]),
+        list(&mu[3..])
+    )
+}
+
+fn model(text: &str) -> Model {
+    let program = gmm::syntax::parse(text).expect("the benchmark model parses");
+    let checked = gmm::check::check_program(&program);
+    assert!(!checked.has_errors(), "{:?}", checked.diags);
+    checked
+        .models
+        .last()
+        .and_then(|m| m.model.clone())
+        .expect("a plain model")
+}
+
+fn var(m: &Model, name: &str) -> usize {
+    m.vars
+        .iter()
+        .position(|v| v.name == name)
+        .expect("the variable")
+}
+
+fn sklearn_available() -> bool {
+    Command::new("python3")
+        .args(["-c", "import sklearn, pandas"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// scikit-learn's seconds per EM iteration on the same file and start, timed as
+/// [`em_iteration`] times gmm.
+fn sklearn_iteration(csv: &Path, d: usize, k: usize) -> f64 {
+    const SCRIPT: &str = r#"
+import sys, time, statistics, numpy as np, pandas as pd, warnings
+warnings.filterwarnings("ignore")
+from sklearn.mixture import GaussianMixture
+path, d, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+X = pd.read_csv(path).to_numpy()
+prec = np.stack([np.eye(d)] * k)
+def fit(iters):
+    times = []
+    for _ in range(3):
+        g = GaussianMixture(k, covariance_type="full", weights_init=np.full(k, 1.0 / k),
+                            means_init=X[:k], precisions_init=prec, max_iter=iters, tol=0.0,
+                            reg_covar=1e-6)
+        t = time.perf_counter()
+        g.fit(X)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+one = fit(1)
+print(max(fit(21) - one, 0.0) / 20)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .arg(csv)
+        .args([d.to_string(), k.to_string()])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("seconds")
+}

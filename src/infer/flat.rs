@@ -1,0 +1,521 @@
+//! The fast path of the engine for the common shape: a data plate with no plates inside it and
+//! no global latents. Its discrete variables then take one of a fixed list of joint
+//! configurations in every row, and every table entry a row uses is fixed by the configuration.
+//! A flat mixture of K components has K configurations; a two-level g → z → x has |g|·|z|.
+//!
+//! Per row and configuration c, the log joint is `prior[c] + Σ log p(x_v | entry of v under c)`
+//! over the observed continuous variables; a discrete variable a row observes rules out the
+//! configurations that disagree. Rows are processed in blocks of [`BLOCK`] as structure-of-arrays
+//! loops the compiler vectorises, with [`vmath`](super::vmath)'s `exp` and `ln` and sums kept in
+//! four fixed lanes, so the results are the same with or without SIMD and on every machine.
+//! It computes what [`Engine`](super::engine::Engine) computes for such models, to rounding; a
+//! test compares the two.
+
+use super::cpd::{Cpd, Layout, Local};
+use super::em::stats::Stats;
+use super::engine::{Observed, is_global};
+use super::vmath::{self, dot8, sum8};
+use crate::array::unravel;
+use crate::model::{Model, Support, VarId};
+
+/// Rows per block: the block's per-configuration arrays stay in the first-level cache.
+const BLOCK: usize = 256;
+
+/// Most configurations the fast path takes; larger joint spaces go to the general engine.
+const MAX_CONFIGS: usize = 256;
+
+/// A flat model compiled against its tables and observations.
+pub struct Flat<'a> {
+    configs: usize,
+    /// log p(the discrete variables in configuration c), per configuration.
+    prior: Vec<f64>,
+    latents: Vec<Latent<'a>>,
+    terms: Vec<Term<'a>>,
+    /// The largest event size of the terms.
+    width: usize,
+}
+
+/// A discrete variable of the data plate, enumerated.
+struct Latent<'a> {
+    var: VarId,
+    /// Its number of values.
+    k: usize,
+    /// Its value in each configuration.
+    value: Vec<usize>,
+    /// Its table entry in each configuration.
+    entry: Vec<usize>,
+    /// Per-row observations (NaN where missing), which rule out disagreeing configurations.
+    observed: Option<&'a [f64]>,
+}
+
+/// An observed continuous variable of the data plate.
+struct Term<'a> {
+    var: VarId,
+    /// Row-major values, `stride` apart (0: one value shared by every row).
+    data: &'a [f64],
+    stride: usize,
+    /// The event size D.
+    dim: usize,
+    /// Its table entry in each configuration.
+    entry: Vec<usize>,
+    /// Per configuration: the mean (D numbers).
+    mean: Vec<f64>,
+    /// Per configuration: the inverse of the covariance's Cholesky factor, row-major lower
+    /// triangle (D×D numbers; for a Normal, 1/sd).
+    whiten: Vec<f64>,
+    /// Per configuration: the log density's constant.
+    log_norm: Vec<f64>,
+}
+
+/// Working arrays of one block.
+struct Scratch {
+    /// Per configuration: the log joint, then its exponential, then the responsibility.
+    ll: Vec<f64>,
+    /// A term's values, one array per dimension.
+    x: Vec<f64>,
+    /// Deviations from a mean, one array per dimension.
+    d: Vec<f64>,
+    /// 1 where a row has the term's value, 0 where it misses it (its value then reads 0).
+    keep: Vec<f64>,
+    /// A responsibility times `keep`.
+    rk: Vec<f64>,
+    z: Vec<f64>,
+    q: Vec<f64>,
+    max: Vec<f64>,
+    sum: Vec<f64>,
+    /// A row's weight over its sum of exponentials (0 for an impossible row).
+    scale: Vec<f64>,
+}
+
+impl<'a> Flat<'a> {
+    /// Compiles `model` for the fast path, or `None` when it does not have the flat shape.
+    pub fn compile(
+        model: &Model,
+        cpds: &'a [Cpd],
+        obs: &'a [Option<Observed>],
+    ) -> Option<Flat<'a>> {
+        let data = model.data_plate()?;
+        if model.plates.iter().any(|p| p.parent == Some(data)) {
+            return None;
+        }
+        let inside: Vec<VarId> = (0..model.vars.len())
+            .filter(|&v| !is_global(model, v))
+            .collect();
+        // Every variable once per row; the global ones observed (no global latents).
+        for (v, o) in obs.iter().enumerate() {
+            if Layout::of(model, v).inst != 1 {
+                return None;
+            }
+            if is_global(model, v) {
+                let o = o.as_ref()?;
+                if o.lanes != 1 || o.data.iter().any(|x| x.is_nan()) {
+                    return None;
+                }
+            }
+        }
+        // The enumerated variables and the values each may take.
+        let mut enumerated = Vec::new();
+        let mut allowed = Vec::new();
+        for &v in &inside {
+            let Support::Discrete(k) = model.vars[v].support else {
+                continue;
+            };
+            let (values, observed) = match &obs[v] {
+                Some(o) if o.lanes == 1 && !o.data[0].is_nan() => (vec![o.data[0] as usize], None),
+                Some(o) if o.lanes > 1 => ((0..k).collect(), Some(o.data.as_slice())),
+                _ => ((0..k).collect(), None),
+            };
+            enumerated.push((v, k, observed));
+            allowed.push(values);
+        }
+        let radix: Vec<usize> = allowed.iter().map(Vec::len).collect();
+        let configs = radix
+            .iter()
+            .try_fold(1usize, |n, &k| n.checked_mul(k))
+            .filter(|&n| n <= MAX_CONFIGS)?;
+        let assignment: Vec<Vec<usize>> = (0..configs)
+            .map(|c| {
+                unravel(c, &radix)
+                    .iter()
+                    .zip(&allowed)
+                    .map(|(&i, vals)| vals[i])
+                    .collect()
+            })
+            .collect();
+        // The table entry of `v` in configuration c: its parents' values there.
+        let entry_of = |v: VarId, c: usize| -> Option<usize> {
+            let key: Option<Vec<usize>> = model.vars[v]
+                .parents
+                .iter()
+                .map(|&p| match enumerated.iter().position(|e| e.0 == p) {
+                    Some(i) => Some(assignment[c][i]),
+                    None => obs[p].as_ref().map(|o| o.data[0] as usize),
+                })
+                .collect();
+            Some(cpds[v].index(&key?))
+        };
+        let mut prior = vec![0.0; configs];
+        let mut latents = Vec::new();
+        for (i, &(v, k, observed)) in enumerated.iter().enumerate() {
+            let entry: Vec<usize> = (0..configs)
+                .map(|c| entry_of(v, c))
+                .collect::<Option<_>>()?;
+            let value: Vec<usize> = (0..configs).map(|c| assignment[c][i]).collect();
+            for c in 0..configs {
+                prior[c] += cpds[v].entries[entry[c]].logp(&[value[c] as f64]);
+            }
+            latents.push(Latent {
+                var: v,
+                k,
+                value,
+                entry,
+                observed,
+            });
+        }
+        let mut terms = Vec::new();
+        for &v in &inside {
+            if model.vars[v].support.is_discrete() {
+                continue;
+            }
+            let Some(o) = &obs[v] else {
+                continue; // Never observed: it integrates to 1.
+            };
+            let dim = Layout::of(model, v).event;
+            let entry: Vec<usize> = (0..configs)
+                .map(|c| entry_of(v, c))
+                .collect::<Option<_>>()?;
+            let (mut mean, mut whiten, mut log_norm) = (Vec::new(), Vec::new(), Vec::new());
+            for &e in &entry {
+                match &cpds[v].entries[e] {
+                    Local::Normal {
+                        mean: m,
+                        sd,
+                        log_norm: ln,
+                    } => {
+                        mean.push(*m);
+                        whiten.push(1.0 / sd);
+                        log_norm.push(*ln);
+                    }
+                    Local::MvNormal(m) => {
+                        mean.extend(m.mean.iter());
+                        whiten.extend(inverse_lower(&m.chol));
+                        log_norm.push(m.log_norm);
+                    }
+                    _ => return None,
+                }
+            }
+            terms.push(Term {
+                var: v,
+                data: &o.data,
+                stride: if o.lanes == 1 { 0 } else { dim },
+                dim,
+                entry,
+                mean,
+                whiten,
+                log_norm,
+            });
+        }
+        let width = terms.iter().map(|t| t.dim).max().unwrap_or(1);
+        Some(Flat {
+            configs,
+            prior,
+            latents,
+            terms,
+            width,
+        })
+    }
+
+    /// log p(row l's observations) for each row of `range`.
+    pub fn evidence(&self, range: std::ops::Range<usize>) -> Vec<f64> {
+        self.dispatch(range, None)
+    }
+
+    /// [`evidence`](Self::evidence), adding each row's expected statistics, weighted by
+    /// `weights` (one per row of `range`), to `stats`.
+    pub fn accumulate(
+        &self,
+        range: std::ops::Range<usize>,
+        weights: &[f64],
+        stats: &mut Stats,
+    ) -> Vec<f64> {
+        self.dispatch(range, Some((weights, stats)))
+    }
+
+    /// Runs the rows with the widest vector instructions the processor has. Every lane rounds
+    /// as a scalar would, so the choice changes the speed only.
+    fn dispatch(
+        &self,
+        range: std::ops::Range<usize>,
+        acc: Option<(&[f64], &mut Stats)>,
+    ) -> Vec<f64> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+            {
+                // SAFETY: the processor has AVX-512 F and DQ, checked just above.
+                return unsafe { self.rows_avx512(range, acc) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the processor has AVX2, checked just above.
+                return unsafe { self.rows_avx2(range, acc) };
+            }
+        }
+        self.rows(range, acc)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx512dq")]
+    fn rows_avx512(
+        &self,
+        range: std::ops::Range<usize>,
+        acc: Option<(&[f64], &mut Stats)>,
+    ) -> Vec<f64> {
+        self.rows(range, acc)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn rows_avx2(
+        &self,
+        range: std::ops::Range<usize>,
+        acc: Option<(&[f64], &mut Stats)>,
+    ) -> Vec<f64> {
+        self.rows(range, acc)
+    }
+
+    #[inline(always)]
+    fn rows(
+        &self,
+        range: std::ops::Range<usize>,
+        mut acc: Option<(&[f64], &mut Stats)>,
+    ) -> Vec<f64> {
+        let c = self.configs;
+        let w = self.width;
+        let mut s = Scratch {
+            ll: vec![0.0; c * BLOCK],
+            x: vec![0.0; w * BLOCK],
+            d: vec![0.0; w * BLOCK],
+            keep: vec![0.0; BLOCK],
+            rk: vec![0.0; BLOCK],
+            z: vec![0.0; BLOCK],
+            q: vec![0.0; BLOCK],
+            max: vec![0.0; BLOCK],
+            sum: vec![0.0; BLOCK],
+            scale: vec![0.0; BLOCK],
+        };
+        let mut out = vec![0.0; range.len()];
+        let first = range.start;
+        for (b, out) in out.chunks_mut(BLOCK).enumerate() {
+            let at = first + b * BLOCK;
+            self.log_joint(at, out.len(), &mut s);
+            self.normalise(out, &mut s);
+            if let Some((weights, stats)) = acc.as_mut() {
+                let wb = &weights[b * BLOCK..b * BLOCK + out.len()];
+                self.add_block(at, wb, out, &mut s, stats);
+            }
+        }
+        out
+    }
+
+    /// Fills `s.ll` with the log joint of rows `at..at + n` under each configuration.
+    #[inline(always)]
+    fn log_joint(&self, at: usize, n: usize, s: &mut Scratch) {
+        for (c, &p) in self.prior.iter().enumerate() {
+            s.ll[c * BLOCK..c * BLOCK + n].fill(p);
+        }
+        for t in &self.terms {
+            t.load(at, n, s);
+            let dim = t.dim;
+            for c in 0..self.configs {
+                let mean = &t.mean[c * dim..(c + 1) * dim];
+                let lin = t.log_norm[c];
+                if dim == 1 {
+                    let (m, inv) = (mean[0], t.whiten[c]);
+                    let row = &mut s.ll[c * BLOCK..c * BLOCK + n];
+                    for ((r, &x), &keep) in row.iter_mut().zip(&s.x[..n]).zip(&s.keep[..n]) {
+                        let z = (x - m) * inv;
+                        *r += (-0.5 * z * z + lin) * keep;
+                    }
+                    continue;
+                }
+                t.deviations(c, n, s);
+                let l = &t.whiten[c * dim * dim..(c + 1) * dim * dim];
+                s.q[..n].fill(0.0);
+                for i in 0..dim {
+                    s.z[..n].fill(0.0);
+                    for k in 0..=i {
+                        let lik = l[i * dim + k];
+                        let dk = &s.d[k * BLOCK..k * BLOCK + n];
+                        for (z, &d) in s.z[..n].iter_mut().zip(dk) {
+                            *z += lik * d;
+                        }
+                    }
+                    for (q, &z) in s.q[..n].iter_mut().zip(&s.z[..n]) {
+                        *q += z * z;
+                    }
+                }
+                let row = &mut s.ll[c * BLOCK..c * BLOCK + n];
+                for ((r, &q), &keep) in row.iter_mut().zip(&s.q[..n]).zip(&s.keep[..n]) {
+                    *r += (-0.5 * q + lin) * keep;
+                }
+            }
+        }
+        for lat in &self.latents {
+            let Some(o) = lat.observed else { continue };
+            for (j, &x) in o[at..at + n].iter().enumerate() {
+                if x.is_nan() {
+                    continue;
+                }
+                for c in 0..self.configs {
+                    if lat.value[c] as f64 != x {
+                        s.ll[c * BLOCK + j] = f64::NEG_INFINITY;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Turns the log joints into exponentials relative to each row's largest, writes each row's
+    /// log evidence to `out`, and leaves the sums of the exponentials in `s.sum`.
+    #[inline(always)]
+    fn normalise(&self, out: &mut [f64], s: &mut Scratch) {
+        let n = out.len();
+        s.max[..n].fill(f64::NEG_INFINITY);
+        for c in 0..self.configs {
+            for (m, &v) in s.max[..n].iter_mut().zip(&s.ll[c * BLOCK..c * BLOCK + n]) {
+                *m = if v > *m { v } else { *m };
+            }
+        }
+        s.sum[..n].fill(0.0);
+        for c in 0..self.configs {
+            let row = &mut s.ll[c * BLOCK..c * BLOCK + n];
+            for ((v, &m), sum) in row.iter_mut().zip(&s.max[..n]).zip(&mut s.sum[..n]) {
+                // A row every configuration rules out has max −∞; its terms are 0.
+                let shift = if m == f64::NEG_INFINITY { 0.0 } else { m };
+                *v = vmath::exp(*v - shift);
+                *sum += *v;
+            }
+        }
+        for ((o, &m), &sum) in out.iter_mut().zip(&s.max[..n]).zip(&s.sum[..n]) {
+            *o = if m == f64::NEG_INFINITY {
+                m
+            } else {
+                m + vmath::ln(sum)
+            };
+        }
+    }
+
+    /// Adds the block's weighted expected statistics to `stats`.
+    #[inline(always)]
+    fn add_block(&self, at: usize, w: &[f64], ev: &[f64], s: &mut Scratch, stats: &mut Stats) {
+        let n = w.len();
+        for ((sc, (&wl, &e)), &sum) in s.scale[..n].iter_mut().zip(w.iter().zip(ev)).zip(&s.sum) {
+            *sc = if e == f64::NEG_INFINITY {
+                0.0
+            } else {
+                wl / sum
+            };
+        }
+        for c in 0..self.configs {
+            for (r, &sc) in s.ll[c * BLOCK..c * BLOCK + n].iter_mut().zip(&s.scale[..n]) {
+                *r *= sc;
+            }
+        }
+        for lat in &self.latents {
+            let data = &mut stats.data[lat.var];
+            for c in 0..self.configs {
+                let r = &s.ll[c * BLOCK..c * BLOCK + n];
+                data[lat.entry[c] * lat.k + lat.value[c]] += sum8(r);
+            }
+        }
+        for t in &self.terms {
+            t.load(at, n, s);
+            let dim = t.dim;
+            let width = 1 + dim + dim * dim;
+            for c in 0..self.configs {
+                t.deviations(c, n, s);
+                let into = &mut stats.data[t.var][t.entry[c] * width..(t.entry[c] + 1) * width];
+                let r = &s.ll[c * BLOCK..c * BLOCK + n];
+                for ((rk, &r), &keep) in s.rk[..n].iter_mut().zip(r).zip(&s.keep[..n]) {
+                    *rk = r * keep;
+                }
+                into[0] += sum8(&s.rk[..n]);
+                for i in 0..dim {
+                    let di = &s.d[i * BLOCK..i * BLOCK + n];
+                    // r·dᵢ, kept in z for the second moments of row i.
+                    for ((z, &r), &d) in s.z[..n].iter_mut().zip(&s.rk[..n]).zip(di) {
+                        *z = r * d;
+                    }
+                    into[1 + i] += sum8(&s.z[..n]);
+                    for k in i..dim {
+                        let v = dot8(&s.z[..n], &s.d[k * BLOCK..k * BLOCK + n]);
+                        into[1 + dim + i * dim + k] += v;
+                        if k != i {
+                            into[1 + dim + k * dim + i] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Term<'_> {
+    /// Copies rows `at..at + n` into `s.x`, one array per dimension, with 0 for a missing
+    /// value, and sets `s.keep`.
+    #[inline(always)]
+    fn load(&self, at: usize, n: usize, s: &mut Scratch) {
+        for i in 0..self.dim {
+            let x = &mut s.x[i * BLOCK..i * BLOCK + n];
+            match self.stride {
+                0 => x.fill(self.data[i]),
+                1 => x.copy_from_slice(&self.data[at..at + n]),
+                stride => {
+                    let rows = self.data[at * stride..(at + n) * stride].chunks_exact(stride);
+                    for (x, row) in x.iter_mut().zip(rows) {
+                        *x = row[i];
+                    }
+                }
+            }
+        }
+        for (k, &x) in s.keep[..n].iter_mut().zip(&s.x[..n]) {
+            *k = if x.is_nan() { 0.0 } else { 1.0 };
+        }
+        for x in &mut s.x[..self.dim * BLOCK] {
+            *x = if x.is_nan() { 0.0 } else { *x };
+        }
+    }
+
+    /// `s.d` = the loaded values minus configuration c's mean, per dimension.
+    #[inline(always)]
+    fn deviations(&self, c: usize, n: usize, s: &mut Scratch) {
+        for i in 0..self.dim {
+            let m = self.mean[c * self.dim + i];
+            let (x, d) = (
+                &s.x[i * BLOCK..i * BLOCK + n],
+                &mut s.d[i * BLOCK..i * BLOCK + n],
+            );
+            for (d, &x) in d.iter_mut().zip(x) {
+                *d = x - m;
+            }
+        }
+    }
+}
+
+/// The inverse of a lower-triangular matrix, row-major.
+fn inverse_lower(l: &nalgebra::DMatrix<f64>) -> Vec<f64> {
+    let d = l.nrows();
+    let mut inv = vec![0.0; d * d];
+    for col in 0..d {
+        // Forward substitution of L·y = e_col.
+        for i in col..d {
+            let mut s = if i == col { 1.0 } else { 0.0 };
+            for k in col..i {
+                s -= l[(i, k)] * inv[k * d + col];
+            }
+            inv[i * d + col] = s / l[(i, i)];
+        }
+    }
+    inv
+}
