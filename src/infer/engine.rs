@@ -18,19 +18,66 @@
 use super::InferError;
 use super::cpd::{Cpd, Layout, plate_size};
 use super::em::stats::Stats;
+use super::flat::Flat;
 use super::numeric::logsumexp;
 use crate::array::unravel;
 use crate::model::{Model, PlateId, PlateSize, Support, VarId};
+use rayon::prelude::*;
 
 /// Most joint configurations enumerated in one plate scope.
 pub const MAX_CONFIGS: usize = 1 << 20;
+
+/// Data copies per chunk of parallel work. Fixed, so the order of every floating-point sum over
+/// chunks is fixed too, whatever the number of threads.
+pub const CHUNK: usize = 2048;
+
+/// `0..rows` in chunks of [`CHUNK`] (one empty chunk when there are no rows).
+pub fn chunks(rows: usize) -> Vec<std::ops::Range<usize>> {
+    (0..rows.div_ceil(CHUNK).max(1))
+        .map(|c| c * CHUNK..((c + 1) * CHUNK).min(rows))
+        .collect()
+}
+
+/// What [`Engine::run`] computes over `lanes` data copies, in chunks run in parallel (each
+/// copy's evidence is computed on its own, so the chunking changes nothing), through the
+/// [`Flat`] fast path when the model has its shape.
+pub fn evidence(
+    model: &Model,
+    cpds: &[Cpd],
+    obs: &[Option<Observed>],
+    lanes: usize,
+) -> Result<Evidence, InferError> {
+    let root = Engine::over(model, cpds, obs, 0..0).run()?;
+    let flat = if root.global.len() == 1 {
+        Flat::compile(model, cpds, obs)
+    } else {
+        None
+    };
+    let configs = root.global.len();
+    let mut local = vec![0.0; lanes * configs];
+    local
+        .par_chunks_mut(CHUNK * configs)
+        .zip(chunks(lanes))
+        .try_for_each(|(out, range)| {
+            match &flat {
+                Some(f) => f.evidence_into(range, out),
+                None => out.copy_from_slice(&Engine::over(model, cpds, obs, range).run()?.local),
+            }
+            Ok::<(), InferError>(())
+        })?;
+    Ok(Evidence {
+        global: root.global,
+        local,
+        lanes,
+    })
+}
 
 /// Observed values of one variable: `lanes × instances × event` elements, NaN where missing.
 /// One lane for a global variable or a value shared by every copy.
 #[derive(Clone, Debug)]
 pub struct Observed {
-    /// The values.
-    pub data: Vec<f64>,
+    /// The values, shared: copies of a data set (restarts, clamped queries) cost nothing.
+    pub data: std::sync::Arc<[f64]>,
     /// 1, or the number of data copies.
     pub lanes: usize,
 }
@@ -58,8 +105,13 @@ impl Evidence {
     }
 
     /// log p(copy i's observations) for each copy, when the model has no global latents.
-    pub fn per_copy(&self) -> Vec<f64> {
+    pub fn per_copy(mut self) -> Vec<f64> {
         let g = self.global.len();
+        if g == 1 {
+            let root = self.global[0];
+            self.local.iter_mut().for_each(|x| *x += root);
+            return self.local;
+        }
         (0..self.lanes)
             .map(|i| {
                 let terms: Vec<f64> = (0..g)
@@ -101,16 +153,6 @@ struct State {
 }
 
 impl<'a> Engine<'a> {
-    /// An engine over `lanes` data copies.
-    pub fn new(
-        model: &'a Model,
-        cpds: &'a [Cpd],
-        obs: &'a [Option<Observed>],
-        lanes: usize,
-    ) -> Engine<'a> {
-        Engine::over(model, cpds, obs, 0..lanes)
-    }
-
     /// An engine over the data copies `range` of the observations (a chunk of rows).
     pub fn over(
         model: &'a Model,

@@ -122,7 +122,7 @@ impl<'a> Flat<'a> {
             };
             let (values, observed) = match &obs[v] {
                 Some(o) if o.lanes == 1 && !o.data[0].is_nan() => (vec![o.data[0] as usize], None),
-                Some(o) if o.lanes > 1 => ((0..k).collect(), Some(o.data.as_slice())),
+                Some(o) if o.lanes > 1 => ((0..k).collect(), Some(&o.data[..])),
                 _ => ((0..k).collect(), None),
             };
             enumerated.push((v, k, observed));
@@ -227,7 +227,14 @@ impl<'a> Flat<'a> {
 
     /// log p(row l's observations) for each row of `range`.
     pub fn evidence(&self, range: std::ops::Range<usize>) -> Vec<f64> {
-        self.dispatch(range, None)
+        let mut out = vec![0.0; range.len()];
+        self.dispatch(range.start, &mut out, None);
+        out
+    }
+
+    /// [`evidence`](Self::evidence), written to `out` (one number per row of `range`).
+    pub fn evidence_into(&self, range: std::ops::Range<usize>, out: &mut [f64]) {
+        self.dispatch(range.start, &mut out[..range.len()], None);
     }
 
     /// [`evidence`](Self::evidence), adding each row's expected statistics, weighted by
@@ -238,58 +245,44 @@ impl<'a> Flat<'a> {
         weights: &[f64],
         stats: &mut Stats,
     ) -> Vec<f64> {
-        self.dispatch(range, Some((weights, stats)))
+        let mut out = vec![0.0; range.len()];
+        self.dispatch(range.start, &mut out, Some((weights, stats)));
+        out
     }
 
     /// Runs the rows with the widest vector instructions the processor has. Every lane rounds
     /// as a scalar would, so the choice changes the speed only.
-    fn dispatch(
-        &self,
-        range: std::ops::Range<usize>,
-        acc: Option<(&[f64], &mut Stats)>,
-    ) -> Vec<f64> {
+    fn dispatch(&self, first: usize, out: &mut [f64], acc: Option<(&[f64], &mut Stats)>) {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f")
                 && std::arch::is_x86_feature_detected!("avx512dq")
             {
                 // SAFETY: the processor has AVX-512 F and DQ, checked just above.
-                return unsafe { self.rows_avx512(range, acc) };
+                return unsafe { self.rows_avx512(first, out, acc) };
             }
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the processor has AVX2, checked just above.
-                return unsafe { self.rows_avx2(range, acc) };
+                return unsafe { self.rows_avx2(first, out, acc) };
             }
         }
-        self.rows(range, acc)
+        self.rows(first, out, acc)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512dq")]
-    fn rows_avx512(
-        &self,
-        range: std::ops::Range<usize>,
-        acc: Option<(&[f64], &mut Stats)>,
-    ) -> Vec<f64> {
-        self.rows(range, acc)
+    fn rows_avx512(&self, first: usize, out: &mut [f64], acc: Option<(&[f64], &mut Stats)>) {
+        self.rows(first, out, acc)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn rows_avx2(
-        &self,
-        range: std::ops::Range<usize>,
-        acc: Option<(&[f64], &mut Stats)>,
-    ) -> Vec<f64> {
-        self.rows(range, acc)
+    fn rows_avx2(&self, first: usize, out: &mut [f64], acc: Option<(&[f64], &mut Stats)>) {
+        self.rows(first, out, acc)
     }
 
     #[inline(always)]
-    fn rows(
-        &self,
-        range: std::ops::Range<usize>,
-        mut acc: Option<(&[f64], &mut Stats)>,
-    ) -> Vec<f64> {
+    fn rows(&self, first: usize, out: &mut [f64], mut acc: Option<(&[f64], &mut Stats)>) {
         let c = self.configs;
         let w = self.width;
         let mut s = Scratch {
@@ -304,8 +297,6 @@ impl<'a> Flat<'a> {
             sum: vec![0.0; BLOCK],
             scale: vec![0.0; BLOCK],
         };
-        let mut out = vec![0.0; range.len()];
-        let first = range.start;
         for (b, out) in out.chunks_mut(BLOCK).enumerate() {
             let at = first + b * BLOCK;
             self.log_joint(at, out.len(), &mut s);
@@ -315,7 +306,6 @@ impl<'a> Flat<'a> {
                 self.add_block(at, wb, out, &mut s, stats);
             }
         }
-        out
     }
 
     /// Fills `s.ll` with the log joint of rows `at..at + n` under each configuration.

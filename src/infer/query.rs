@@ -15,9 +15,10 @@
 use super::InferError;
 use super::cpd::{Layout, Local, tables};
 use super::dist::Distribution;
-use super::engine::{Engine, Evidence, Observed, is_global};
+use super::engine::{Evidence, Observed, evidence, is_global};
 use crate::array::{Array, format_number, show_shape, unravel};
 use crate::model::{Model, Support, VarId};
+use rayon::prelude::*;
 
 /// A query on the IR.
 #[derive(Clone, Debug)]
@@ -126,11 +127,10 @@ pub fn query(model: &Model, q: &Query) -> Result<Answer, InferError> {
     }
     let mut shape = if per_row { vec![copies.n] } else { vec![] };
     shape.extend(free.iter().map(|&v| support_size(model, v)));
-    Ok(Answer::Value(finish(Array::from_vec(shape, out), q.log)))
-}
-
-fn finish(a: Array, log: bool) -> Array {
-    if log { a } else { a.map(f64::exp) }
+    if !q.log {
+        out.par_iter_mut().for_each(|x| *x = x.exp());
+    }
+    Ok(Answer::Value(Array::from_vec(shape, out)))
 }
 
 fn support_size(model: &Model, v: VarId) -> usize {
@@ -160,7 +160,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn run(&self, obs: &[Option<Observed>]) -> Result<Evidence, InferError> {
-        Engine::new(self.model, self.cpds, obs, self.copies.n).run()
+        evidence(self.model, self.cpds, obs, self.copies.n)
     }
 
     /// log p(observations): per copy, or one joint value.
@@ -192,7 +192,7 @@ impl Ctx<'_> {
             let mut o = obs.to_vec();
             for (&v, x) in free.iter().zip(unravel(t, &radix)) {
                 o[v] = Some(Observed {
-                    data: vec![x as f64],
+                    data: [x as f64].into(),
                     lanes: 1,
                 });
             }
@@ -436,7 +436,7 @@ fn observe(
         };
         check_values(model, v, a)?;
         obs[v] = Some(Observed {
-            data: a.data().to_vec(),
+            data: a.data().into(),
             lanes,
         });
     }

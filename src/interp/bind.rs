@@ -122,14 +122,14 @@ pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<
                 ));
             }
             obs.push(Some(Observed {
-                data: one.to_vec(),
+                data: one.into(),
                 lanes: 1,
             }));
             continue;
         }
         bound_in_plate = true;
         obs.push(Some(Observed {
-            data: a.into_data(),
+            data: a.into_data().into(),
             lanes: data.rows,
         }));
     }

@@ -250,37 +250,54 @@ pub fn load_csv(path: &Path, shown: &str) -> Result<Dataset, DataError> {
             });
         }
     }
-    let mut cells: Vec<Vec<String>> = vec![Vec::new(); headers.len()];
-    for record in reader.records() {
-        let record = record.map_err(csv_error)?;
+    // One pass reads every column as numbers; a column with a cell that is not one is read
+    // again as text, so numeric files never hold their cells as strings.
+    let width = headers.len();
+    let mut numbers: Vec<Vec<f64>> = vec![Vec::new(); width];
+    let mut text = vec![false; width];
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0;
+    while reader.read_byte_record(&mut record).map_err(csv_error)? {
+        rows += 1;
         for (c, cell) in record.iter().enumerate() {
-            cells[c].push(cell.to_string());
+            if text[c] {
+                continue;
+            }
+            match number_cell(cell) {
+                Some(x) => numbers[c].push(x),
+                None => {
+                    text[c] = true;
+                    numbers[c] = Vec::new();
+                }
+            }
         }
     }
-    let rows = cells.first().map_or(0, Vec::len);
+    let mut strings: Vec<Vec<Option<String>>> = vec![Vec::new(); width];
+    if text.contains(&true) {
+        let mut again = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .trim(csv::Trim::All)
+            .from_reader(bytes);
+        for record in again.records() {
+            let record = record.map_err(csv_error)?;
+            for (c, cell) in record.iter().enumerate() {
+                if text[c] {
+                    strings[c].push((!is_missing(cell)).then(|| cell.to_string()));
+                }
+            }
+        }
+    }
     let columns = headers
         .into_iter()
-        .zip(cells)
-        .map(|(name, col)| {
-            let parsed: Option<Vec<f64>> = col
-                .iter()
-                .map(|c| {
-                    if is_missing(c) {
-                        Some(f64::NAN)
-                    } else {
-                        c.parse::<f64>().ok().filter(|x| !x.is_nan())
-                    }
-                })
-                .collect();
-            let data = match parsed {
-                Some(v) => ColumnData::Num(v),
-                None => ColumnData::Text(
-                    col.into_iter()
-                        .map(|c| (!is_missing(&c)).then_some(c))
-                        .collect(),
-                ),
-            };
-            Column { name, data }
+        .zip(numbers.into_iter().zip(strings))
+        .zip(text)
+        .map(|((name, (nums, strs)), is_text)| Column {
+            name,
+            data: if is_text {
+                ColumnData::Text(strs)
+            } else {
+                ColumnData::Num(nums)
+            },
         })
         .collect();
     Ok(Dataset {
@@ -288,6 +305,19 @@ pub fn load_csv(path: &Path, shown: &str) -> Result<Dataset, DataError> {
         rows,
         origin: Some(shown.to_string()),
     })
+}
+
+/// A CSV cell as a number: NaN when missing (empty or `NA`), `None` when it is text (a literal
+/// `nan` counts as text: missing values are written empty or `NA`).
+fn number_cell(cell: &[u8]) -> Option<f64> {
+    if cell.is_empty() || cell == b"NA" {
+        return Some(f64::NAN);
+    }
+    std::str::from_utf8(cell)
+        .ok()?
+        .parse::<f64>()
+        .ok()
+        .filter(|x| !x.is_nan())
 }
 
 /// `name[i, j]` split into `name` and its indices.

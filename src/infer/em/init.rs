@@ -129,7 +129,7 @@ fn clamp_clusters(
         })
         .collect();
     out.obs[z] = Some(Observed {
-        data: filled,
+        data: filled.into(),
         lanes: n,
     });
     out
@@ -144,13 +144,17 @@ fn clamp_random(model: &Model, data: &Data, rng: &mut Rng) -> Data {
         };
         let inst = Layout::of(model, v).inst;
         let lanes = if is_global(model, v) { 1 } else { data.rows };
-        let o = out.obs[v].get_or_insert_with(|| Observed {
-            data: vec![f64::NAN; lanes * inst],
-            lanes,
-        });
-        for x in o.data.iter_mut().filter(|x| x.is_nan()) {
+        let mut values = match &out.obs[v] {
+            Some(o) => o.data.to_vec(),
+            None => vec![f64::NAN; lanes * inst],
+        };
+        for x in values.iter_mut().filter(|x| x.is_nan()) {
             *x = ((uniform(rng) * k as f64) as usize).min(k - 1) as f64;
         }
+        out.obs[v] = Some(Observed {
+            data: values.into(),
+            lanes,
+        });
     }
     out
 }

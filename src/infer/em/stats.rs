@@ -8,15 +8,12 @@
 
 use crate::infer::InferError;
 use crate::infer::cpd::{Cpd, Local};
-use crate::infer::engine::{Engine, Observed};
+use crate::infer::engine::{Engine, Observed, chunks};
 use crate::infer::flat::Flat;
 use crate::infer::numeric::logsumexp;
 use crate::infer::vmath::sum8_zip;
 use crate::model::{Model, Support, VarId};
 use rayon::prelude::*;
-
-/// Rows per chunk. Fixed, so the order of every floating-point sum is fixed too.
-pub const CHUNK: usize = 2048;
 
 /// Per variable, per table entry: expected counts of each value (discrete variables), or
 /// `[Σr, Σr·d, Σr·d²]` with `d = x − mean` (Normal), or `[Σr, Σr·d (D), Σr·d·dᵀ (D×D)]`
@@ -167,9 +164,7 @@ impl Data {
     }
 
     fn chunks(&self) -> Vec<std::ops::Range<usize>> {
-        (0..self.rows.div_ceil(CHUNK).max(1))
-            .map(|c| c * CHUNK..((c + 1) * CHUNK).min(self.rows))
-            .collect()
+        chunks(self.rows)
     }
 }
 
