@@ -370,6 +370,52 @@ fn thread_count_changes_nothing() {
 }
 
 #[test]
+fn queries_and_the_general_engine_ignore_the_thread_count() {
+    // A posterior over 20 000 rows (the fast path, in parallel chunks), and a fit of a model
+    // with a global latent (the general engine, whose chunks also run in parallel).
+    let dir = tempdir();
+    let script = "
+model flat {
+    param pi : simplex[2] = [0.6, 0.4]
+    param mu[2] : real = [0, 3]
+    param sd[2] : positive = [1, 0.5]
+    plate rows { z ~ Categorical(pi); x ~ Normal(mu[z], sd[z]) }
+}
+model global {
+    param p : simplex[2] = [0.5, 0.5]
+    param q : simplex[2] = [0.5, 0.5]
+    param mu[2] : real = [0, 1]
+    c ~ Categorical(p)
+    plate rows { z ~ Categorical(q); x ~ Normal(mu[c], 1) }
+}
+let d = sample(flat, 20000, seed = 5)
+let post = p(z | x = d.x)
+print post
+print logp(x = d.x)
+let g = fit(global, d, max_iter = 5, tol = 0)
+print g.mu, g.p, g.q, g.loglik
+";
+    std::fs::write(dir.join("t.gmm"), script).unwrap();
+    let run_with = |threads: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gmm"))
+            .args(["run", "t.gmm"])
+            .current_dir(&dir)
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let one = run_with("1");
+    assert!(one.len() > 100_000, "the posterior is printed whole");
+    assert_eq!(one, run_with("2"), "1 and 2 threads differ");
+}
+
+#[test]
 fn old_faithful_selects_two_components_near_scikit_learns_best() {
     let dir = tempdir();
     let faithful = common::root().join("examples/faithful.csv");

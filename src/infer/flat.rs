@@ -509,3 +509,65 @@ fn inverse_lower(l: &nalgebra::DMatrix<f64>) -> Vec<f64> {
     }
     inv
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::infer::cpd::tables;
+    use crate::infer::numeric::{rng, uniform};
+    use crate::interp::data::sample_rows;
+
+    /// The scalar loop and every vector width the processor has give the same bits: each lane
+    /// rounds as a scalar does, and sums keep their eight fixed partial sums.
+    #[test]
+    fn every_instruction_set_rounds_alike() {
+        let text = "model m { param pi : simplex[3] = [0.2, 0.3, 0.5]
+            param mu[3] : vector[2] = [[0, 0], [3, 1], [-2, 2]]
+            param S[3] : cov[2] = [[[1, 0.3], [0.3, 1]], [[2, 0], [0, 0.5]], [[1, -0.4], [-0.4, 1]]]
+            param nu[3] : real = [0, 1, 2]; param sd[3] : positive = [1, 2, 0.5]
+            plate rows { z ~ Categorical(pi); x ~ MvNormal(mu[z], S[z]); y ~ Normal(nu[z], sd[z]) } }";
+        let program = crate::syntax::parse(text).expect("parses");
+        let checked = crate::check::check_program(&program);
+        let m = checked.models[0].model.clone().expect("a model");
+        let mut d = sample_rows(&m, 1000, &mut rng(3)).expect("samples");
+        d.columns.retain(|c| c.name != "z");
+        let mut r = rng(4);
+        if let Some(c) = d.columns.iter_mut().find(|c| c.name == "y")
+            && let crate::interp::data::ColumnData::Num(v) = &mut c.data
+        {
+            v.iter_mut()
+                .filter(|_| uniform(&mut r) < 0.2)
+                .for_each(|x| *x = f64::NAN);
+        }
+        let data = crate::interp::bind::bind(&m, &d, None).expect("binds");
+        let cpds = tables(&m).expect("tables");
+        let flat = Flat::compile(&m, &cpds, &data.obs).expect("flat");
+        let w: Vec<f64> = (0..1000).map(|i| f64::from(i % 5) * 0.5).collect();
+        let run = |how: &dyn Fn(&mut [f64], &mut Stats)| {
+            let mut out = vec![0.0; 1000];
+            let mut stats = Stats::zero(&m, &cpds);
+            how(&mut out, &mut stats);
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            (
+                bits(&out),
+                stats.data.iter().map(|s| bits(s)).collect::<Vec<_>>(),
+            )
+        };
+        let scalar = run(&|out, s| flat.rows(0, out, Some((&w, s))));
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the processor has AVX2.
+                let v = run(&|out, s| unsafe { flat.rows_avx2(0, out, Some((&w, s))) });
+                assert!(v == scalar, "AVX2 differs from the scalar loop");
+            }
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+            {
+                // SAFETY: the processor has AVX-512 F and DQ.
+                let v = run(&|out, s| unsafe { flat.rows_avx512(0, out, Some((&w, s))) });
+                assert!(v == scalar, "AVX-512 differs from the scalar loop");
+            }
+        }
+    }
+}
