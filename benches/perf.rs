@@ -12,6 +12,10 @@
 //! set-up; scikit-learn's `GaussianMixture` is timed the same way on the same CSV file, in the
 //! same run, so the ratio is measured under the same machine load.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::model;
 use gmm::array::Array;
 use gmm::infer::em::{self, Init, Options};
 use gmm::infer::numeric::{rng, standard_normal, uniform};
@@ -272,17 +276,6 @@ fn two_level_source(data: &Dataset) -> String {
         list(&mu[..3]),
         list(&mu[3..])
     )
-}
-
-fn model(text: &str) -> Model {
-    let program = gmm::syntax::parse(text).expect("the benchmark model parses");
-    let checked = gmm::check::check_program(&program);
-    assert!(!checked.has_errors(), "{:?}", checked.diags);
-    checked
-        .models
-        .last()
-        .and_then(|m| m.model.clone())
-        .expect("a plain model")
 }
 
 fn var(m: &Model, name: &str) -> usize {

@@ -5,23 +5,12 @@
 
 mod common;
 
+use common::model;
 use gmm::infer::em::{self, Data, Fitted, Init, Options};
 use gmm::infer::numeric::rng;
 use gmm::interp::bind::bind;
 use gmm::interp::data::{Cells, Dataset, load_csv, sample_rows};
 use gmm::model::Model;
-
-/// The last model declared in `text`, lowered.
-fn model(text: &str) -> Model {
-    let program = gmm::syntax::parse(text).expect("parses");
-    let checked = gmm::check::check_program(&program);
-    assert!(!checked.has_errors(), "{:?}", checked.diags);
-    checked
-        .models
-        .last()
-        .and_then(|m| m.model.clone())
-        .expect("a plain model")
-}
 
 fn csv(path: &str) -> Dataset {
     load_csv(&common::root().join(path), path).expect("readable CSV")
@@ -342,27 +331,17 @@ fn thread_count_changes_nothing() {
     std::fs::write(dir.join("d.csv"), d.to_csv()).unwrap();
     std::fs::write(dir.join("m.gmm"), gmm::interp::source::model_source(&m)).unwrap();
     let fit_with = |threads: &str| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gmm"))
-            .args([
-                "fit",
-                "m.gmm",
-                "--data",
-                "d.csv",
-                "--init",
-                "kmeans",
-                "--restarts",
-                "2",
-            ])
-            .current_dir(&dir)
-            .env("RAYON_NUM_THREADS", threads)
-            .output()
-            .expect("runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
+        let args = [
+            "fit",
+            "m.gmm",
+            "--data",
+            "d.csv",
+            "--init",
+            "kmeans",
+            "--restarts",
+            "2",
+        ];
+        common::gmm_in(&dir, &args, Some(threads))
     };
     let one = fit_with("1");
     assert_eq!(one, fit_with("2"), "1 and 2 threads differ");
@@ -396,20 +375,7 @@ let g = fit(global, d, max_iter = 5, tol = 0)
 print g.mu, g.p, g.q, g.loglik
 ";
     std::fs::write(dir.join("t.gmm"), script).unwrap();
-    let run_with = |threads: &str| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gmm"))
-            .args(["run", "t.gmm"])
-            .current_dir(&dir)
-            .env("RAYON_NUM_THREADS", threads)
-            .output()
-            .expect("runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    };
+    let run_with = |threads: &str| common::gmm_in(&dir, &["run", "t.gmm"], Some(threads));
     let one = run_with("1");
     assert!(one.len() > 100_000, "the posterior is printed whole");
     assert_eq!(one, run_with("2"), "1 and 2 threads differ");

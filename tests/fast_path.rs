@@ -11,6 +11,7 @@
 
 mod common;
 
+use common::model;
 use gmm::infer::cpd::tables;
 use gmm::infer::em::stats::Stats;
 use gmm::infer::engine::Engine;
@@ -19,17 +20,6 @@ use gmm::infer::numeric::{rng, uniform};
 use gmm::interp::bind::bind;
 use gmm::interp::data::{Cells, ColumnData, Dataset, sample_rows};
 use gmm::model::Model;
-
-fn model(text: &str) -> Model {
-    let program = gmm::syntax::parse(text).expect("parses");
-    let checked = gmm::check::check_program(&program);
-    assert!(!checked.has_errors(), "{:?}", checked.diags);
-    checked
-        .models
-        .last()
-        .and_then(|m| m.model.clone())
-        .expect("a plain model")
-}
 
 /// `rows` rows drawn from `m`; columns not in `keep` dropped, and in the columns of `holes` a
 /// fifth of the cells made missing.

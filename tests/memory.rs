@@ -3,6 +3,8 @@
 //! take 77 MB, on top of the process and its data. (Alone in this file: the peak is read from
 //! `getrusage(RUSAGE_CHILDREN)`, the largest child this test process has waited for.)
 
+mod common;
+
 use std::fmt::Write as _;
 
 #[test]
@@ -29,27 +31,19 @@ fn fit_holds_no_rows_by_components_matrix() {
         list(&|_| 1.0)
     );
     std::fs::write(dir.join("m.gmm"), model).unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gmm"))
-        .args([
-            "fit",
-            "m.gmm",
-            "--data",
-            "d.csv",
-            "--init",
-            "given",
-            "--max-iter",
-            "2",
-            "--tol",
-            "0",
-        ])
-        .current_dir(&dir)
-        .output()
-        .expect("runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args = [
+        "fit",
+        "m.gmm",
+        "--data",
+        "d.csv",
+        "--init",
+        "given",
+        "--max-iter",
+        "2",
+        "--tol",
+        "0",
+    ];
+    common::gmm_in(&dir, &args, None);
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage writes one rusage struct to the pointer it is given.
     assert_eq!(

@@ -4,22 +4,13 @@
 
 mod common;
 
+use common::named_model as model;
 use gmm::array::Array;
 use gmm::infer::numeric::rng;
 use gmm::infer::sample_model;
 use gmm::model::Model;
 
 const N: usize = 200_000;
-
-fn model(text: &str, name: &str) -> Model {
-    let program = gmm::syntax::parse(text).expect("parses");
-    let checked = gmm::check::check_program(&program);
-    assert!(!checked.has_errors(), "{:?}", checked.diags);
-    checked
-        .find(Some(name))
-        .and_then(|m| m.model.clone())
-        .expect("a lowered model")
-}
 
 const GRADES: &str = "model grades {
     param pi : simplex[2] = [0.6, 0.4]

@@ -73,6 +73,47 @@ impl Rng {
     }
 }
 
+/// Runs the `gmm` binary with `args` in `dir`, on `threads` rayon threads (the default for
+/// `None`), and returns what it printed; the test fails if it fails.
+pub fn gmm_in(dir: &Path, args: &[&str], threads: Option<&str>) -> Vec<u8> {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gmm"));
+    cmd.args(args).current_dir(dir);
+    if let Some(t) = threads {
+        cmd.env("RAYON_NUM_THREADS", t);
+    }
+    let out = cmd.output().expect("the gmm binary runs");
+    assert!(
+        out.status.success(),
+        "gmm {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The last model declared in `text`, lowered.
+pub fn model(text: &str) -> gmm::model::Model {
+    lowered(text, None)
+}
+
+/// The model `name` declared in `text`, lowered.
+pub fn named_model(text: &str, name: &str) -> gmm::model::Model {
+    lowered(text, Some(name))
+}
+
+fn lowered(text: &str, name: Option<&str>) -> gmm::model::Model {
+    let program = gmm::syntax::parse(text).expect("parses");
+    let checked = gmm::check::check_program(&program);
+    assert!(!checked.has_errors(), "{:?}", checked.diags);
+    let found = match name {
+        Some(_) => checked.find(name),
+        None => checked.models.last(),
+    };
+    found
+        .and_then(|m| m.model.clone())
+        .expect("a lowered model")
+}
+
 /// Runs the `gmm` binary with `args` from the crate's root folder.
 pub fn gmm(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_gmm"))
