@@ -7,7 +7,8 @@
 //! over the observed continuous variables; a discrete variable a row observes rules out the
 //! configurations that disagree. Rows are processed in blocks of [`BLOCK`] as structure-of-arrays
 //! loops the compiler vectorises, with [`vmath`](super::vmath)'s `exp` and `ln` and sums kept in
-//! four fixed lanes, so the results are the same with or without SIMD and on every machine.
+//! eight fixed partial sums, so the results are the same with or without SIMD and on every
+//! machine.
 //! It computes what [`Engine`](super::engine::Engine) computes for such models, to rounding; a
 //! test compares the two.
 

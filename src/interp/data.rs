@@ -310,14 +310,11 @@ pub fn load_csv(path: &Path, shown: &str) -> Result<Dataset, DataError> {
 /// A CSV cell as a number: NaN when missing (empty or `NA`), `None` when it is text (a literal
 /// `nan` counts as text: missing values are written empty or `NA`).
 fn number_cell(cell: &[u8]) -> Option<f64> {
-    if cell.is_empty() || cell == b"NA" {
+    let cell = std::str::from_utf8(cell).ok()?;
+    if is_missing(cell) {
         return Some(f64::NAN);
     }
-    std::str::from_utf8(cell)
-        .ok()?
-        .parse::<f64>()
-        .ok()
-        .filter(|x| !x.is_nan())
+    cell.parse::<f64>().ok().filter(|x| !x.is_nan())
 }
 
 /// `name[i, j]` split into `name` and its indices.
