@@ -32,8 +32,6 @@ pub struct Flat<'a> {
     prior: Vec<f64>,
     latents: Vec<Latent<'a>>,
     terms: Vec<Term<'a>>,
-    /// The largest event size of the terms.
-    width: usize,
 }
 
 /// A discrete variable of the data plate, enumerated.
@@ -57,6 +55,10 @@ struct Term<'a> {
     stride: usize,
     /// The event size D.
     dim: usize,
+    /// Its first array in [`Scratch::x`] (the terms' arrays follow each other), and its
+    /// position among the terms (its array in [`Scratch::keep`]).
+    col: usize,
+    slot: usize,
     /// Its table entry in each configuration.
     entry: Vec<usize>,
     /// Per configuration: the mean (D numbers).
@@ -72,11 +74,12 @@ struct Term<'a> {
 struct Scratch {
     /// Per configuration: the log joint, then its exponential, then the responsibility.
     ll: Vec<f64>,
-    /// A term's values, one array per dimension.
+    /// Every term's values, one array per dimension, loaded once per block.
     x: Vec<f64>,
     /// Deviations from a mean, one array per dimension.
     d: Vec<f64>,
-    /// 1 where a row has the term's value, 0 where it misses it (its value then reads 0).
+    /// Per term: 1 where a row has the term's value, 0 where it misses it (its value then
+    /// reads 0).
     keep: Vec<f64>,
     /// A responsibility times `keep`.
     rk: Vec<f64>,
@@ -210,26 +213,26 @@ impl<'a> Flat<'a> {
                 data: &o.data,
                 stride: if o.lanes == 1 { 0 } else { dim },
                 dim,
+                col: terms.iter().map(|t: &Term| t.dim).sum(),
+                slot: terms.len(),
                 entry,
                 mean,
                 whiten,
                 log_norm,
             });
         }
-        let width = terms.iter().map(|t| t.dim).max().unwrap_or(1);
         Some(Flat {
             configs,
             prior,
             latents,
             terms,
-            width,
         })
     }
 
     /// log p(row l's observations) for each row of `range`.
     pub fn evidence(&self, range: std::ops::Range<usize>) -> Vec<f64> {
         let mut out = vec![0.0; range.len()];
-        self.dispatch(range.start, &mut out, None);
+        self.evidence_into(range, &mut out);
         out
     }
 
@@ -285,12 +288,13 @@ impl<'a> Flat<'a> {
     #[inline(always)]
     fn rows(&self, first: usize, out: &mut [f64], mut acc: Option<(&[f64], &mut Stats)>) {
         let c = self.configs;
-        let w = self.width;
+        let columns: usize = self.terms.iter().map(|t| t.dim).sum();
+        let widest = self.terms.iter().map(|t| t.dim).max().unwrap_or(1);
         let mut s = Scratch {
             ll: vec![0.0; c * BLOCK],
-            x: vec![0.0; w * BLOCK],
-            d: vec![0.0; w * BLOCK],
-            keep: vec![0.0; BLOCK],
+            x: vec![0.0; columns * BLOCK],
+            d: vec![0.0; widest * BLOCK],
+            keep: vec![0.0; self.terms.len() * BLOCK],
             rk: vec![0.0; BLOCK],
             z: vec![0.0; BLOCK],
             q: vec![0.0; BLOCK],
@@ -304,7 +308,7 @@ impl<'a> Flat<'a> {
             self.normalise(out, &mut s);
             if let Some((weights, stats)) = acc.as_mut() {
                 let wb = &weights[b * BLOCK..b * BLOCK + out.len()];
-                self.add_block(at, wb, out, &mut s, stats);
+                self.add_block(wb, out, &mut s, stats);
             }
         }
     }
@@ -324,7 +328,9 @@ impl<'a> Flat<'a> {
                 if dim == 1 {
                     let (m, inv) = (mean[0], t.whiten[c]);
                     let row = &mut s.ll[c * BLOCK..c * BLOCK + n];
-                    for ((r, &x), &keep) in row.iter_mut().zip(&s.x[..n]).zip(&s.keep[..n]) {
+                    let x = &s.x[t.col * BLOCK..t.col * BLOCK + n];
+                    let keep = &s.keep[t.slot * BLOCK..t.slot * BLOCK + n];
+                    for ((r, &x), &keep) in row.iter_mut().zip(x).zip(keep) {
                         let z = (x - m) * inv;
                         *r += (-0.5 * z * z + lin) * keep;
                     }
@@ -347,7 +353,8 @@ impl<'a> Flat<'a> {
                     }
                 }
                 let row = &mut s.ll[c * BLOCK..c * BLOCK + n];
-                for ((r, &q), &keep) in row.iter_mut().zip(&s.q[..n]).zip(&s.keep[..n]) {
+                let keep = &s.keep[t.slot * BLOCK..t.slot * BLOCK + n];
+                for ((r, &q), &keep) in row.iter_mut().zip(&s.q[..n]).zip(keep) {
                     *r += (-0.5 * q + lin) * keep;
                 }
             }
@@ -399,7 +406,7 @@ impl<'a> Flat<'a> {
 
     /// Adds the block's weighted expected statistics to `stats`.
     #[inline(always)]
-    fn add_block(&self, at: usize, w: &[f64], ev: &[f64], s: &mut Scratch, stats: &mut Stats) {
+    fn add_block(&self, w: &[f64], ev: &[f64], s: &mut Scratch, stats: &mut Stats) {
         let n = w.len();
         for ((sc, (&wl, &e)), &sum) in s.scale[..n].iter_mut().zip(w.iter().zip(ev)).zip(&s.sum) {
             *sc = if e == f64::NEG_INFINITY {
@@ -421,14 +428,14 @@ impl<'a> Flat<'a> {
             }
         }
         for t in &self.terms {
-            t.load(at, n, s);
             let dim = t.dim;
             let width = 1 + dim + dim * dim;
             for c in 0..self.configs {
                 t.deviations(c, n, s);
                 let into = &mut stats.data[t.var][t.entry[c] * width..(t.entry[c] + 1) * width];
                 let r = &s.ll[c * BLOCK..c * BLOCK + n];
-                for ((rk, &r), &keep) in s.rk[..n].iter_mut().zip(r).zip(&s.keep[..n]) {
+                let keep = &s.keep[t.slot * BLOCK..t.slot * BLOCK + n];
+                for ((rk, &r), &keep) in s.rk[..n].iter_mut().zip(r).zip(keep) {
                     *rk = r * keep;
                 }
                 into[0] += sum8(&s.rk[..n]);
@@ -453,12 +460,12 @@ impl<'a> Flat<'a> {
 }
 
 impl Term<'_> {
-    /// Copies rows `at..at + n` into `s.x`, one array per dimension, with 0 for a missing
-    /// value, and sets `s.keep`.
+    /// Copies rows `at..at + n` into the term's arrays of `s.x`, with 0 for a missing value,
+    /// and sets its `s.keep`.
     #[inline(always)]
     fn load(&self, at: usize, n: usize, s: &mut Scratch) {
         for i in 0..self.dim {
-            let x = &mut s.x[i * BLOCK..i * BLOCK + n];
+            let x = &mut s.x[(self.col + i) * BLOCK..(self.col + i) * BLOCK + n];
             match self.stride {
                 0 => x.fill(self.data[i]),
                 1 => x.copy_from_slice(&self.data[at..at + n]),
@@ -470,10 +477,12 @@ impl Term<'_> {
                 }
             }
         }
-        for (k, &x) in s.keep[..n].iter_mut().zip(&s.x[..n]) {
+        let first = &s.x[self.col * BLOCK..self.col * BLOCK + n];
+        let keep = &mut s.keep[self.slot * BLOCK..self.slot * BLOCK + n];
+        for (k, &x) in keep.iter_mut().zip(first) {
             *k = if x.is_nan() { 0.0 } else { 1.0 };
         }
-        for x in &mut s.x[..self.dim * BLOCK] {
+        for x in &mut s.x[self.col * BLOCK..(self.col + self.dim) * BLOCK] {
             *x = if x.is_nan() { 0.0 } else { *x };
         }
     }
@@ -483,10 +492,8 @@ impl Term<'_> {
     fn deviations(&self, c: usize, n: usize, s: &mut Scratch) {
         for i in 0..self.dim {
             let m = self.mean[c * self.dim + i];
-            let (x, d) = (
-                &s.x[i * BLOCK..i * BLOCK + n],
-                &mut s.d[i * BLOCK..i * BLOCK + n],
-            );
+            let x = &s.x[(self.col + i) * BLOCK..(self.col + i) * BLOCK + n];
+            let d = &mut s.d[i * BLOCK..i * BLOCK + n];
             for (d, &x) in d.iter_mut().zip(x) {
                 *d = x - m;
             }
