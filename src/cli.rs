@@ -22,6 +22,10 @@ struct Cli {
     /// What to do; without a command, the REPL.
     #[command(subcommand)]
     command: Option<Command>,
+    /// Stop a command that runs longer than this many seconds (a runaway loop, a huge fit)
+    /// with an error; in the REPL the limit applies to each input.
+    #[arg(long = "time-limit", global = true, value_parser = positive_seconds)]
+    time_limit: Option<f64>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -121,6 +125,8 @@ pub fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
+    let limit = cli.time_limit.map(std::time::Duration::from_secs_f64);
+    crate::interrupt::set_time_limit(limit);
     let result = match cli.command {
         None => return crate::repl::main(None),
         Some(Command::Repl { file }) => return crate::repl::main(file.as_deref()),
@@ -308,6 +314,14 @@ fn cmd_sample(
 }
 
 /// A number ≥ 0, for `--tol` and `--reg`.
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x <= 1e9 => Ok(x),
+        Ok(_) => Err("must be a number of seconds > 0 (at most 1e9)".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn non_negative(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if x >= 0.0 && x.is_finite() => Ok(x),

@@ -44,13 +44,6 @@ fn regex_escape(s: &str) -> String {
         .collect()
 }
 
-fn scratch(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("gmm-repl-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 const GRADES: [&str; 9] = [
     "model grades {",
     "    param pi : simplex[2] = [0.6, 0.4]",
@@ -65,7 +58,7 @@ const GRADES: [&str; 9] = [
 
 #[test]
 fn a_session_in_a_terminal() {
-    let data = scratch("session");
+    let data = common::scratch("repl-session");
     let mut p = repl(&data);
     // A model over several lines: a continuation prompt while the brace is open.
     let mut shown = String::new();
@@ -141,7 +134,7 @@ fn a_session_in_a_terminal() {
 
 #[test]
 fn ctrl_c_stops_a_long_fit_and_keeps_the_session() {
-    let data = scratch("interrupt");
+    let data = common::scratch("repl-interrupt");
     let mut p = repl(&data);
     let mut shown = String::new();
     for (i, line) in GRADES.iter().enumerate() {

@@ -1,51 +1,20 @@
 //! Nothing panics on any input: random bytes, mutated examples, pathological nesting, random
-//! built-in calls on values of every kind, and every input the fuzzer ever crashed on
-//! (tests/fuzz_regressions/) end in a result or a diagnostic, and what `fmt` prints parses
-//! again. Runs on a thread with a 2 MiB stack, the default for test threads, so a recursion the
+//! built-in calls on values of every kind, and every input a fuzz target ever failed on
+//! (tests/fuzz_regressions/TARGET/, checked by the target's own properties in
+//! tests/common/fuzz.rs) end in a result or a diagnostic, and what `fmt` prints parses again. Runs on a thread with a 2 MiB stack, the default for test threads, so a recursion the
 //! front end fails to bound shows up as a crash.
 
 mod common;
 
 use common::Rng;
 use gmm::check::check_program;
-use gmm::diag::Source;
-use gmm::syntax::{self, fmt::format_program};
+use gmm::syntax;
 
 const STACK: usize = 2 * 1024 * 1024;
 
-/// Parses, checks and formats `text`; errors must come with a rendered location. Returns
-/// whether it parsed.
+/// Parses, checks and formats `text` (the fuzz target's properties); returns whether it parsed.
 fn front_end(text: &str) -> bool {
-    match syntax::parse(text) {
-        Ok(p) => {
-            let checked = check_program(&p);
-            let src = Source::new("t.gmm", text);
-            let _ = src.render(&checked.diags);
-            // fmt's properties hold for every program that parses: its output parses to the
-            // same AST and formats to itself.
-            let formatted = format_program(&p, text);
-            let again = syntax::parse(&formatted).unwrap_or_else(|d| {
-                panic!("fmt output does not parse: {d:?}\n{formatted:?}\nfrom {text:?}")
-            });
-            assert_eq!(
-                p.without_spans(),
-                again.without_spans(),
-                "fmt changed the AST of {text:?}"
-            );
-            assert_eq!(
-                format_program(&again, &formatted),
-                formatted,
-                "fmt is not idempotent on {text:?}"
-            );
-            true
-        }
-        Err(diags) => {
-            assert!(!diags.is_empty());
-            let rendered = Source::new("t.gmm", text).render(&diags);
-            assert!(rendered.contains("t.gmm:"), "no location: {rendered}");
-            false
-        }
-    }
+    common::fuzz::parse_check(text)
 }
 
 fn on_small_stack(f: impl FnOnce() + Send + 'static) {
@@ -57,19 +26,48 @@ fn on_small_stack(f: impl FnOnce() + Send + 'static) {
         .expect("no panic and no stack overflow");
 }
 
-#[test]
-fn fuzz_regressions() {
-    let dir = common::root().join("tests/fuzz_regressions");
-    let inputs: Vec<Vec<u8>> = std::fs::read_dir(dir)
+/// The saved inputs of one fuzz target, sorted.
+fn regressions(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = common::root().join("tests/fuzz_regressions").join(target);
+    let mut inputs: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
         .expect("folder exists")
-        .map(|e| std::fs::read(e.expect("entry").path()).expect("readable"))
+        .map(|e| {
+            let path = e.expect("entry").path();
+            let bytes = std::fs::read(&path).expect("readable");
+            (path.display().to_string(), bytes)
+        })
         .collect();
+    inputs.sort();
     assert!(!inputs.is_empty());
+    inputs
+}
+
+#[test]
+fn fuzz_regressions_parse_check() {
+    let inputs = regressions("parse_check");
     on_small_stack(move || {
-        for bytes in inputs {
+        for (_, bytes) in inputs {
             front_end(&String::from_utf8_lossy(&bytes));
         }
     });
+}
+
+#[test]
+fn fuzz_regressions_run() {
+    let inputs = regressions("run");
+    on_small_stack(move || {
+        for (_, bytes) in inputs {
+            common::fuzz::run(&String::from_utf8_lossy(&bytes));
+        }
+    });
+}
+
+#[test]
+fn fuzz_regressions_csv() {
+    for (name, bytes) in regressions("csv") {
+        eprintln!("{name}");
+        common::fuzz::csv(&bytes);
+    }
 }
 
 #[test]

@@ -44,7 +44,7 @@ pub enum InferError {
     /// A distribution value could not be built.
     #[error(transparent)]
     Dist(#[from] DistError),
-    /// Ctrl-C stopped the computation.
+    /// Ctrl-C or the time limit stopped the computation.
     #[error("interrupted")]
     Interrupted,
 }
@@ -53,6 +53,7 @@ impl InferError {
     /// How to fix it, when there is a general answer.
     pub fn help(&self) -> Option<String> {
         match self {
+            InferError::Interrupted => Some(crate::interrupt::why()),
             InferError::NoValue { param, .. } => Some(format!(
                 "give `{param}` a value in the model (`param {param} ... = VALUE`), or fit the model to data first"
             )),

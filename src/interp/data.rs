@@ -61,9 +61,14 @@ pub enum DataError {
     /// The file could not be read.
     #[error("cannot read {path}: {why}")]
     Read { path: String, why: String },
-    /// The CSV text is malformed at a row.
-    #[error("{path}, line {row}: {why}")]
-    Csv { path: String, row: u64, why: String },
+    /// The CSV text is malformed at a line.
+    #[error("{path}, line {line}: {why}")]
+    Csv {
+        path: String,
+        line: u64,
+        why: String,
+        fix: String,
+    },
     /// No column of that name.
     #[error("the dataset has no column `{name}`")]
     NoColumn {
@@ -72,8 +77,8 @@ pub enum DataError {
     },
     /// Text where a number is needed.
     #[error(
-        "{where_}column `{column}`, row {row} (line {} of the file), holds the text \"{cell}\" where a number is needed",
-        .row + 1
+        "{where_}column `{column}`, row {row} (line {} of the file), holds the text \"{}\" where a number is needed",
+        .row + 1, .cell.escape_debug()
     )]
     Text {
         where_: String,
@@ -115,14 +120,18 @@ impl DataError {
             DataError::Read { .. } => {
                 "check the path; in a script it is relative to the script's folder".into()
             }
-            DataError::Csv { .. } => {
-                "every row needs as many cells as the header; quote cells that contain commas".into()
-            }
+            DataError::Csv { fix, .. } => fix.clone(),
             DataError::NoColumn { available, name } => {
                 match crate::diag::suggest(name, available.iter().map(String::as_str)) {
                     Some(s) => format!("did you mean `{s}`? the columns are {}", available.join(", ")),
                     None => format!("the columns are {}", available.join(", ")),
                 }
+            }
+            DataError::Text { cell, .. } if cell.contains('\n') => {
+                "a quoted cell runs over several lines: close its quote, or fix the cell".into()
+            }
+            DataError::Text { cell, .. } if cell.eq_ignore_ascii_case("nan") => {
+                "write a missing value as an empty cell or NA".into()
             }
             DataError::Text { .. } => {
                 "fix the cell, leave it empty or write NA for a missing value, or turn labels into numbers with codes(...)".into()
@@ -186,13 +195,19 @@ fn first_text_cell(cells: &[Option<String>]) -> (usize, String) {
         .enumerate()
         .find_map(|(r, cell)| {
             cell.as_ref()
-                .filter(|s| s.parse::<f64>().is_err())
+                .filter(|s| number_cell(s.as_bytes()).is_none())
                 .map(|s| (r, s.clone()))
         })
         .unwrap_or((0, String::new()))
 }
 
-/// Whether a CSV cell means "missing".
+/// A cell or header without the white space (and byte-order marks) around it: one rule for
+/// names, numbers and text, so what `save` writes loads back to the same cells.
+fn clean(cell: &str) -> &str {
+    cell.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
+}
+
+/// Whether a (clean) CSV cell means "missing".
 fn is_missing(cell: &str) -> bool {
     cell.is_empty() || cell == "NA"
 }
@@ -204,49 +219,42 @@ pub fn load_csv(path: &Path, shown: &str) -> Result<Dataset, DataError> {
         path: shown.to_string(),
         why: e.to_string(),
     })?;
-    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&bytes);
+    parse_csv(&bytes, shown)
+}
+
+/// [`load_csv`] on the bytes of a file: a UTF-8 byte-order mark before the header is skipped,
+/// lines may end in CRLF, cells may be quoted.
+pub fn parse_csv(bytes: &[u8], shown: &str) -> Result<Dataset, DataError> {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(false)
-        .trim(csv::Trim::All)
         .from_reader(bytes);
-    let csv_error = |e: csv::Error| {
-        let row = e.position().map_or(0, |p| p.line());
-        let why = match e.kind() {
-            csv::ErrorKind::UnequalLengths {
-                expected_len, len, ..
-            } => format!(
-                "{len} cell{}, but the header has {expected_len}",
-                if *len == 1 { "" } else { "s" }
-            ),
-            csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".to_string(),
-            _ => e.to_string(),
-        };
-        DataError::Csv {
-            path: shown.to_string(),
-            row,
-            why,
-        }
-    };
     let headers: Vec<String> = reader
         .headers()
-        .map_err(csv_error)?
+        .map_err(|e| csv_error(e, shown, &[]))?
         .iter()
-        .map(str::to_string)
+        .map(|h| clean(h).to_string())
         .collect();
     if headers.is_empty() || headers.iter().all(String::is_empty) {
         return Err(DataError::Csv {
             path: shown.to_string(),
-            row: 1,
-            why: "the header row is empty".into(),
+            line: 1,
+            why: if bytes.iter().all(u8::is_ascii_whitespace) {
+                "the file is empty".into()
+            } else {
+                "the header row is empty".into()
+            },
+            fix: "the first line names the columns, e.g. `x,z`".into(),
         });
     }
     for (i, h) in headers.iter().enumerate() {
         if headers[..i].contains(h) {
             return Err(DataError::Csv {
                 path: shown.to_string(),
-                row: 1,
+                line: 1,
                 why: format!("the column `{h}` appears twice in the header"),
+                fix: "give every column its own name".into(),
             });
         }
     }
@@ -257,6 +265,7 @@ pub fn load_csv(path: &Path, shown: &str) -> Result<Dataset, DataError> {
     let mut text = vec![false; width];
     let mut record = csv::ByteRecord::new();
     let mut rows = 0;
+    let csv_error = |e| csv_error(e, shown, &headers);
     while reader.read_byte_record(&mut record).map_err(csv_error)? {
         rows += 1;
         for (c, cell) in record.iter().enumerate() {
@@ -276,12 +285,12 @@ pub fn load_csv(path: &Path, shown: &str) -> Result<Dataset, DataError> {
     if text.contains(&true) {
         let mut again = csv::ReaderBuilder::new()
             .has_headers(true)
-            .trim(csv::Trim::All)
             .from_reader(bytes);
         for record in again.records() {
             let record = record.map_err(csv_error)?;
             for (c, cell) in record.iter().enumerate() {
                 if text[c] {
+                    let cell = clean(cell);
                     strings[c].push((!is_missing(cell)).then(|| cell.to_string()));
                 }
             }
@@ -307,10 +316,50 @@ pub fn load_csv(path: &Path, shown: &str) -> Result<Dataset, DataError> {
     })
 }
 
+/// A malformed line of a CSV file as an error; `headers` name the columns, once read.
+fn csv_error(e: csv::Error, shown: &str, headers: &[String]) -> DataError {
+    let line = e.position().map_or(0, |p| p.line());
+    let (why, fix) = match e.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            let (have, want) = (*len as usize, *expected_len as usize);
+            let cells = format!("{have} cell{}", if have == 1 { "" } else { "s" });
+            let why = if have < want && want == headers.len() {
+                let missing: Vec<String> =
+                    headers[have..].iter().map(|h| format!("`{h}`")).collect();
+                format!(
+                    "{cells}, but the header has {want}: no cell for {}",
+                    missing.join(", ")
+                )
+            } else {
+                format!("{cells}, but the header has {want}")
+            };
+            let fix = "every row needs as many cells as the header (leave a missing cell \
+                       empty, as in `1,,3`); quote cells that contain commas";
+            (why, fix)
+        }
+        csv::ErrorKind::Utf8 { err, .. } => (
+            match headers.get(err.field()) {
+                Some(h) => format!("the cell in column `{h}` is not UTF-8 text"),
+                None => "not UTF-8 text".to_string(),
+            },
+            "save the file as UTF-8",
+        ),
+        _ => (e.to_string(), "fix the line"),
+    };
+    DataError::Csv {
+        path: shown.to_string(),
+        line,
+        why,
+        fix: fix.to_string(),
+    }
+}
+
 /// A CSV cell as a number: NaN when missing (empty or `NA`), `None` when it is text (a literal
 /// `nan` counts as text: missing values are written empty or `NA`).
 fn number_cell(cell: &[u8]) -> Option<f64> {
-    let cell = std::str::from_utf8(cell).ok()?;
+    let cell = clean(std::str::from_utf8(cell).ok()?);
     if is_missing(cell) {
         return Some(f64::NAN);
     }

@@ -157,7 +157,10 @@ impl Interp {
                     if crate::interrupt::requested() {
                         return Err(one(Diag::error("interrupted", s.span)
                             .label("this loop was running")
-                            .help("Ctrl-C stopped it; the values it set so far are kept")));
+                            .help(format!(
+                                "{}; the values it set so far are kept",
+                                crate::interrupt::why()
+                            ))));
                     }
                     self.env.push();
                     self.env.define(&var.name, item);

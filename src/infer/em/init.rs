@@ -5,7 +5,7 @@
 
 use super::FitError;
 use super::kmeans::{Points, kmeans, random_partition};
-use super::mstep::{Vanished, mstep, shape_cov};
+use super::mstep::{Report, mstep, shape_cov};
 use super::plan::{Plan, Role};
 use super::stats::{Data, estep};
 use crate::infer::cpd::{Layout, entry_instance, tables};
@@ -36,8 +36,9 @@ impl Start {
     }
 }
 
-/// The model a run starts from. For k-means and random starts, also the cells that got no
-/// rows from the initialisation (they start at the data's mean and variance).
+/// The model a run starts from. For k-means and random starts, also the report of the first
+/// M-step: the cells that got no rows from the initialisation (they start at the data's mean
+/// and variance), and the spreads that reg holds up.
 pub fn start(
     model: &Model,
     plan: &Plan,
@@ -45,9 +46,9 @@ pub fn start(
     how: Start,
     rng: &mut Rng,
     reg: f64,
-) -> Result<(Model, Vec<Vanished>), FitError> {
+) -> Result<(Model, Report), FitError> {
     if how == Start::Given {
-        return Ok((model.clone(), Vec::new()));
+        return Ok((model.clone(), Report::default()));
     }
     let mut m = model.clone();
     neutral(&mut m, plan, data, reg);
@@ -61,8 +62,8 @@ pub fn start(
     let cpds = tables(&m)?;
     let e = estep(&m, &cpds, &clamped, true)?;
     let stats = e.stats.expect("asked for statistics");
-    let vanished = mstep(&mut m, plan, &cpds, &stats, reg, data.negligible())?;
-    Ok((m, vanished))
+    let report = mstep(&mut m, plan, &cpds, &stats, reg, data.negligible())?;
+    Ok((m, report))
 }
 
 /// Whether k-means applies: the single latent, a discrete variable in the data plate (one per

@@ -12,9 +12,10 @@ pub mod stats;
 use super::InferError;
 use super::cpd::{Cpd, tables};
 use super::numeric::rng;
+use crate::array::format_number;
 use crate::model::{Model, ParamId};
 use init::{Start, start};
-use mstep::{Vanished, mstep};
+use mstep::{Report, Vanished, mstep};
 use plan::{Plan, cell_name};
 pub use stats::Data;
 use stats::{EStep, estep};
@@ -65,6 +66,7 @@ impl FitError {
     /// How to fix it.
     pub fn help(&self) -> Option<String> {
         match self {
+            FitError::Interrupted => Some(crate::interrupt::why()),
             FitError::NotDirect { param, .. } => Some(format!(
                 "write the distribution with `{param}` (or `{param}[...]`) as the argument, or hold it with fixed = [\"{param}\"]"
             )),
@@ -79,7 +81,7 @@ impl FitError {
                 "give `{param}` a value in the model, or use init = \"kmeans\""
             )),
             FitError::Collapsed { reg, .. } if *reg == 0.0 => {
-                Some("use reg = 1e-6 (the default) to keep variances above zero".into())
+                Some("use reg > 0 to keep variances above zero: the default 1e-6, or for data on a small scale a value well below their variance".into())
             }
             FitError::Collapsed { .. } => {
                 Some("use a larger reg, or fewer components".into())
@@ -179,10 +181,12 @@ struct Run {
     vanished: Vec<(usize, Vanished)>,
     /// Cells the initialisation left empty.
     empty_at_start: Vec<Vanished>,
+    /// Spreads the last M-step held up by reg.
+    floored: Vec<Vanished>,
 }
 
 impl Run {
-    fn begin(model: Model, empty_at_start: Vec<Vanished>, data: &Data) -> Result<Run, FitError> {
+    fn begin(model: Model, start: Report, data: &Data) -> Result<Run, FitError> {
         let cpds = tables(&model)?;
         let current = estep(&model, &cpds, data, true)?;
         if current.loglik == f64::NEG_INFINITY || current.loglik.is_nan() {
@@ -195,7 +199,8 @@ impl Run {
             trace: Vec::new(),
             converged: false,
             vanished: Vec::new(),
-            empty_at_start,
+            empty_at_start: start.vanished,
+            floored: start.floored,
         })
     }
 
@@ -215,18 +220,20 @@ impl Run {
             .as_ref()
             .expect("E-steps keep statistics");
         let mut model = self.model.clone();
-        for v in mstep(
+        let report = mstep(
             &mut model,
             plan,
             &self.cpds,
             stats,
             opts.reg,
             data.negligible(),
-        )? {
+        )?;
+        for v in report.vanished {
             if !self.vanished.iter().any(|(_, w)| *w == v) {
                 self.vanished.push((self.trace.len() + 1, v));
             }
         }
+        self.floored = report.floored;
         let cpds = tables(&model)?;
         let next = estep(&model, &cpds, data, true)?;
         if !next.loglik.is_finite() {
@@ -241,7 +248,7 @@ impl Run {
         Ok(())
     }
 
-    fn finish(self, plan: &Plan, how: Start) -> Fitted {
+    fn finish(self, plan: &Plan, how: Start, reg: f64) -> Fitted {
         let mut warnings = Vec::new();
         let what = how.describe();
         let first_seen: Vec<(usize, Vanished)> =
@@ -260,6 +267,15 @@ impl Run {
             };
             warnings.push(format!(
                 "{component} has no responsibility mass from iteration {it} on; {cells} {keep}"
+            ));
+        }
+        let floored: Vec<(usize, Vanished)> = self.floored.iter().map(|v| (0, v.clone())).collect();
+        for (_, component, cells, n) in components(&self.model, plan, &floored) {
+            let is = if n == 1 { "is" } else { "are" };
+            warnings.push(format!(
+                "{component} varies less than reg = {}, so {cells} {is} mostly reg (a component on a single value, or data on a scale below √reg = {}); lower reg or rescale the data to fit the spread itself",
+                format_number(reg),
+                format_number(reg.sqrt())
             ));
         }
         Fitted {
@@ -433,7 +449,7 @@ pub fn fit(
         }
     }
     let (r, run) = best.expect("at least one restart");
-    Ok(run.finish(&plan, how(r)))
+    Ok(run.finish(&plan, how(r), opts.reg))
 }
 
 /// A continuous variable with learned parameters must be observed in some row: nothing else

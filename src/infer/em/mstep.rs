@@ -22,9 +22,19 @@ pub struct Vanished {
     pub cell: usize,
 }
 
+/// What an M-step noticed about the cells it updated.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// Cells whose total weight was at most `vanish`: they kept their values.
+    pub vanished: Vec<Vanished>,
+    /// Spreads whose rows vary less than `reg` in some direction, so that `reg` is most of
+    /// the new value: a component on a single value, or data on a scale below √reg.
+    pub floored: Vec<Vanished>,
+}
+
 /// Updates every learned parameter of `model` from `stats`, gathered under the tables `cpds`
 /// (the model's current values). Cells whose total weight is at most `vanish` keep their
-/// values and are returned.
+/// values; the report names them and the spreads that `reg` holds up.
 pub fn mstep(
     model: &mut Model,
     plan: &Plan,
@@ -32,7 +42,7 @@ pub fn mstep(
     stats: &Stats,
     reg: f64,
     vanish: f64,
-) -> Result<Vec<Vanished>, FitError> {
+) -> Result<Report, FitError> {
     let mut values: Vec<Vec<f64>> = model
         .params
         .iter()
@@ -42,7 +52,7 @@ pub fn mstep(
                 .map_or_else(Vec::new, |a| a.data().to_vec())
         })
         .collect();
-    let mut vanished = Vec::new();
+    let mut report = Report::default();
     // How far each entry's mean moved: δ = new mean − the mean the statistics are centred on.
     let mut shift: HashMap<(VarId, usize), Vec<f64>> = HashMap::new();
     let order = [Role::Probs, Role::Mean, Role::Sd];
@@ -62,12 +72,16 @@ pub fn mstep(
                 let mass: f64 = cell.uses.iter().map(|&(v, e)| mass(stats, v, e)).sum();
                 // Also when the mass is NaN: nothing trustworthy reached this cell.
                 if mass.partial_cmp(&vanish) != Some(std::cmp::Ordering::Greater) {
-                    vanished.push(Vanished {
+                    report.vanished.push(Vanished {
                         param: l.param,
                         cell: ci,
                     });
                     continue;
                 }
+                let floored = Vanished {
+                    param: l.param,
+                    cell: ci,
+                };
                 let collapsed = || FitError::Collapsed {
                     cell: cell_name(model, l.param, &cell.offsets),
                     reg,
@@ -105,9 +119,13 @@ pub fn mstep(
                             let d = shift.get(&(v, e)).map_or(0.0, |d| d[0]);
                             sum += s[2] - 2.0 * d * s[1] + d * d * s[0];
                         }
-                        let var = (sum / mass).max(0.0) + reg;
+                        let spread = (sum / mass).max(0.0);
+                        let var = spread + reg;
                         if !(var > 0.0 && var.is_finite()) {
                             return Err(collapsed());
+                        }
+                        if spread < reg {
+                            report.floored.push(floored);
                         }
                         vals[cell.offsets[0]] = var.sqrt();
                     }
@@ -133,6 +151,11 @@ pub fn mstep(
                         {
                             return Err(collapsed());
                         }
+                        // The rows' own covariance is m − reg·I: below reg in some direction
+                        // when m's smallest eigenvalue is below 2·reg.
+                        if reg > 0.0 && m.symmetric_eigenvalues().min() < 2.0 * reg {
+                            report.floored.push(floored);
+                        }
                         for (k, &o) in cell.offsets.iter().enumerate() {
                             vals[o] = m[(k / n, k % n)];
                         }
@@ -152,7 +175,7 @@ pub fn mstep(
         }
         p.value = Some(Array::from_vec(p.shape(), data));
     }
-    Ok(vanished)
+    Ok(report)
 }
 
 /// The total weight behind entry `e` of `v`: its value counts (discrete) or `Σr`.
