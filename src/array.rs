@@ -35,7 +35,7 @@ pub enum ArrayError {
     #[error("matrix product of shapes {} and {}: inner sizes differ", show_shape(.0), show_shape(.1))]
     MatMul(Vec<usize>, Vec<usize>),
     /// An array too large to allocate.
-    #[error("an array of shape {} has more than {MAX_ELEMENTS} elements", show_shape(.0))]
+    #[error("an array of shape {} would hold more than the limit of {MAX_ELEMENTS} numbers (400 MB)", show_shape(.0))]
     TooLarge(Vec<usize>),
     /// A shape that cannot receive the value.
     #[error("a value of shape {} does not fit shape {}", show_shape(.0), show_shape(.1))]

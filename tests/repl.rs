@@ -153,6 +153,17 @@ fn ctrl_c_stops_a_long_fit_and_keeps_the_session() {
     // The session is intact: earlier names are there, new statements run.
     let shown = enter(&mut p, "len(d) + 1", "gmm> ");
     assert!(shown.contains("100001"), "{shown}");
+    // A runaway loop stops too, and keeps what it set so far.
+    enter(&mut p, "let n = 0", "gmm> ");
+    // It prints as it goes, so it is known to be running before Ctrl-C.
+    p.send_line("for i in 0..100000 { print \"outer\", i\n for j in 0..100000 { n = n + 1 } }")
+        .unwrap();
+    p.exp_string("outer 1").unwrap();
+    p.send_control('c').unwrap();
+    let shown = p.exp_regex(r"\n\r?gmm> ").unwrap().0;
+    assert!(shown.contains("interrupted"), "{shown}");
+    let shown = enter(&mut p, "n > 0", "gmm> ");
+    assert!(shown.contains("true"), "{shown}");
     p.send_control('d').unwrap();
     p.exp_eof().unwrap();
 }

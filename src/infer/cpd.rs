@@ -3,8 +3,8 @@
 //! variable's distribution arguments take finitely many values; the engine and the sampler look
 //! them up instead of evaluating expressions per data row.
 
-use super::InferError;
 use super::numeric::{LN_SQRT_2PI, Mvn, Rng, draw_index, standard_normal, uniform};
+use super::{InferError, TooManyWhat, checked_count};
 use crate::array::{Array, format_number, unravel};
 use crate::model::expr::{Env, EvalError};
 use crate::model::{ConstId, Dist, Model, ParamId, ParamType, PlateId, PlateSize, VarId};
@@ -101,7 +101,8 @@ impl Layout {
         let fixed = fixed_plates(model, v);
         let sizes: Vec<usize> = fixed.iter().map(|&p| plate_size(model, p)).collect();
         Layout {
-            inst: sizes.iter().product(),
+            // Saturating: a layout too large to allocate is refused where it is used.
+            inst: sizes.iter().fold(1, |n: usize, &s| n.saturating_mul(s)),
             event: model.vars[v].support.shape().iter().product(),
             fixed,
             sizes,
@@ -162,7 +163,7 @@ fn each_key<T>(
 ) -> Result<(Vec<usize>, Vec<T>), InferError> {
     let fixed = Layout::of(model, v).fixed;
     let radix = key_radix(model, v);
-    let count: usize = radix.iter().product();
+    let count = table_size(model, v, &radix)?;
     let mut out = Vec::with_capacity(count);
     let mut key = vec![0usize; radix.len()];
     for _ in 0..count {
@@ -204,6 +205,24 @@ pub fn positions(
 
 /// The number of values of each position of `v`'s table keys: its parents', then its fixed
 /// plates' sizes.
+/// The number of entries of `v`'s table (keys of `radix`: its discrete parents, then its fixed
+/// plates), refused beyond [`MAX_CONFIGS`](super::MAX_CONFIGS).
+fn table_size(model: &Model, v: VarId, radix: &[usize]) -> Result<usize, InferError> {
+    let var = &model.vars[v];
+    let plates = Layout::of(model, v)
+        .fixed
+        .into_iter()
+        .map(|p| format!("plate {}", model.plates[p].name));
+    let names = var
+        .parents
+        .iter()
+        .map(|&p| model.vars[p].name.clone())
+        .chain(plates);
+    let vars: Vec<(String, usize)> = names.zip(radix.iter().copied()).collect();
+    let var = var.name.clone();
+    checked_count(&vars, TooManyWhat::Table { var })
+}
+
 fn key_radix(model: &Model, v: VarId) -> Vec<usize> {
     let mut radix: Vec<usize> = model.vars[v]
         .parents

@@ -15,17 +15,14 @@
 //! evaluated together over contiguous vectors, and a latent configuration is enumerated once
 //! for all lanes.
 
-use super::InferError;
 use super::cpd::{Cpd, Layout, plate_size};
 use super::em::stats::Stats;
 use super::flat::Flat;
 use super::numeric::logsumexp;
+use super::{InferError, TooManyWhat, checked_count};
 use crate::array::unravel;
 use crate::model::{Model, PlateId, PlateSize, Support, VarId};
 use rayon::prelude::*;
-
-/// Most joint configurations enumerated in one plate scope.
-pub const MAX_CONFIGS: usize = 1 << 20;
 
 /// Data copies per chunk of parallel work. Fixed, so the order of every floating-point sum over
 /// chunks is fixed too, whatever the number of threads.
@@ -204,7 +201,7 @@ impl<'a> Engine<'a> {
         let mut st = self.fresh();
         let latents = self.latents(&self.direct[root], &st);
         let radix: Vec<usize> = latents.iter().map(|&(_, _, k)| k).collect();
-        let count = config_count(&radix)?;
+        let count = config_count(self.model, None, &latents)?;
         let data = self.model.data_plate();
         let mut global = Vec::with_capacity(count);
         let mut local = vec![0.0; self.lanes * count];
@@ -293,7 +290,8 @@ impl<'a> Engine<'a> {
         st: &mut State,
     ) -> Result<Vec<Vec<f64>>, InferError> {
         let radix: Vec<usize> = latents.iter().map(|&(_, _, k)| k).collect();
-        let count = config_count(&radix)?;
+        let plate = (p < self.model.plates.len()).then_some(p);
+        let count = config_count(self.model, plate, &latents)?;
         let mut per_config = Vec::with_capacity(count);
         for c in 0..count {
             for (&(v, i, _), x) in latents.iter().zip(unravel(c, &radix)) {
@@ -437,8 +435,7 @@ impl<'a> Engine<'a> {
     pub fn global_configs(&self) -> Result<usize, InferError> {
         let st = self.fresh();
         let latents = self.latents(&self.direct[self.model.plates.len()], &st);
-        let radix: Vec<usize> = latents.iter().map(|&(_, _, k)| k).collect();
-        config_count(&radix)
+        config_count(self.model, None, &latents)
     }
 
     /// Sets the global latents to their configuration `g`.
@@ -621,18 +618,19 @@ enum Lane<'a> {
     Excluded,
 }
 
-/// The number of joint configurations of variables with `radix` values each, refused beyond
-/// [`MAX_CONFIGS`].
-fn config_count(radix: &[usize]) -> Result<usize, InferError> {
-    radix
+/// The number of joint configurations of `latents` (instances enumerated together directly in
+/// plate `p`, or at the top level), refused beyond [`MAX_CONFIGS`](super::MAX_CONFIGS).
+fn config_count(
+    model: &Model,
+    p: Option<PlateId>,
+    latents: &[(VarId, usize, usize)],
+) -> Result<usize, InferError> {
+    let vars: Vec<(String, usize)> = latents
         .iter()
-        .try_fold(1usize, |n, &k| n.checked_mul(k))
-        .filter(|&n| n <= MAX_CONFIGS)
-        .ok_or_else(|| {
-            InferError::Query(format!(
-                "exact enumeration would visit more than {MAX_CONFIGS} joint configurations of the latent variables in one plate"
-            ))
-        })
+        .map(|&(v, _, k)| (model.vars[v].name.clone(), k))
+        .collect();
+    let plate = p.map(|p| model.plates[p].name.clone());
+    checked_count(&vars, TooManyWhat::Configurations { plate })
 }
 
 /// Whether variable `v` is outside the data plate (drawn once for the whole data set).

@@ -38,6 +38,14 @@ pub enum InferError {
     /// A query the engine cannot answer as asked.
     #[error("{0}")]
     Query(String),
+    /// Exact enumeration would visit too many joint configurations of latent variables, or a
+    /// conditional table would have too many entries (one per joint value of the discrete
+    /// parents): each named variable with its number of values.
+    #[error("{}", too_many(.what, .vars))]
+    TooMany {
+        what: TooManyWhat,
+        vars: Vec<(String, usize)>,
+    },
     /// An expression inside the model failed.
     #[error(transparent)]
     Eval(#[from] EvalError),
@@ -49,11 +57,95 @@ pub enum InferError {
     Interrupted,
 }
 
+/// What [`InferError::TooMany`] counted.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TooManyWhat {
+    /// The latent variables enumerated together in one copy of a plate (`plate` names it; the
+    /// top level has none).
+    Configurations { plate: Option<String> },
+    /// The entries of this variable's conditional table.
+    Table { var: String },
+    /// The joint values of a query's discrete targets.
+    Targets,
+}
+
+/// The product of the sizes in `vars`, refused beyond [`MAX_CONFIGS`] with an error naming
+/// them: the one check before enumerating or tabulating discrete values.
+pub fn checked_count(vars: &[(String, usize)], what: TooManyWhat) -> Result<usize, InferError> {
+    vars.iter()
+        .try_fold(1usize, |n, &(_, k)| n.checked_mul(k))
+        .filter(|&n| n <= MAX_CONFIGS)
+        .ok_or_else(|| InferError::TooMany {
+            what,
+            vars: vars.to_vec(),
+        })
+}
+
+/// The most joint configurations exact enumeration visits, and the most entries a
+/// conditional table has.
+pub const MAX_CONFIGS: usize = 1 << 20;
+
+/// `10 × 10 × 4 = 400` (or "more than 2^64" when the product overflows).
+fn product(vars: &[(String, usize)]) -> String {
+    let factors: Vec<String> = vars.iter().map(|(_, k)| k.to_string()).collect();
+    let total = vars
+        .iter()
+        .try_fold(1usize, |n, &(_, k)| n.checked_mul(k))
+        .map_or("more than 2^64".to_string(), |n| n.to_string());
+    format!("{} = {total}", factors.join(" × "))
+}
+
+fn names(vars: &[(String, usize)]) -> String {
+    let names: Vec<String> = vars.iter().map(|(v, _)| format!("`{v}`")).collect();
+    names.join(", ")
+}
+
+fn too_many(what: &TooManyWhat, vars: &[(String, usize)]) -> String {
+    match what {
+        TooManyWhat::Configurations { plate } => format!(
+            "exact enumeration would visit {} joint configurations of the latent variables {}{}, more than the limit of {MAX_CONFIGS}",
+            product(vars),
+            names(vars),
+            plate
+                .as_ref()
+                .map_or(String::new(), |p| format!(" in each copy of plate `{p}`"))
+        ),
+        TooManyWhat::Targets => format!(
+            "the query asks for {} joint values of {}, more than the limit of {MAX_CONFIGS}",
+            product(vars),
+            names(vars)
+        ),
+        TooManyWhat::Table { var } => format!(
+            "the conditional table of `{var}` would have {} entries, one per joint value of {}, more than the limit of {MAX_CONFIGS}",
+            product(vars),
+            names(vars)
+        ),
+    }
+}
+
 impl InferError {
     /// How to fix it, when there is a general answer.
     pub fn help(&self) -> Option<String> {
         match self {
             InferError::Interrupted => Some(crate::interrupt::why()),
+            InferError::TooMany {
+                what: TooManyWhat::Configurations { .. },
+                ..
+            } => Some(
+                "observe some of these variables in the query or the data, give them fewer values, or split the model"
+                    .into(),
+            ),
+            InferError::TooMany {
+                what: TooManyWhat::Targets,
+                ..
+            } => Some("ask for fewer variables at once, or give some of them values".into()),
+            InferError::TooMany {
+                what: TooManyWhat::Table { .. },
+                ..
+            } => Some(
+                "give the variable fewer discrete parents (or parents with fewer values), or fewer plate copies"
+                    .into(),
+            ),
             InferError::NoValue { param, .. } => Some(format!(
                 "give `{param}` a value in the model (`param {param} ... = VALUE`), or fit the model to data first"
             )),

@@ -140,6 +140,16 @@ fn support_size(model: &Model, v: VarId) -> usize {
     }
 }
 
+/// The number of joint values of the discrete variables `vars`, refused beyond
+/// [`MAX_CONFIGS`](super::MAX_CONFIGS).
+fn target_count(model: &Model, vars: &[VarId]) -> Result<usize, InferError> {
+    let sizes: Vec<(String, usize)> = vars
+        .iter()
+        .map(|&v| (model.vars[v].name.clone(), support_size(model, v)))
+        .collect();
+    super::checked_count(&sizes, super::TooManyWhat::Targets)
+}
+
 fn zero_condition(given: &[(VarId, Array)], model: &Model) -> InferError {
     let names: Vec<&str> = given
         .iter()
@@ -160,6 +170,10 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn run(&self, obs: &[Option<Observed>]) -> Result<Evidence, InferError> {
+        // A query may run the engine once per joint value of its targets: a place to stop.
+        if crate::interrupt::requested() {
+            return Err(InferError::Interrupted);
+        }
         evidence(self.model, self.cpds, obs, self.copies.n)
     }
 
@@ -179,7 +193,7 @@ impl Ctx<'_> {
     fn posterior(&self, free: &[VarId], obs: &[Option<Observed>]) -> Result<Vec<f64>, InferError> {
         let model = self.model;
         let radix: Vec<usize> = free.iter().map(|&v| support_size(model, v)).collect();
-        let k: usize = radix.iter().product();
+        let k = target_count(model, free)?;
         let all_local = free.iter().all(|&v| !is_global(model, v));
         let all_global = free.iter().all(|&v| is_global(model, v));
         let explicit = self.copies.explicit;
@@ -282,7 +296,7 @@ impl Ctx<'_> {
             .map(|(&p, _)| p)
             .collect();
         let radix: Vec<usize> = free.iter().map(|&v| support_size(model, v)).collect();
-        let k: usize = radix.iter().product();
+        let k = target_count(model, &free)?;
         let weights = if free.is_empty() {
             vec![0.0]
         } else {
