@@ -26,10 +26,10 @@ pub enum ArrayError {
         shape: Vec<usize>,
     },
     /// An index outside `0..size`.
-    #[error("index {index} is out of range for an axis of size {size} (valid: 0..{})", .size.saturating_sub(1))]
+    #[error("index {} is out of range for an axis of size {size} (valid: 0..{})", format_number(*.index), .size.saturating_sub(1))]
     OutOfRange { index: f64, size: usize },
     /// An index that is not a whole number.
-    #[error("index {0} is not a whole number")]
+    #[error("index {} is not a whole number", format_number(*.0))]
     NotInteger(f64),
     /// Inner dimensions of a matrix product that differ.
     #[error("matrix product of shapes {} and {}: inner sizes differ", show_shape(.0), show_shape(.1))]

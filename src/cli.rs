@@ -192,11 +192,14 @@ fn read_source(path: &PathBuf) -> Result<Source, Failed> {
     let problem = match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => return Ok(Source::new(name, text)),
-            Err(e) => Diag::error_nowhere(format!(
-                "{name} is not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ))
-            .help("save the file as UTF-8"),
+            Err(e) => {
+                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                let text = String::from_utf8_lossy(valid);
+                let line = text.matches('\n').count() + 1;
+                let col = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                Diag::error_nowhere(format!("{name}:{line}:{col}: the file is not UTF-8 text"))
+                    .help("save the file as UTF-8")
+            }
         },
         Err(e) => Diag::error_nowhere(format!("cannot read {name}: {e}"))
             .help("check the path; it is relative to the working directory"),
@@ -346,6 +349,14 @@ fn cmd_fit(
         fail(Diag::error_nowhere(e.to_string()).help(help))
     };
     let data = load_csv(data_path, &shown).map_err(problem)?;
+    if data.rows == 0 {
+        return Err(fail(
+            Diag::error_nowhere(format!(
+                "{shown}, line 2: the file has a header but no rows"
+            ))
+            .help("add the data below the header line"),
+        ));
+    }
     let bound = bind(&model, &data, None).map_err(problem)?;
     let began = std::time::Instant::now();
     let mut shown_at = 0.0;

@@ -669,8 +669,12 @@ impl<'a> Lowerer<'a> {
         match v.as_scalar() {
             Some(x) if x >= 1.0 && x.fract() == 0.0 && x <= 1e9 => Ok(x as usize),
             _ => Err(self.error(
-                Diag::error(format!("{what} must be a positive whole number"), e.span)
-                    .label(format!("this is {}", describe_value(&v))),
+                Diag::error(
+                    format!("{what} must be a whole number from 1 to 1e9"),
+                    e.span,
+                )
+                .label(format!("this is {}", describe_value(&v)))
+                .help("write a whole number such as 3; sizes are fixed before the model runs"),
             )),
         }
     }

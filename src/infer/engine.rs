@@ -291,7 +291,7 @@ impl<'a> Engine<'a> {
     ) -> Result<Vec<Vec<f64>>, InferError> {
         let radix: Vec<usize> = latents.iter().map(|&(_, _, k)| k).collect();
         let plate = (p < self.model.plates.len()).then_some(p);
-        let count = config_count(self.model, plate, &latents)?;
+        let count = config_count(self.model, plate, latents)?;
         let mut per_config = Vec::with_capacity(count);
         for c in 0..count {
             for (&(v, i, _), x) in latents.iter().zip(unravel(c, &radix)) {

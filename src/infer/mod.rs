@@ -38,6 +38,9 @@ pub enum InferError {
     /// A query the engine cannot answer as asked.
     #[error("{0}")]
     Query(String),
+    /// A conditional query whose condition (on the named variables) has probability zero.
+    #[error("the condition on {0} has probability zero, so the conditional is undefined")]
+    ZeroCondition(String),
     /// Exact enumeration would visit too many joint configurations of latent variables, or a
     /// conditional table would have too many entries (one per joint value of the discrete
     /// parents): each named variable with its number of values.
@@ -128,6 +131,13 @@ impl InferError {
     pub fn help(&self) -> Option<String> {
         match self {
             InferError::Interrupted => Some(crate::interrupt::why()),
+            InferError::ZeroCondition(_) => Some(
+                "the given values are impossible under the model: a discrete value of probability 0, or a value so far from every mean (beyond about 1e154 spreads) that its density is 0 in 64-bit floats".into(),
+            ),
+            InferError::Eval(EvalError::Array(crate::array::ArrayError::TooLarge(_))) => Some(
+                "one array holds at most 50000000 numbers: ask for fewer rows or values at a time"
+                    .into(),
+            ),
             InferError::TooMany {
                 what: TooManyWhat::Configurations { .. },
                 ..

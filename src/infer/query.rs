@@ -155,10 +155,7 @@ fn zero_condition(given: &[(VarId, Array)], model: &Model) -> InferError {
         .iter()
         .map(|(v, _)| model.vars[*v].name.as_str())
         .collect();
-    InferError::Query(format!(
-        "the condition on {} has probability zero, so the conditional is undefined",
-        names.join(", ")
-    ))
+    InferError::ZeroCondition(names.join(", "))
 }
 
 struct Ctx<'a> {

@@ -135,6 +135,7 @@ pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<
     }
     if !bound_in_plate {
         return Err(DataError::Unbound {
+            header: data.header_at(),
             model: model.name.clone(),
             columns: data.names(),
             vars: model
@@ -163,6 +164,7 @@ fn columns_error(
         .filter(|c| c == name || c.starts_with(&format!("{name}[")))
         .collect();
     DataError::Columns {
+        header: data.header_at(),
         var: name.to_string(),
         want,
         found,

@@ -149,10 +149,10 @@ impl Args<'_> {
 pub(super) fn whole(v: &Value, s: Span, what: &str) -> Result<usize, Diag> {
     match v.as_array().and_then(|a| a.as_scalar()) {
         Some(x) if x >= 0.0 && x.fract() == 0.0 && x < 9.0e15 => Ok(x as usize),
-        _ => Err(Diag::error(
-            format!("{what} must be a whole number ≥ 0, got {v}"),
-            s,
-        )),
+        _ => Err(
+            Diag::error(format!("{what} must be a whole number ≥ 0, got {v}"), s)
+                .help("round it, e.g. with round(...), or write a count such as 100"),
+        ),
     }
 }
 

@@ -97,16 +97,19 @@ pub enum DataError {
         row: usize,
         why: String,
     },
-    /// A variable's columns do not give its shape.
-    #[error("`{var}` reads the columns {}, but the data have {}", .want.join(", "), if .found.is_empty() { "none of them".to_string() } else { .found.join(", ") })]
+    /// A variable's columns do not give its shape. `header` locates the file's header
+    /// (`d.csv, line 1: `), or is empty for data built in a script.
+    #[error("{header}`{var}` reads the columns {}, but the data have {}", .want.join(", "), if .found.is_empty() { "none of them".to_string() } else { .found.join(", ") })]
     Columns {
+        header: String,
         var: String,
         want: Vec<String>,
         found: Vec<String>,
     },
     /// No column names a variable of the model's data plate.
-    #[error("no column of the data names a variable in the data plate of model `{model}` (the columns are {})", .columns.join(", "))]
+    #[error("{header}no column of the data names a variable in the data plate of model `{model}` (the columns are {})", .columns.join(", "))]
     Unbound {
+        header: String,
         model: String,
         columns: Vec<String>,
         vars: Vec<String>,
@@ -140,7 +143,9 @@ impl DataError {
             DataError::Cell { .. } => {
                 "fix the cell, or leave it empty (or NA) to make it latent in that row".into()
             }
-            DataError::Columns { var, want, found } => {
+            DataError::Columns {
+                var, want, found, ..
+            } => {
                 let missing: Vec<&str> = want
                     .iter()
                     .filter(|w| !found.contains(w))
@@ -154,6 +159,11 @@ impl DataError {
                         missing.join(", ")
                     )
                 }
+            }
+            DataError::Unbound { columns, .. }
+                if columns.len() == 1 && columns[0].contains(['\t', ';']) =>
+            {
+                "the header looks separated by tabs or semicolons: gmm reads comma-separated files".into()
             }
             DataError::Unbound { vars, .. } => format!(
                 "name a column after a variable ({}); a vector variable `x` reads the columns x[0], x[1], …",
@@ -378,6 +388,14 @@ fn split_indexed(col: &str) -> Option<(&str, Vec<usize>)> {
 }
 
 impl Dataset {
+    /// Where the header is, for errors about the columns: `d.csv, line 1: `, or nothing for
+    /// data built in a script.
+    pub fn header_at(&self) -> String {
+        self.origin
+            .as_ref()
+            .map_or(String::new(), |o| format!("{o}, line 1: "))
+    }
+
     /// The column names.
     pub fn names(&self) -> Vec<String> {
         self.columns.iter().map(|c| c.name.clone()).collect()

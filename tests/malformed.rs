@@ -1,0 +1,169 @@
+//! Every bad input ends the same way through the real binary: exit status 1, a message that
+//! says where (`file:line:col` for a script; the CSV file with its line, or its column and row),
+//! and no panic. The inputs: every program in tests/ui/ and tests/ui_run/, and the corpus in
+//! tests/malformed/ — scripts in gmm/ (a first line `# gmm: ARGS` gives the command, else
+//! `run`) and CSV files in csv/ fitted to tests/malformed/models.gmm (`vec_*.csv` to model
+//! `two`, the others to `one`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+fn files(dir: &str, ext: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(common::root().join(dir))
+        .expect("folder exists")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    v.sort();
+    v
+}
+
+fn name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// `gmm args` in `dir`, killed after 60 s (a hang fails the test).
+fn gmm(dir: &Path, args: &[String]) -> Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gmm"))
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("gmm runs");
+    let began = std::time::Instant::now();
+    while child.try_wait().expect("waits").is_none() {
+        assert!(
+            began.elapsed().as_secs() < 60,
+            "gmm {} hangs",
+            args.join(" ")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// Whether `text` holds `file:LINE:COL` with LINE and COL numbers.
+fn has_script_location(text: &str, file: &str) -> bool {
+    text.match_indices(&format!("{file}:")).any(|(at, m)| {
+        let rest = &text[at + m.len()..];
+        let mut parts = rest.splitn(3, ':');
+        let line = parts.next().unwrap_or("");
+        let col: String = parts
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        !line.is_empty() && line.chars().all(|c| c.is_ascii_digit()) && !col.is_empty()
+    })
+}
+
+/// Whether `text` names `file` with a line (`file, line N`) or a column and row
+/// (`file: column `x`, row N`).
+fn has_csv_location(text: &str, file: &str) -> bool {
+    let number_after = |s: &str, key: &str| {
+        s.find(key).is_some_and(|i| {
+            s[i + key.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+        })
+    };
+    text.lines().any(|l| {
+        l.find(file).is_some_and(|i| {
+            let rest = &l[i + file.len()..];
+            (rest.starts_with(", line ") && number_after(rest, ", line "))
+                || (rest.starts_with(": column `") && number_after(rest, "`, row "))
+        })
+    })
+}
+
+/// Exit status 1, some location, no panic, and a message on stderr only.
+fn assert_clean_failure(what: &str, out: &Output, located: impl Fn(&str) -> bool) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{what}: exit status\n{stderr}");
+    assert!(stderr.starts_with("error"), "{what}: {stderr}");
+    assert!(located(&stderr), "{what}: no location in\n{stderr}");
+    for bad in ["panicked", "RUST_BACKTRACE", "stack overflow"] {
+        assert!(!stderr.contains(bad), "{what}: {stderr}");
+    }
+}
+
+#[test]
+fn every_ui_program_fails_cleanly() {
+    let mut n = 0;
+    for dir in ["tests/ui", "tests/ui_run"] {
+        for path in files(dir, "gmm") {
+            let file = name(&path);
+            let out = gmm(
+                &path.parent().unwrap().to_path_buf(),
+                &["run".into(), file.clone()],
+            );
+            assert_clean_failure(&file, &out, |e| has_script_location(e, &file));
+            n += 1;
+        }
+    }
+    assert!(n >= 80, "{n} programs");
+}
+
+#[test]
+fn malformed_scripts_fail_cleanly() {
+    let dir = common::root().join("tests/malformed/gmm");
+    let scripts = files("tests/malformed/gmm", "gmm");
+    for path in &scripts {
+        let file = name(path);
+        let text = std::fs::read(path).expect("readable");
+        let first = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let mut args: Vec<String> = match std::str::from_utf8(first)
+            .ok()
+            .and_then(|l| l.strip_prefix("# gmm: "))
+        {
+            Some(a) => a.split_whitespace().map(str::to_string).collect(),
+            None => vec!["run".into()],
+        };
+        args.push(file.clone());
+        let out = gmm(&dir, &args);
+        assert_clean_failure(&file, &out, |e| has_script_location(e, &file));
+    }
+    assert!(scripts.len() >= 30, "{} scripts", scripts.len());
+}
+
+#[test]
+fn malformed_csv_files_fail_cleanly() {
+    let dir = common::root().join("tests/malformed");
+    let csvs = files("tests/malformed/csv", "csv");
+    for path in &csvs {
+        let file = format!("csv/{}", name(path));
+        let model = if name(path).starts_with("vec_") {
+            "two"
+        } else {
+            "one"
+        };
+        let args: Vec<String> = ["fit", "models.gmm", "--model", model, "--data", &file]
+            .map(str::to_string)
+            .to_vec();
+        let out = gmm(&dir, &args);
+        assert_clean_failure(&file, &out, |e| has_csv_location(e, &file));
+        assert!(out.stdout.is_empty(), "{file}: printed a model");
+    }
+    assert!(csvs.len() >= 30, "{} files", csvs.len());
+}
+
+/// The location checks themselves.
+#[test]
+fn locations_are_recognised() {
+    assert!(has_script_location("  ┌─ a.gmm:3:14\n", "a.gmm"));
+    assert!(has_script_location("error: a.gmm:2:10: the file", "a.gmm"));
+    assert!(!has_script_location("error: a.gmm is bad", "a.gmm"));
+    assert!(!has_script_location("a.gmm:x:1", "a.gmm"));
+    assert!(has_csv_location("error: d.csv, line 3: 1 cell", "d.csv"));
+    assert!(has_csv_location(
+        "error: d.csv: column `x`, row 2 (line 3)",
+        "d.csv"
+    ));
+    assert!(!has_csv_location("error: d.csv: bad", "d.csv"));
+    assert!(!has_csv_location("error: no file named", "d.csv"));
+}
