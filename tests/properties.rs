@@ -307,9 +307,8 @@ proptest! {
             close(marginal, logsumexp(&joints), 1e-12),
             "log p(x) = {marginal}, log Σ_k p(z = k, x) = {}", logsumexp(&joints)
         );
-        for z in 0..k {
-            let post = v[1].data()[z];
-            let ratio = (joints[z] - marginal).exp();
+        for (z, (&post, &joint)) in v[1].data().iter().zip(&joints).enumerate() {
+            let ratio = (joint - marginal).exp();
             prop_assert!((post - ratio).abs() <= 1e-12, "p(z = {z} | x) = {post}, ratio {ratio}");
         }
         if let Kind::TwoLevel { .. } = c.kind {
