@@ -98,10 +98,7 @@ fn every_ui_program_fails_cleanly() {
     for dir in ["tests/ui", "tests/ui_run"] {
         for path in files(dir, "gmm") {
             let file = name(&path);
-            let out = gmm(
-                &path.parent().unwrap().to_path_buf(),
-                &["run".into(), file.clone()],
-            );
+            let out = gmm(path.parent().unwrap(), &["run".into(), file.clone()]);
             assert_clean_failure(&file, &out, |e| has_script_location(e, &file));
             n += 1;
         }
