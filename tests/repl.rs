@@ -156,8 +156,8 @@ fn ctrl_c_stops_a_long_fit_and_keeps_the_session() {
     // A runaway loop stops too, and keeps what it set so far.
     enter(&mut p, "let n = 0", "gmm> ");
     // It prints as it goes, so it is known to be running before Ctrl-C.
-    p.send_line("for i in 0..100000 { print \"outer\", i\n for j in 0..100000 { n = n + 1 } }")
-        .unwrap();
+    enter(&mut p, "for i in 0..100000 { print \"outer\", i", "...> ");
+    p.send_line("for j in 0..100000 { n = n + 1 } }").unwrap();
     p.exp_string("outer 1").unwrap();
     p.send_control('c').unwrap();
     let shown = p.exp_regex(r"\n\r?gmm> ").unwrap().0;
