@@ -164,3 +164,41 @@ fn locations_are_recognised() {
     assert!(!has_csv_location("error: d.csv: bad", "d.csv"));
     assert!(!has_csv_location("error: no file named", "d.csv"));
 }
+
+/// Messy but valid files load as the clean one does: a byte-order mark, CRLF line endings,
+/// quoted cells, white space around cells, and missing cells written empty or `NA` give the
+/// same fit as the plain file with empty cells.
+#[test]
+fn messy_but_valid_csv_fits_like_the_clean_file() {
+    let dir = common::scratch("malformed-messy-valid");
+    std::fs::copy(
+        common::root().join("tests/malformed/models.gmm"),
+        dir.join("models.gmm"),
+    )
+    .unwrap();
+    let xs = [1.2, 0.4, 3.3, 2.9, 0.1, 3.8, 2.2, 0.7];
+    let mut clean = String::from("x,z\n");
+    let mut messy = String::from("\u{feff}\"x\",z \r\n");
+    for (i, x) in xs.iter().enumerate() {
+        let z = if i % 3 == 0 { "" } else { "1" };
+        clean.push_str(&format!("{x},{z}\n"));
+        let z = match (i % 3, i % 2) {
+            (0, 0) => " NA ".to_string(),
+            (0, _) => "\"\"".to_string(),
+            _ => format!("\"{z}\""),
+        };
+        messy.push_str(&format!("\"  {x} \",{z}\r\n"));
+    }
+    std::fs::write(dir.join("clean.csv"), clean).unwrap();
+    std::fs::write(dir.join("messy.csv"), messy).unwrap();
+    let fit = |file: &str| {
+        common::gmm_in(
+            &dir,
+            &["fit", "models.gmm", "--model", "one", "--data", file],
+            None,
+        )
+    };
+    let clean = fit("clean.csv");
+    assert!(String::from_utf8_lossy(&clean).contains("# converged = true"));
+    assert_eq!(fit("messy.csv"), clean);
+}

@@ -38,6 +38,12 @@ pub enum InferError {
     /// A query the engine cannot answer as asked.
     #[error("{0}")]
     Query(String),
+    /// A sample too large to hold: `rows` copies of `per_row` numbers.
+    #[error(
+        "a sample of {rows} rows × {per_row} numbers per row would hold more than the limit of {} numbers (400 MB)",
+        crate::array::MAX_ELEMENTS
+    )]
+    TooManyDraws { rows: usize, per_row: usize },
     /// A conditional query whose condition (on the named variables) has probability zero.
     #[error("the condition on {0} has probability zero, so the conditional is undefined")]
     ZeroCondition(String),
@@ -131,6 +137,10 @@ impl InferError {
     pub fn help(&self) -> Option<String> {
         match self {
             InferError::Interrupted => Some(crate::interrupt::why()),
+            InferError::TooManyDraws { per_row, .. } => Some(format!(
+                "draw at most {} rows at a time",
+                crate::array::MAX_ELEMENTS / (*per_row).max(1)
+            )),
             InferError::ZeroCondition(_) => Some(
                 "the given values are impossible under the model: a discrete value of probability 0, or a value so far from every mean (beyond about 1e154 spreads) that its density is 0 in 64-bit floats".into(),
             ),

@@ -6,7 +6,7 @@ use super::InferError;
 use super::cpd::{Layout, tables};
 use super::engine::is_global;
 use super::numeric::Rng;
-use crate::array::{Array, checked_len, unravel};
+use crate::array::{Array, MAX_ELEMENTS, checked_len, unravel};
 use crate::model::expr::EvalError;
 use crate::model::{Model, VarId};
 
@@ -17,6 +17,13 @@ pub fn sample_model(
     n: usize,
     rng: &mut Rng,
 ) -> Result<Vec<(VarId, Array)>, InferError> {
+    // Every variable gets n copies of its numbers: refuse before building anything.
+    let per_row = Layout::all(model).iter().fold(0usize, |t, l| {
+        t.saturating_add(l.inst.saturating_mul(l.event))
+    });
+    if n.saturating_mul(per_row) > MAX_ELEMENTS {
+        return Err(InferError::TooManyDraws { rows: n, per_row });
+    }
     let cpds = tables(model)?;
     let nv = model.vars.len();
     let layout = Layout::all(model);
