@@ -204,21 +204,16 @@ fn scaled_data_fit_to_scaled_parameters() {
 #[test]
 fn queries_stay_finite_in_the_tails() {
     let dir = common::scratch("degenerate-tails");
-    let script = "model grades {
-    param pi : simplex[2] = [0.6, 0.4]
-    param mu[2] : real = [2.5, 4.8]
-    param sigma[2] : positive = [0.6, 0.3]
-    plate exams {
-        z ~ Categorical(pi)
-        x ~ Normal(mu[z], sigma[z])
-    }
-}
+    let script = format!(
+        "{}
 print p(z | x = 1e8)
 print p(z | x = -1e150)
 print logp(x = [1e10, -1e10])
 print p(z | x = [40, -40])
 print logp(z = 1, x = 1e100)
-";
+",
+        common::GRADES
+    );
     std::fs::write(dir.join("tails.gmm"), script).unwrap();
     let out = common::gmm_in(&dir, &["run", "tails.gmm"], None);
     let text = String::from_utf8(out).unwrap();

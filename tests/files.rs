@@ -5,20 +5,10 @@
 
 mod common;
 
+use common::GRADES;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Output;
-
-const GRADES: &str = "model grades {
-    param pi : simplex[2] = [0.6, 0.4]
-    param mu[2] : real = [2.5, 4.8]
-    param sigma[2] : positive = [0.6, 0.3]
-    plate exams {
-        z ~ Categorical(pi)
-        x ~ Normal(mu[z], sigma[z])
-    }
-}
-";
 
 /// `gmm args` in `dir`, allowed to write at most `limit` bytes to a file.
 fn gmm_limited(dir: &Path, args: &[&str], limit: u64) -> Output {

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::GRADES;
 use common::named_model as model;
 use gmm::array::Array;
 use gmm::infer::numeric::rng;
@@ -11,16 +12,6 @@ use gmm::infer::sample_model;
 use gmm::model::Model;
 
 const N: usize = 200_000;
-
-const GRADES: &str = "model grades {
-    param pi : simplex[2] = [0.6, 0.4]
-    param mu[2] : real = [2.5, 4.8]
-    param sigma[2] : positive = [0.6, 0.3]
-    plate exams {
-        z ~ Categorical(pi)
-        x ~ Normal(mu[z], sigma[z])
-    }
-}";
 
 fn column(cols: &[(usize, Array)], m: &Model, name: &str) -> Vec<f64> {
     let v = m.var_id(name).expect("a variable");

@@ -5,6 +5,18 @@ pub mod fuzz;
 
 use std::path::{Path, PathBuf};
 
+/// The lecture's exam-grade mixture (examples/grades.gmm), as source.
+pub const GRADES: &str = "model grades {
+    param pi : simplex[2] = [0.6, 0.4]
+    param mu[2] : real = [2.5, 4.8]
+    param sigma[2] : positive = [0.6, 0.3]
+    plate exams {
+        z ~ Categorical(pi)
+        x ~ Normal(mu[z], sigma[z])
+    }
+}
+";
+
 /// The crate's root folder.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
