@@ -316,7 +316,7 @@ fn cmd_sample(
     }
 }
 
-/// A number ≥ 0, for `--tol` and `--reg`.
+/// A number of seconds > 0, for `--time-limit`.
 fn positive_seconds(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if x > 0.0 && x <= 1e9 => Ok(x),
@@ -325,6 +325,7 @@ fn positive_seconds(s: &str) -> Result<f64, String> {
     }
 }
 
+/// A number ≥ 0, for `--tol` and `--reg`.
 fn non_negative(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if x >= 0.0 && x.is_finite() => Ok(x),

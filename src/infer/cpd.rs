@@ -203,8 +203,6 @@ pub fn positions(
     Ok(out)
 }
 
-/// The number of values of each position of `v`'s table keys: its parents', then its fixed
-/// plates' sizes.
 /// The number of entries of `v`'s table (keys of `radix`: its discrete parents, then its fixed
 /// plates), refused beyond [`MAX_CONFIGS`](super::MAX_CONFIGS).
 fn table_size(model: &Model, v: VarId, radix: &[usize]) -> Result<usize, InferError> {
@@ -223,6 +221,8 @@ fn table_size(model: &Model, v: VarId, radix: &[usize]) -> Result<usize, InferEr
     checked_count(&vars, TooManyWhat::Table { var })
 }
 
+/// The number of values of each position of `v`'s table keys: its parents', then its fixed
+/// plates' sizes.
 fn key_radix(model: &Model, v: VarId) -> Vec<usize> {
     let mut radix: Vec<usize> = model.vars[v]
         .parents

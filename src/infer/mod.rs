@@ -144,10 +144,12 @@ impl InferError {
             InferError::ZeroCondition(_) => Some(
                 "the given values are impossible under the model: a discrete value of probability 0, or a value so far from every mean (beyond about 1e154 spreads) that its density is 0 in 64-bit floats".into(),
             ),
-            InferError::Eval(EvalError::Array(crate::array::ArrayError::TooLarge(_))) => Some(
-                "one array holds at most 50000000 numbers: ask for fewer rows or values at a time"
-                    .into(),
-            ),
+            InferError::Eval(EvalError::Array(crate::array::ArrayError::TooLarge(_))) => {
+                Some(format!(
+                    "one array holds at most {} numbers: ask for fewer rows or values at a time",
+                    crate::array::MAX_ELEMENTS
+                ))
+            }
             InferError::TooMany {
                 what: TooManyWhat::Configurations { .. },
                 ..

@@ -18,7 +18,8 @@ pub fn sample_model(
     rng: &mut Rng,
 ) -> Result<Vec<(VarId, Array)>, InferError> {
     // Every variable gets n copies of its numbers: refuse before building anything.
-    let per_row = Layout::all(model).iter().fold(0usize, |t, l| {
+    let layout = Layout::all(model);
+    let per_row = layout.iter().fold(0usize, |t, l| {
         t.saturating_add(l.inst.saturating_mul(l.event))
     });
     if n.saturating_mul(per_row) > MAX_ELEMENTS {
@@ -26,7 +27,6 @@ pub fn sample_model(
     }
     let cpds = tables(model)?;
     let nv = model.vars.len();
-    let layout = Layout::all(model);
     let lanes: Vec<usize> = (0..nv)
         .map(|v| if is_global(model, v) { 1 } else { n })
         .collect();

@@ -15,7 +15,7 @@ use super::numeric::rng;
 use crate::array::format_number;
 use crate::model::{Model, ParamId};
 use init::{Start, start};
-use mstep::{Report, Vanished, mstep};
+use mstep::{Learned, Report, mstep};
 use plan::{Plan, cell_name};
 pub use stats::Data;
 use stats::{EStep, estep};
@@ -178,11 +178,11 @@ struct Run {
     trace: Vec<f64>,
     converged: bool,
     /// Cells kept because their mass vanished: (first iteration, cell).
-    vanished: Vec<(usize, Vanished)>,
+    vanished: Vec<(usize, Learned)>,
     /// Cells the initialisation left empty.
-    empty_at_start: Vec<Vanished>,
+    empty_at_start: Vec<Learned>,
     /// Spreads the last M-step held up by reg.
-    floored: Vec<Vanished>,
+    floored: Vec<Learned>,
 }
 
 impl Run {
@@ -251,7 +251,7 @@ impl Run {
     fn finish(self, plan: &Plan, how: Start, reg: f64) -> Fitted {
         let mut warnings = Vec::new();
         let what = how.describe();
-        let first_seen: Vec<(usize, Vanished)> =
+        let first_seen: Vec<(usize, Learned)> =
             self.empty_at_start.iter().map(|v| (0, v.clone())).collect();
         for (_, component, cells, n) in components(&self.model, plan, &first_seen) {
             let verb = if n == 1 { "starts" } else { "start" };
@@ -269,7 +269,7 @@ impl Run {
                 "{component} has no responsibility mass from iteration {it} on; {cells} {keep}"
             ));
         }
-        let floored: Vec<(usize, Vanished)> = self.floored.iter().map(|v| (0, v.clone())).collect();
+        let floored: Vec<(usize, Learned)> = self.floored.iter().map(|v| (0, v.clone())).collect();
         for (_, component, cells, n) in components(&self.model, plan, &floored) {
             let is = if n == 1 { "is" } else { "are" };
             warnings.push(format!(
@@ -289,24 +289,24 @@ impl Run {
     }
 }
 
-/// Vanished cells grouped by the table entries that read them (a mixture component reads its
+/// Cells grouped by the table entries that read them (a mixture component reads its
 /// mean and its spread through the same entries): per group, the first iteration, the
 /// component in words (`` `x` where z = 1 ``), its cells (`` `mu[1]` and `sigma[1]` ``) and how
 /// many they are.
 fn components(
     model: &Model,
     plan: &Plan,
-    vanished: &[(usize, Vanished)],
+    cells: &[(usize, Learned)],
 ) -> Vec<(usize, String, String, usize)> {
     // (first iteration, the entries that read the cells, the cells' names)
     type Group<'a> = (usize, &'a [(usize, usize)], Vec<String>);
     let mut groups: Vec<Group<'_>> = Vec::new();
-    for (it, v) in vanished {
+    for (it, v) in cells {
         let l = plan
             .learned
             .iter()
             .find(|l| l.param == v.param)
-            .expect("a vanished cell is learned");
+            .expect("a reported cell is learned");
         let cell = &l.cells[v.cell];
         let name = format!("`{}`", cell_name(model, v.param, &cell.offsets));
         match groups.iter_mut().find(|g| g.1 == cell.uses.as_slice()) {

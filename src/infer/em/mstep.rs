@@ -13,9 +13,9 @@ use crate::model::{Model, ParamId, ParamType, VarId};
 use nalgebra::{DMatrix, DVector};
 use std::collections::HashMap;
 
-/// A cell that kept its previous value because no responsibility reached it.
+/// One learned cell of a parameter (`mu[1]`), as the M-step reports it.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Vanished {
+pub struct Learned {
     /// The parameter.
     pub param: ParamId,
     /// The cell's index in the plan.
@@ -26,10 +26,10 @@ pub struct Vanished {
 #[derive(Clone, Debug, Default)]
 pub struct Report {
     /// Cells whose total weight was at most `vanish`: they kept their values.
-    pub vanished: Vec<Vanished>,
+    pub vanished: Vec<Learned>,
     /// Spreads whose rows vary less than `reg` in some direction, so that `reg` is most of
     /// the new value: a component on a single value, or data on a scale below √reg.
-    pub floored: Vec<Vanished>,
+    pub floored: Vec<Learned>,
 }
 
 /// Updates every learned parameter of `model` from `stats`, gathered under the tables `cpds`
@@ -72,13 +72,13 @@ pub fn mstep(
                 let mass: f64 = cell.uses.iter().map(|&(v, e)| mass(stats, v, e)).sum();
                 // Also when the mass is NaN: nothing trustworthy reached this cell.
                 if mass.partial_cmp(&vanish) != Some(std::cmp::Ordering::Greater) {
-                    report.vanished.push(Vanished {
+                    report.vanished.push(Learned {
                         param: l.param,
                         cell: ci,
                     });
                     continue;
                 }
-                let floored = Vanished {
+                let this = Learned {
                     param: l.param,
                     cell: ci,
                 };
@@ -125,7 +125,7 @@ pub fn mstep(
                             return Err(collapsed());
                         }
                         if spread < reg {
-                            report.floored.push(floored);
+                            report.floored.push(this);
                         }
                         vals[cell.offsets[0]] = var.sqrt();
                     }
@@ -154,7 +154,7 @@ pub fn mstep(
                         // The rows' own covariance is m − reg·I: below reg in some direction
                         // when m's smallest eigenvalue is below 2·reg.
                         if reg > 0.0 && m.symmetric_eigenvalues().min() < 2.0 * reg {
-                            report.floored.push(floored);
+                            report.floored.push(this);
                         }
                         for (k, &o) in cell.offsets.iter().enumerate() {
                             vals[o] = m[(k / n, k % n)];
