@@ -169,3 +169,46 @@ print e.z
     assert_eq!(out, "[3, 5, 8]\n[0, nan, 1]\n");
     assert_eq!(listing(&dir), ["d.csv", "s.gmm"]);
 }
+
+/// `gmm fit m.gmm --out m.gmm` replaces the script with the fitted model, which runs and fits
+/// again to the same values.
+#[test]
+fn fit_out_may_overwrite_its_own_script() {
+    let dir = common::scratch("files-fit-in-place");
+    std::fs::write(dir.join("m.gmm"), GRADES).unwrap();
+    std::fs::copy(
+        common::root().join("examples/lecture_grades.csv"),
+        dir.join("d.csv"),
+    )
+    .unwrap();
+    let args = ["fit", "m.gmm", "--data", "d.csv", "--out", "m.gmm"];
+    common::gmm_in(&dir, &args, None);
+    let first = std::fs::read_to_string(dir.join("m.gmm")).unwrap();
+    assert!(first.contains("# converged = true"), "{first}");
+    assert_eq!(listing(&dir), ["d.csv", "m.gmm"]);
+    // Fitting the fitted model again starts where the first fit stopped (at its tolerance):
+    // the log-likelihood does not drop and the values stay within 1e-3.
+    let again = String::from_utf8(common::gmm_in(
+        &dir,
+        &["fit", "m.gmm", "--data", "d.csv"],
+        None,
+    ))
+    .unwrap();
+    let loglik = |s: &str| -> f64 {
+        let line = s.lines().find_map(|l| l.strip_prefix("# loglik = "));
+        line.expect("a loglik line").parse().expect("a number")
+    };
+    assert!(loglik(&again) >= loglik(&first));
+    let values = |s: &str| -> Vec<f64> {
+        s.lines()
+            .filter(|l| l.contains("param "))
+            .filter_map(|l| l.split_once(" = ").map(|(_, v)| v))
+            .flat_map(|v| common::parse_printed(v).1)
+            .collect()
+    };
+    let (a, b) = (values(&first), values(&again));
+    assert_eq!(a.len(), 6);
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 1e-3 * x.abs(), "{x} then {y}");
+    }
+}
