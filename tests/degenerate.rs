@@ -235,17 +235,11 @@ print logp(z = 1, x = 1e100)
 #[test]
 fn constant_vectors_warn_for_the_covariance() {
     let dir = common::scratch("degenerate-constant-2d");
-    let model = "model blobs {
-    param pi : simplex[2] = [0.5, 0.5]
-    param mu[2, 2] : real = [[0, 0], [1, 1]]
-    param Sigma[2] : cov[2] = [[[1, 0], [0, 1]], [[1, 0], [0, 1]]]
-    plate rows {
-        z ~ Categorical(pi)
-        x ~ MvNormal(mu[z], Sigma[z])
-    }
-}
-";
-    std::fs::write(dir.join("blobs.gmm"), model).unwrap();
+    std::fs::copy(
+        common::root().join("tests/malformed/models.gmm"),
+        dir.join("models.gmm"),
+    )
+    .unwrap();
     // Points on the line y = 2x: each component's covariance is singular in one direction.
     let mut text = String::from("x[0],x[1]\n");
     for i in 0..40 {
@@ -254,7 +248,8 @@ fn constant_vectors_warn_for_the_covariance() {
     }
     std::fs::write(dir.join("line.csv"), text).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_gmm"))
-        .args(["fit", "blobs.gmm", "--data", "line.csv", "--init", "given"])
+        .args(["fit", "models.gmm", "--model", "two", "--data", "line.csv"])
+        .args(["--init", "given"])
         .current_dir(&dir)
         .output()
         .unwrap();

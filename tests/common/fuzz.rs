@@ -65,26 +65,8 @@ pub fn run(text: &str) {
     }
 }
 
-const MODELS: &str = r#"
-model one {
-    param pi : simplex[2] = [0.5, 0.5]
-    param mu[2] : real = [0, 1]
-    param sigma[2] : positive = [1, 1]
-    plate rows {
-        z ~ Categorical(pi)
-        x ~ Normal(mu[z], sigma[z])
-    }
-}
-model two {
-    param pi : simplex[2] = [0.5, 0.5]
-    param mu[2, 2] : real = [[0, 0], [1, 1]]
-    param Sigma[2] : cov[2] = [[[1, 0], [0, 1]], [[1, 0], [0, 1]]]
-    plate rows {
-        z ~ Categorical(pi)
-        x ~ MvNormal(mu[z], Sigma[z])
-    }
-}
-"#;
+/// A 1-D and a 2-D mixture with labels `z` (models `one` and `two`).
+const MODELS: &str = include_str!("../malformed/models.gmm");
 
 fn models() -> &'static [gmm::model::Model] {
     static LOWERED: OnceLock<Vec<gmm::model::Model>> = OnceLock::new();
