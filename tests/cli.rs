@@ -167,8 +167,7 @@ fn graphviz_renders_the_dot() {
 
 #[test]
 fn byte_order_mark_and_crlf_line_endings() {
-    let dir = std::env::temp_dir().join(format!("gmm-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = common::scratch("cli-windows");
     let path = dir.join("windows.gmm");
     std::fs::write(
         &path,
@@ -180,7 +179,6 @@ fn byte_order_mark_and_crlf_line_endings() {
     assert_eq!(checked.status.code(), Some(0), "{}", stderr(&checked));
     let formatted = stdout(&gmm(&["fmt", p]));
     assert!(!formatted.contains('\r') && formatted.starts_with("model m {\n"));
-    std::fs::remove_dir_all(&dir).expect("cleaned up");
 }
 
 /// A reader that stops early (`gmm sample … | head`) ends the output quietly: exit 0, nothing
@@ -189,7 +187,7 @@ fn byte_order_mark_and_crlf_line_endings() {
 fn closed_output_ends_quietly() {
     use std::io::Read;
     // Both write far more than a pipe holds, so the writes after the reader leaves fail.
-    let script = std::env::temp_dir().join(format!("gmm-pipe-{}.gmm", std::process::id()));
+    let script = common::scratch("cli-pipe").join("pipe.gmm");
     std::fs::write(&script, "for i in 0..200000 { print i, i^2 }\n").expect("written");
     let script = script.to_str().expect("UTF-8 path").to_string();
     for args in [
@@ -253,8 +251,7 @@ fn fit_prints_a_loadable_model_with_its_fit_report() {
         .expect("a number");
     assert!((ll - -1261.345140552406).abs() < 1e-9, "{ll}");
     // The output is itself a .gmm file, and --out writes the same text.
-    let dir = std::env::temp_dir().join(format!("gmm-cli-fit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch("cli-fit");
     let path = dir.join("fitted.gmm");
     let with_out: Vec<&str> = args
         .iter()
@@ -279,7 +276,6 @@ fn fit_prints_a_loadable_model_with_its_fit_report() {
         "0",
     ]);
     assert!(stdout(&again).contains(report[2]), "{}", stdout(&again));
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

@@ -111,6 +111,27 @@ fn constant_data_warns_for_every_component() {
     }
 }
 
+/// Every start — the given values, k-means, random — on constant data and on two distinct
+/// values ends in finite numbers and at least one warning.
+#[test]
+fn every_start_stays_finite_and_warns() {
+    let dir = common::scratch("degenerate-starts");
+    write_column(&dir, "constant.csv", &[5.0; 50]);
+    write_column(&dir, "two.csv", &[vec![1.0; 20], vec![2.0; 20]].concat());
+    for data in ["constant.csv", "two.csv"] {
+        for init in ["given", "kmeans", "random"] {
+            let (code, out, err) = fit(&dir, data, &["--init", init]);
+            assert_eq!(code, 0, "{data} with {init}: {err}");
+            assert_finite(&out);
+            assert!(err.contains("warning"), "{data} with {init}: no warning");
+            if init == "kmeans" && data == "constant.csv" {
+                // One cluster: the other components' means are named.
+                assert!(err.contains("`mu["), "{err}");
+            }
+        }
+    }
+}
+
 #[test]
 fn more_components_than_distinct_values() {
     let dir = common::scratch("degenerate-distinct");

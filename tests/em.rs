@@ -260,65 +260,6 @@ fn the_same_seed_gives_the_same_fit() {
 }
 
 #[test]
-fn degenerate_data_stay_finite_and_warn() {
-    let m = model(GRADES3);
-    let constant = table(vec![("x", vec![5.0; 50])]);
-    let two_points = table(vec![("x", [vec![1.0; 20], vec![2.0; 20]].concat())]);
-    for (name, d) in [
-        ("constant data", constant),
-        ("two distinct points", two_points),
-    ] {
-        for init in [Init::Auto, Init::KMeans, Init::Random] {
-            let f = run(
-                &m,
-                &d,
-                &Options {
-                    init,
-                    ..Options::default()
-                },
-            );
-            assert!(f.loglik.is_finite(), "{name}: loglik {}", f.loglik);
-            for p in &f.model.params {
-                let v = p.value.as_ref().expect("fitted");
-                assert!(
-                    v.data().iter().all(|x| x.is_finite()),
-                    "{name}: {} = {v}",
-                    p.name
-                );
-            }
-            assert!(!f.warnings.is_empty(), "{name} with {init:?}: no warning");
-        }
-    }
-    // Through the command line: the warning names the component on stderr, the exit is 0.
-    let dir = tempdir();
-    std::fs::write(dir.join("m.gmm"), GRADES3).unwrap();
-    std::fs::write(dir.join("d.csv"), "x\n5\n5\n5\n5\n5\n").unwrap();
-    let out = common::gmm(&[
-        "fit",
-        dir.join("m.gmm").to_str().unwrap(),
-        "--data",
-        dir.join("d.csv").to_str().unwrap(),
-    ]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    assert!(err.contains("warning") && err.contains("`mu["), "{err}");
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("NaN"));
-}
-
-/// A fresh folder under the target directory.
-fn tempdir() -> std::path::PathBuf {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "gmm-em-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-#[test]
 fn thread_count_changes_nothing() {
     // Enough rows for several chunks, so that chunks can run on different threads.
     let m = model(
@@ -326,7 +267,7 @@ fn thread_count_changes_nothing() {
          param S[2] : cov[2] = [[[1, 0.3], [0.3, 1]], [[2, 0], [0, 0.5]]]
          plate rows { z ~ Categorical(pi); x ~ MvNormal(mu[z], S[z]) } }",
     );
-    let dir = tempdir();
+    let dir = common::scratch("em-thread-count-changes-nothing");
     let d = sample(&m, 20_000, 3, &["x"]);
     std::fs::write(dir.join("d.csv"), d.to_csv()).unwrap();
     std::fs::write(dir.join("m.gmm"), gmm::interp::source::model_source(&m)).unwrap();
@@ -352,7 +293,7 @@ fn thread_count_changes_nothing() {
 fn queries_and_the_general_engine_ignore_the_thread_count() {
     // A posterior over 20 000 rows (the fast path, in parallel chunks), and a fit of a model
     // with a global latent (the general engine, whose chunks also run in parallel).
-    let dir = tempdir();
+    let dir = common::scratch("em-queries-and-the-general-engine-ignore-th");
     let script = "
 model flat {
     param pi : simplex[2] = [0.6, 0.4]
@@ -383,7 +324,7 @@ print g.mu, g.p, g.q, g.loglik
 
 #[test]
 fn old_faithful_selects_two_components_near_scikit_learns_best() {
-    let dir = tempdir();
+    let dir = common::scratch("em-old-faithful-selects-two-components-near");
     let faithful = common::root().join("examples/faithful.csv");
     let script = format!(
         "model mix(K) {{
@@ -434,7 +375,7 @@ fn old_faithful_selects_two_components_near_scikit_learns_best() {
 
 #[test]
 fn a_saved_fit_loads_back_bit_for_bit() {
-    let dir = tempdir();
+    let dir = common::scratch("em-a-saved-fit-loads-back-bit-for-bit");
     let script = format!(
         "model mix {{
             param pi : simplex[2]

@@ -11,8 +11,7 @@ use std::fmt::Write as _;
 fn fit_holds_no_rows_by_components_matrix() {
     const N: usize = 150_000;
     const K: usize = 64;
-    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("memory");
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = common::scratch("memory");
     let mut csv = String::from("x\n");
     for i in 0..N {
         // K well-separated clusters, deterministic.

@@ -38,7 +38,7 @@ fn mixture_intro_prints_the_lecture_value() {
 fn golden_output() {
     let dir = common::root().join("tests/run");
     let bless = std::env::var_os("BLESS").is_some();
-    let scratch = std::env::temp_dir().join(format!("gmm-run-{}", std::process::id()));
+    let scratch = common::scratch("run-golden");
     let mut failures = Vec::new();
     for script in common::gmm_files("tests/run") {
         let name = script.file_name().expect("a file").to_owned();
@@ -67,7 +67,6 @@ fn golden_output() {
             failures.push(format!("{}: output differs:\n{stdout}", script.display()));
         }
     }
-    std::fs::remove_dir_all(&scratch).ok();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -99,8 +98,7 @@ fn model_source_round_trips() {
 /// A save that cannot complete leaves nothing behind: no file and no temporary.
 #[test]
 fn failed_save_leaves_no_file() {
-    let work = std::env::temp_dir().join(format!("gmm-save-{}", std::process::id()));
-    std::fs::create_dir_all(&work).expect("scratch folder");
+    let work = common::scratch("run-failed-save");
     std::fs::write(
         work.join("s.gmm"),
         "let d = table(x = [1, 2])\nsave(d, \"missing/out.csv\")\n",
@@ -120,7 +118,6 @@ fn failed_save_leaves_no_file() {
         .collect();
     left.sort();
     assert_eq!(left, ["s.gmm"]);
-    std::fs::remove_dir_all(&work).ok();
 }
 
 /// A statement run on its own (as the REPL will) still refuses assignment to an undefined name,

@@ -158,8 +158,7 @@ fn the_command_samples_reproducibly() {
     assert!(a.starts_with("z,x\n"), "header first: {a}");
     assert_eq!(a.lines().count(), 51);
     // The script's own sample() with the same seed gives the same rows.
-    let dir = std::env::temp_dir().join(format!("gmm-sample-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    let dir = common::scratch("sampling-cli");
     let out = dir.join("rows.csv");
     let o = common::gmm(&[
         "sample",
@@ -173,7 +172,6 @@ fn the_command_samples_reproducibly() {
     ]);
     assert!(o.status.success());
     assert_eq!(std::fs::read_to_string(&out).expect("written"), a);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// The draws for a seed are pinned: ChaCha8 and the Normal sampler give these exact rows on
