@@ -1,9 +1,9 @@
 //! Every bad input ends the same way through the real binary: exit status 1, a message that
 //! says where (`file:line:col` for a script; the CSV file with its line, or its column and row),
-//! and no panic. The inputs: every program in tests/ui/ and tests/ui_run/, and the corpus in
-//! tests/malformed/ — scripts in gmm/ (a first line `# gmm: ARGS` gives the command, else
-//! `run`) and CSV files in csv/ fitted to tests/malformed/models.gmm (`vec_*.csv` to model
-//! `two`, the others to `one`).
+//! and no panic ([`common::assert_clean_failure`], which tests/ui.rs applies to every program in
+//! tests/ui/ and tests/ui_run/). The inputs here are the corpus in tests/malformed/: scripts in
+//! gmm/ (a first line `# gmm: ARGS` gives the command, else `run`) and CSV files in csv/ fitted
+//! to tests/malformed/models.gmm (`vec_*.csv` to model `two`, the others to `one`).
 
 mod common;
 
@@ -45,67 +45,6 @@ fn gmm(dir: &Path, args: &[String]) -> Output {
     child.wait_with_output().expect("output")
 }
 
-/// Whether `text` holds `file:LINE:COL` with LINE and COL numbers.
-fn has_script_location(text: &str, file: &str) -> bool {
-    text.match_indices(&format!("{file}:")).any(|(at, m)| {
-        let rest = &text[at + m.len()..];
-        let mut parts = rest.splitn(3, ':');
-        let line = parts.next().unwrap_or("");
-        let col: String = parts
-            .next()
-            .unwrap_or("")
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        !line.is_empty() && line.chars().all(|c| c.is_ascii_digit()) && !col.is_empty()
-    })
-}
-
-/// Whether `text` names `file` with a line (`file, line N`) or a column and row
-/// (`file: column `x`, row N`).
-fn has_csv_location(text: &str, file: &str) -> bool {
-    let number_after = |s: &str, key: &str| {
-        s.find(key).is_some_and(|i| {
-            s[i + key.len()..]
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_digit())
-        })
-    };
-    text.lines().any(|l| {
-        l.find(file).is_some_and(|i| {
-            let rest = &l[i + file.len()..];
-            (rest.starts_with(", line ") && number_after(rest, ", line "))
-                || (rest.starts_with(": column `") && number_after(rest, "`, row "))
-        })
-    })
-}
-
-/// Exit status 1, some location, no panic, and a message on stderr only.
-fn assert_clean_failure(what: &str, out: &Output, located: impl Fn(&str) -> bool) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{what}: exit status\n{stderr}");
-    assert!(stderr.starts_with("error"), "{what}: {stderr}");
-    assert!(located(&stderr), "{what}: no location in\n{stderr}");
-    for bad in ["panicked", "RUST_BACKTRACE", "stack overflow"] {
-        assert!(!stderr.contains(bad), "{what}: {stderr}");
-    }
-}
-
-#[test]
-fn every_ui_program_fails_cleanly() {
-    let mut n = 0;
-    for dir in ["tests/ui", "tests/ui_run"] {
-        for path in files(dir, "gmm") {
-            let file = name(&path);
-            let out = gmm(path.parent().unwrap(), &["run".into(), file.clone()]);
-            assert_clean_failure(&file, &out, |e| has_script_location(e, &file));
-            n += 1;
-        }
-    }
-    assert!(n >= 80, "{n} programs");
-}
-
 #[test]
 fn malformed_scripts_fail_cleanly() {
     let dir = common::root().join("tests/malformed/gmm");
@@ -123,7 +62,7 @@ fn malformed_scripts_fail_cleanly() {
         };
         args.push(file.clone());
         let out = gmm(&dir, &args);
-        assert_clean_failure(&file, &out, |e| has_script_location(e, &file));
+        common::assert_clean_failure(&file, &out, |e| common::has_script_location(e, &file));
     }
     assert!(scripts.len() >= 30, "{} scripts", scripts.len());
 }
@@ -143,7 +82,7 @@ fn malformed_csv_files_fail_cleanly() {
             .map(str::to_string)
             .to_vec();
         let out = gmm(&dir, &args);
-        assert_clean_failure(&file, &out, |e| has_csv_location(e, &file));
+        common::assert_clean_failure(&file, &out, |e| common::has_csv_location(e, &file));
         assert!(out.stdout.is_empty(), "{file}: printed a model");
     }
     assert!(csvs.len() >= 30, "{} files", csvs.len());
@@ -152,17 +91,23 @@ fn malformed_csv_files_fail_cleanly() {
 /// The location checks themselves.
 #[test]
 fn locations_are_recognised() {
-    assert!(has_script_location("  ┌─ a.gmm:3:14\n", "a.gmm"));
-    assert!(has_script_location("error: a.gmm:2:10: the file", "a.gmm"));
-    assert!(!has_script_location("error: a.gmm is bad", "a.gmm"));
-    assert!(!has_script_location("a.gmm:x:1", "a.gmm"));
-    assert!(has_csv_location("error: d.csv, line 3: 1 cell", "d.csv"));
-    assert!(has_csv_location(
+    assert!(common::has_script_location("  ┌─ a.gmm:3:14\n", "a.gmm"));
+    assert!(common::has_script_location(
+        "error: a.gmm:2:10: the file",
+        "a.gmm"
+    ));
+    assert!(!common::has_script_location("error: a.gmm is bad", "a.gmm"));
+    assert!(!common::has_script_location("a.gmm:x:1", "a.gmm"));
+    assert!(common::has_csv_location(
+        "error: d.csv, line 3: 1 cell",
+        "d.csv"
+    ));
+    assert!(common::has_csv_location(
         "error: d.csv: column `x`, row 2 (line 3)",
         "d.csv"
     ));
-    assert!(!has_csv_location("error: d.csv: bad", "d.csv"));
-    assert!(!has_csv_location("error: no file named", "d.csv"));
+    assert!(!common::has_csv_location("error: d.csv: bad", "d.csv"));
+    assert!(!common::has_csv_location("error: no file named", "d.csv"));
 }
 
 /// Messy but valid files load as the clean one does: a byte-order mark, CRLF line endings,

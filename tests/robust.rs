@@ -7,15 +7,11 @@
 mod common;
 
 use common::Rng;
+use common::fuzz::parse_check;
 use gmm::check::check_program;
 use gmm::syntax;
 
 const STACK: usize = 2 * 1024 * 1024;
-
-/// Parses, checks and formats `text` (the fuzz target's properties); returns whether it parsed.
-fn front_end(text: &str) -> bool {
-    common::fuzz::parse_check(text)
-}
 
 fn on_small_stack(f: impl FnOnce() + Send + 'static) {
     std::thread::Builder::new()
@@ -47,7 +43,7 @@ fn fuzz_regressions_parse_check() {
     let inputs = regressions("parse_check");
     on_small_stack(move || {
         for (_, bytes) in inputs {
-            front_end(&String::from_utf8_lossy(&bytes));
+            parse_check(&String::from_utf8_lossy(&bytes));
         }
     });
 }
@@ -86,7 +82,7 @@ fn random_bytes() {
                     }
                 })
                 .collect();
-            front_end(&String::from_utf8_lossy(&bytes));
+            parse_check(&String::from_utf8_lossy(&bytes));
         }
     });
 }
@@ -136,7 +132,7 @@ fn mutated_examples() {
             } else {
                 mutate_lines(src, &mut rng)
             };
-            parsed += usize::from(front_end(&text));
+            parsed += usize::from(parse_check(&text));
         }
         // Enough mutants stay valid for fmt's properties to be exercised.
         eprintln!("{parsed} of 3000 mutants parsed");

@@ -1,6 +1,9 @@
 //! Golden diagnostics: every program in tests/ui/ is wrong before it runs, and every program in
-//! tests/ui_run/ fails while running; `gmm check` (or `gmm run`) must exit 1 and print exactly
-//! the diagnostic stored beside it. Run with `BLESS=1` to rewrite the stored files.
+//! tests/ui_run/ fails while running; `gmm check` (or `gmm run`) must fail cleanly (exit 1, a
+//! location, no panic: [`common::assert_clean_failure`]) and print exactly the diagnostic stored
+//! beside it. Run with `BLESS=1` to rewrite the stored files.
+
+mod common;
 
 use std::path::Path;
 use std::process::Command;
@@ -41,16 +44,8 @@ fn corpus(dir: &str, command: &str, at_least: usize) {
             .expect("gmm runs");
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         let expected_path = path.with_extension("stderr");
-        if out.status.code() != Some(1) {
-            failures.push(format!(
-                "{}: exit {:?}, want 1",
-                rel.display(),
-                out.status.code()
-            ));
-        }
-        if !stderr.contains(&format!("{}:", rel.display())) || stderr.contains("panicked") {
-            failures.push(format!("{}: no location in\n{stderr}", rel.display()));
-        }
+        let shown = rel.display().to_string();
+        common::assert_clean_failure(&shown, &out, |e| common::has_script_location(e, &shown));
         if bless {
             std::fs::write(&expected_path, &stderr).expect("writable");
             continue;

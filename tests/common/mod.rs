@@ -192,3 +192,54 @@ pub fn parse_printed(text: &str) -> (Vec<usize>, Vec<f64>) {
     let shape = value(&mut text.trim().chars().peekable(), &mut out);
     (shape, out)
 }
+
+/// Whether `text` holds `file:LINE:COL` with LINE and COL numbers.
+pub fn has_script_location(text: &str, file: &str) -> bool {
+    text.match_indices(&format!("{file}:")).any(|(at, m)| {
+        let rest = &text[at + m.len()..];
+        let mut parts = rest.splitn(3, ':');
+        let line = parts.next().unwrap_or("");
+        let col: String = parts
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        !line.is_empty() && line.chars().all(|c| c.is_ascii_digit()) && !col.is_empty()
+    })
+}
+
+/// Whether `text` names `file` with a line (`file, line N`) or a column and row
+/// (`file: column `x`, row N`).
+pub fn has_csv_location(text: &str, file: &str) -> bool {
+    let number_after = |s: &str, key: &str| {
+        s.find(key).is_some_and(|i| {
+            s[i + key.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+        })
+    };
+    text.lines().any(|l| {
+        l.find(file).is_some_and(|i| {
+            let rest = &l[i + file.len()..];
+            (rest.starts_with(", line ") && number_after(rest, ", line "))
+                || (rest.starts_with(": column `") && number_after(rest, "`, row "))
+        })
+    })
+}
+
+/// Exit status 1, some location, no panic, and a message on stderr only.
+pub fn assert_clean_failure(
+    what: &str,
+    out: &std::process::Output,
+    located: impl Fn(&str) -> bool,
+) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{what}: exit status\n{stderr}");
+    assert!(stderr.starts_with("error"), "{what}: {stderr}");
+    assert!(located(&stderr), "{what}: no location in\n{stderr}");
+    for bad in ["panicked", "RUST_BACKTRACE", "stack overflow"] {
+        assert!(!stderr.contains(bad), "{what}: {stderr}");
+    }
+}
