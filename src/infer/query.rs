@@ -140,14 +140,15 @@ fn support_size(model: &Model, v: VarId) -> usize {
     }
 }
 
-/// The number of joint values of the discrete variables `vars`, refused beyond
-/// [`MAX_CONFIGS`](super::MAX_CONFIGS).
-fn target_count(model: &Model, vars: &[VarId]) -> Result<usize, InferError> {
+/// The number of values of each of the discrete variables `vars`, and of their joint values,
+/// refused beyond [`MAX_CONFIGS`](super::MAX_CONFIGS).
+fn target_radix(model: &Model, vars: &[VarId]) -> Result<(Vec<usize>, usize), InferError> {
     let sizes: Vec<(String, usize)> = vars
         .iter()
         .map(|&v| (model.vars[v].name.clone(), support_size(model, v)))
         .collect();
-    super::checked_count(&sizes, super::TooManyWhat::Targets)
+    let k = super::checked_count(&sizes, super::TooManyWhat::Targets)?;
+    Ok((sizes.into_iter().map(|(_, n)| n).collect(), k))
 }
 
 fn zero_condition(given: &[(VarId, Array)], model: &Model) -> InferError {
@@ -189,8 +190,7 @@ impl Ctx<'_> {
     /// copies are explicit, else one row.
     fn posterior(&self, free: &[VarId], obs: &[Option<Observed>]) -> Result<Vec<f64>, InferError> {
         let model = self.model;
-        let radix: Vec<usize> = free.iter().map(|&v| support_size(model, v)).collect();
-        let k = target_count(model, free)?;
+        let (radix, k) = target_radix(model, free)?;
         let all_local = free.iter().all(|&v| !is_global(model, v));
         let all_global = free.iter().all(|&v| is_global(model, v));
         let explicit = self.copies.explicit;
@@ -292,8 +292,7 @@ impl Ctx<'_> {
             .filter(|(_, f)| f.is_none())
             .map(|(&p, _)| p)
             .collect();
-        let radix: Vec<usize> = free.iter().map(|&v| support_size(model, v)).collect();
-        let k = target_count(model, &free)?;
+        let (radix, k) = target_radix(model, &free)?;
         let weights = if free.is_empty() {
             vec![0.0]
         } else {
