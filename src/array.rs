@@ -37,6 +37,9 @@ pub enum ArrayError {
     /// An array too large to allocate.
     #[error("an array of shape {} would hold more than the limit of {MAX_ELEMENTS} numbers (400 MB)", show_shape(.0))]
     TooLarge(Vec<usize>),
+    /// Ctrl-C or the time limit stopped a long operation.
+    #[error("interrupted")]
+    Interrupted,
     /// A shape that cannot receive the value.
     #[error("a value of shape {} does not fit shape {}", show_shape(.0), show_shape(.1))]
     Reshape(Vec<usize>, Vec<usize>),
@@ -368,6 +371,10 @@ impl Array {
         };
         let mut data = vec![0.0; checked_len(&[rows, cols])?];
         for i in 0..rows {
+            // A row costs inner × cols: look for Ctrl-C or the time limit now and then.
+            if i % 64 == 0 && crate::interrupt::requested() {
+                return Err(ArrayError::Interrupted);
+            }
             for k in 0..inner {
                 let x = self.data[i * inner + k];
                 for j in 0..cols {

@@ -2,11 +2,13 @@
 //! (0 success, 1 a diagnostic, 2 bad usage).
 
 use crate::check::{self, Checked, lower};
+use crate::console::Stopped;
 use crate::diag::{Diag, Source};
+use crate::files::Access;
 use crate::infer::em::{Init, Progress};
 use crate::interp::Interp;
 use crate::interp::bind::bind;
-use crate::interp::data::{load_csv, sample_rows, write_atomic};
+use crate::interp::data::{load_csv, sample_rows};
 use crate::interp::source::model_source;
 use crate::model::Model;
 use crate::model::dot::{Observed, to_dot};
@@ -26,6 +28,37 @@ struct Cli {
     /// with an error; in the REPL the limit applies to each input.
     #[arg(long = "time-limit", global = true, value_parser = positive_seconds)]
     time_limit: Option<f64>,
+    /// Let the script read this file or folder (and below), besides its own folder and the
+    /// working directory; repeatable.
+    #[arg(long = "allow-read", global = true, value_name = "PATH")]
+    allow_read: Vec<PathBuf>,
+    /// Let the script write this file or folder (and below); repeatable.
+    #[arg(long = "allow-write", global = true, value_name = "PATH")]
+    allow_write: Vec<PathBuf>,
+    /// Let the script read and write any file.
+    #[arg(long = "allow-all", global = true)]
+    allow_all: bool,
+}
+
+impl Cli {
+    /// What a script may read and write: the working directory, the folder of `script`, and
+    /// what the flags allow.
+    fn access(&self, script: Option<&Path>) -> Access {
+        let mut access = Access::working_dir();
+        if let Some(dir) = script.and_then(Path::parent) {
+            access.allow_folder(dir);
+        }
+        for p in &self.allow_read {
+            access.allow_read(p);
+        }
+        for p in &self.allow_write {
+            access.allow_write(p);
+        }
+        if self.allow_all {
+            access.allow_all();
+        }
+        access
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -80,7 +113,7 @@ enum Command {
         #[arg(long, value_parser = non_negative, allow_negative_numbers = true)]
         tol: Option<f64>,
         /// Number of initialisations; the best final log-likelihood wins.
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=crate::infer::em::MAX_RESTARTS as u64))]
         restarts: Option<u64>,
         /// Seed of every random choice of the fit.
         #[arg(long)]
@@ -127,22 +160,25 @@ pub fn main() -> ExitCode {
     };
     let limit = cli.time_limit.map(std::time::Duration::from_secs_f64);
     crate::interrupt::set_time_limit(limit);
-    let result = match cli.command {
-        None => return crate::repl::main(None),
-        Some(Command::Repl { file }) => return crate::repl::main(file.as_deref()),
-        Some(command) => run_command(command),
+    crate::files::clean_up_on_signals(true);
+    let script = match &cli.command {
+        Some(Command::Run { file } | Command::Repl { file: Some(file) }) => Some(file.as_path()),
+        _ => None,
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(Failed) => ExitCode::from(1),
-    }
+    let access = cli.access(script);
+    let result = match cli.command {
+        None => return crate::repl::main(None, access),
+        Some(Command::Repl { file }) => return crate::repl::main(file.as_deref(), access),
+        Some(command) => run_command(command, access),
+    };
+    crate::console::exit_code(result.is_ok())
 }
 
-/// Runs a command other than the REPL.
-fn run_command(command: Command) -> Result<(), Failed> {
+/// Runs a command other than the REPL; `access` limits the files a script may use.
+fn run_command(command: Command, access: Access) -> Result<(), Failed> {
     match command {
         Command::Repl { .. } => unreachable!("the REPL is started by main"),
-        Command::Run { file } => cmd_run(&file),
+        Command::Run { file } => cmd_run(&file, access),
         Command::Sample {
             file,
             n,
@@ -186,51 +222,50 @@ fn run_command(command: Command) -> Result<(), Failed> {
     }
 }
 
-/// Reads a script, reporting an unreadable file as a diagnostic.
-fn read_source(path: &PathBuf) -> Result<Source, Failed> {
+/// Reads a script named on the command line, reporting an unreadable file as a diagnostic.
+fn read_source(path: &Path) -> Result<Source, Failed> {
     let name = path.display().to_string();
-    let problem = match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => return Ok(Source::new(name, text)),
-            Err(e) => {
-                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-                let text = String::from_utf8_lossy(valid);
-                let line = text.matches('\n').count() + 1;
-                let col = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    let bytes = crate::files::read_named(path).map_err(file_failure)?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Source::new(name, text)),
+        Err(e) => {
+            let (line, col) = crate::diag::utf8_position(&e);
+            Err(fail(
                 Diag::error_nowhere(format!("{name}:{line}:{col}: the file is not UTF-8 text"))
-                    .help("save the file as UTF-8")
-            }
-        },
-        Err(e) => Diag::error_nowhere(format!("cannot read {name}: {e}"))
-            .help("check the path; it is relative to the working directory"),
-    };
-    Err(fail(problem))
+                    .help("save the file as UTF-8"),
+            ))
+        }
+    }
+}
+
+/// A file that could not be read or written, as a failure.
+fn file_failure(e: crate::files::FileError) -> Failed {
+    let help = e.help();
+    fail(Diag::error_nowhere(e.to_string()).help(help))
 }
 
 /// Writes a command's output to stdout. A reader that stopped early (`gmm fmt f | head`) is
 /// not an error: the output simply ends.
 fn write_stdout(bytes: &[u8]) -> Result<(), Failed> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(bytes).and_then(|_| stdout.flush()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(fail(Diag::error_nowhere(format!(
-            "cannot write output: {e}"
-        )))),
+    match crate::console::out(bytes) {
+        Ok(()) | Err(Stopped::Closed) => Ok(()),
+        Err(Stopped::Failed(e)) => Err(fail(
+            Diag::error_nowhere(format!("cannot write output: {e}"))
+                .help("free space on the device the output goes to, or send it elsewhere"),
+        )),
     }
 }
 
 /// Prints a diagnostic about no place in a file (a path, a flag) and fails.
 fn fail(d: Diag) -> Failed {
-    eprint!("{}", Source::new("", "").render(&[d]));
+    crate::console::err(&Source::new("", "").render(&[d]));
     Failed
 }
 
 /// Prints diagnostics to stderr; fails when any is an error.
 fn report(src: &Source, diags: &[Diag]) -> Result<(), Failed> {
     if !diags.is_empty() {
-        eprint!("{}", src.render(diags));
+        crate::console::err(&src.render(diags));
     }
     if diags.iter().any(|d| d.is_error()) {
         Err(Failed)
@@ -255,32 +290,34 @@ fn front_end(src: &Source) -> Result<(Program, Checked), Failed> {
     Ok((program, checked))
 }
 
-fn cmd_check(path: &PathBuf) -> Result<(), Failed> {
+fn cmd_check(path: &Path) -> Result<(), Failed> {
     let src = read_source(path)?;
     let (_, checked) = front_end(&src)?;
-    println!("{}: ok", src.name);
+    let mut text = format!("{}: ok\n", src.name);
     for m in &checked.models {
-        match (&m.model, &m.template_params) {
-            (Some(model), _) => println!("  {}", model.summary()),
-            (None, Some(ps)) => println!("  template {}({})", m.name, ps.join(", ")),
-            (None, None) => println!(
-                "  model {}: uses values known only when the script runs",
+        let line = match (&m.model, &m.template_params) {
+            (Some(model), _) => model.summary(),
+            (None, Some(ps)) => format!("template {}({})", m.name, ps.join(", ")),
+            (None, None) => format!(
+                "model {}: uses values known only when the script runs",
                 m.name
             ),
-        }
+        };
+        text.push_str(&format!("  {line}\n"));
     }
-    Ok(())
+    write_stdout(text.as_bytes())
 }
 
-fn cmd_run(path: &PathBuf) -> Result<(), Failed> {
+fn cmd_run(path: &Path, access: Access) -> Result<(), Failed> {
     let src = read_source(path)?;
     let (program, _) = front_end(&src)?;
     let base = path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let mut interp = Interp::new(base, Box::new(std::io::stdout()))
-        .with_diagnostics(src.name.clone(), Box::new(std::io::stderr()));
+    let mut interp = Interp::new(base, Box::new(crate::console::Stdout))
+        .with_access(access)
+        .with_diagnostics(src.name.clone(), Box::new(crate::console::Stderr));
     match interp.run(&program, &src.text) {
         Ok(()) => Ok(()),
         // The reader of stdout stopped early (`gmm run f | head`): the script just ends.
@@ -290,7 +327,7 @@ fn cmd_run(path: &PathBuf) -> Result<(), Failed> {
 }
 
 fn cmd_sample(
-    path: &PathBuf,
+    path: &Path,
     n: usize,
     model: Option<&str>,
     seed: u64,
@@ -306,12 +343,7 @@ fn cmd_sample(
     })?;
     let bytes = data.to_csv();
     match out {
-        Some(p) => write_atomic(p, &bytes).map_err(|e| {
-            fail(
-                Diag::error_nowhere(format!("cannot write {}: {e}", p.display()))
-                    .help("check that the folder exists and is writable"),
-            )
-        }),
+        Some(p) => crate::files::write_named(p, &bytes, &[path]).map_err(file_failure),
         None => write_stdout(&bytes),
     }
 }
@@ -335,7 +367,7 @@ fn non_negative(s: &str) -> Result<f64, String> {
 }
 
 fn cmd_fit(
-    path: &PathBuf,
+    path: &Path,
     data_path: &Path,
     model: Option<&str>,
     out: Option<&Path>,
@@ -371,12 +403,12 @@ fn cmd_fit(
             } else {
                 String::new()
             };
-            eprintln!(
-                "fit {}: {who}iteration {}, loglik = {}, {t:.1} s",
+            crate::console::err(&format!(
+                "fit {}: {who}iteration {}, loglik = {}, {t:.1} s\n",
                 model.name,
                 p.iteration,
                 crate::array::format_number(p.loglik)
-            );
+            ));
         }
         true
     };
@@ -386,17 +418,17 @@ fn cmd_fit(
     })?;
     if shown_at > 0.0 {
         // After progress lines, the final state, so the last line on stderr is the result.
-        eprintln!(
-            "fit {}: done, {} iterations, loglik = {}, {:.1} s",
+        crate::console::err(&format!(
+            "fit {}: done, {} iterations, loglik = {}, {:.1} s\n",
             model.name,
             fitted.iterations,
             crate::array::format_number(fitted.loglik),
             began.elapsed().as_secs_f64()
-        );
+        ));
     }
     for w in &fitted.warnings {
         let d = Diag::warning_nowhere(format!("fit of `{}`: {w}", model.name));
-        eprint!("{}", src.render(&[d]));
+        crate::console::err(&src.render(&[d]));
     }
     let text = format!(
         "{}# loglik = {}\n# iterations = {}\n# converged = {}\n",
@@ -406,23 +438,20 @@ fn cmd_fit(
         fitted.converged
     );
     match out {
-        Some(p) => write_atomic(p, text.as_bytes()).map_err(|e| {
-            fail(
-                Diag::error_nowhere(format!("cannot write {}: {e}", p.display()))
-                    .help("check that the folder exists and is writable"),
-            )
-        }),
+        Some(p) => {
+            crate::files::write_named(p, text.as_bytes(), &[path, data_path]).map_err(file_failure)
+        }
         None => write_stdout(text.as_bytes()),
     }
 }
 
-fn cmd_fmt(path: &PathBuf) -> Result<(), Failed> {
+fn cmd_fmt(path: &Path) -> Result<(), Failed> {
     let src = read_source(path)?;
     let program = parse(&src)?;
     write_stdout(syntax::fmt::format_program(&program, &src.text).as_bytes())
 }
 
-fn cmd_graph(path: &PathBuf, model: Option<&str>) -> Result<(), Failed> {
+fn cmd_graph(path: &Path, model: Option<&str>) -> Result<(), Failed> {
     let src = read_source(path)?;
     let (program, checked) = front_end(&src)?;
     let model = pick_model(&src, &program, &checked, model)?;

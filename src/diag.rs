@@ -214,20 +214,72 @@ fn clamp_to_char(text: &str, offset: usize) -> usize {
     o
 }
 
+/// Names longer than this (in characters) get no "did you mean".
+pub const SUGGEST_MAX_CHARS: usize = 64;
+
+/// How many candidates a suggestion compares at most.
+pub const SUGGEST_MAX_CANDIDATES: usize = 4096;
+
+/// Character comparisons all suggestions may make until [`reset_suggestions`] (about a
+/// second): a program with thousands of misspelt names still gets its diagnostics at once.
+const SUGGEST_BUDGET: usize = 300_000_000;
+
+static SUGGEST_SPENT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Gives suggestions their whole budget again (the REPL does so before each input).
+pub fn reset_suggestions() {
+    SUGGEST_SPENT.store(0, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Names joined by commas for a message, at most 12 of them: `a, b, … and 99988 more`.
+pub fn list_names<S: AsRef<str>>(names: &[S]) -> String {
+    const SHOWN: usize = 12;
+    let head: Vec<&str> = names.iter().take(SHOWN).map(AsRef::as_ref).collect();
+    let mut text = head.join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(", … and {} more", names.len() - SHOWN));
+    }
+    text
+}
+
+/// Where the first byte that is not UTF-8 sits: its line and column (counting characters).
+pub fn utf8_position(e: &std::string::FromUtf8Error) -> (usize, usize) {
+    let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+    let text = String::from_utf8_lossy(valid);
+    let line = text.matches('\n').count() + 1;
+    let col = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
+}
+
 /// The closest of `candidates` to `name`, if it is close enough to be a likely typo.
+/// The work is bounded: names longer than [`SUGGEST_MAX_CHARS`] get no suggestion, and only the
+/// first [`SUGGEST_MAX_CANDIDATES`] candidates are compared.
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let len = name.chars().count();
+    if len > SUGGEST_MAX_CHARS {
+        return None;
+    }
     let lower = name.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
-    for c in candidates {
-        if c == name {
+    for c in candidates.into_iter().take(SUGGEST_MAX_CANDIDATES) {
+        if c == name || c.len() > 4 * SUGGEST_MAX_CHARS {
             continue;
+        }
+        // A length difference beyond the allowed edits rules a candidate out unread.
+        let clen = c.chars().count();
+        let limit = (len.max(clen) / 3).max(1);
+        if clen.abs_diff(len) > limit {
+            continue;
+        }
+        let cost = len * clen + 1;
+        if SUGGEST_SPENT.fetch_add(cost, std::sync::atomic::Ordering::Relaxed) > SUGGEST_BUDGET {
+            break;
         }
         let d = if c.to_lowercase() == lower {
             0
         } else {
             edit_distance(&lower, &c.to_lowercase())
         };
-        let limit = (name.chars().count().max(c.chars().count()) / 3).max(1);
         if d <= limit && best.is_none_or(|(bd, bc)| d < bd || (d == bd && c < bc)) {
             best = Some((d, c));
         }

@@ -7,11 +7,19 @@ pub mod array;
 pub mod builtins;
 pub mod check;
 pub mod cli;
+pub mod console;
 pub mod diag;
+pub mod files;
 pub mod infer;
 pub mod interp;
 pub mod interrupt;
+pub mod linalg;
+pub mod memory;
 pub mod model;
 pub mod plot;
 pub mod repl;
 pub mod syntax;
+
+/// Every heap byte is counted, for the memory budget (`memory`).
+#[global_allocator]
+static ALLOCATOR: memory::Counting = memory::Counting;

@@ -173,24 +173,24 @@ print e.z
 /// `gmm fit m.gmm --out m.gmm` replaces the script with the fitted model, which runs and fits
 /// again to the same values.
 #[test]
-fn fit_out_may_overwrite_its_own_script() {
-    let dir = common::scratch("files-fit-in-place");
+fn a_fitted_model_fits_again_from_where_it_stopped() {
+    let dir = common::scratch("files-fit-again");
     std::fs::write(dir.join("m.gmm"), GRADES).unwrap();
     std::fs::copy(
         common::root().join("examples/lecture_grades.csv"),
         dir.join("d.csv"),
     )
     .unwrap();
-    let args = ["fit", "m.gmm", "--data", "d.csv", "--out", "m.gmm"];
+    let args = ["fit", "m.gmm", "--data", "d.csv", "--out", "f.gmm"];
     common::gmm_in(&dir, &args, None);
-    let first = std::fs::read_to_string(dir.join("m.gmm")).unwrap();
+    let first = std::fs::read_to_string(dir.join("f.gmm")).unwrap();
     assert!(first.contains("# converged = true"), "{first}");
-    assert_eq!(listing(&dir), ["d.csv", "m.gmm"]);
+    assert_eq!(listing(&dir), ["d.csv", "f.gmm", "m.gmm"]);
     // Fitting the fitted model again starts where the first fit stopped (at its tolerance):
     // the log-likelihood does not drop and the values stay within 1e-3.
     let again = String::from_utf8(common::gmm_in(
         &dir,
-        &["fit", "m.gmm", "--data", "d.csv"],
+        &["fit", "f.gmm", "--data", "d.csv"],
         None,
     ))
     .unwrap();

@@ -14,11 +14,7 @@ fn corpus() -> Vec<(String, String)> {
             out.push((f.display().to_string(), text));
         }
     }
-    for (i, p) in common::spec_programs()
-        .unwrap_or_default()
-        .into_iter()
-        .enumerate()
-    {
+    for (i, p) in common::spec_programs().into_iter().enumerate() {
         out.push((format!("LANGUAGE.md block {i}"), p));
     }
     out

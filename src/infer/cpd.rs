@@ -287,6 +287,9 @@ fn local(model: &Model, v: VarId, env: &KeyEnv<'_>) -> Result<Local, InferError>
                     format_number(sd)
                 )));
             }
+            if sd < f64::MIN_POSITIVE {
+                return Err(bad(format!("Normal's sd {}", too_small_sd(sd))));
+            }
             if !mean.is_finite() {
                 return Err(bad(format!(
                     "Normal's mean is {}, not a finite number",
@@ -385,4 +388,14 @@ impl Env for KeyEnv<'_> {
         let parents = self.model.vars[self.v].parents.len();
         Ok(Array::scalar(self.key[parents + pos] as f64))
     }
+}
+
+/// Why an sd below the smallest normal 64-bit float, where densities and their
+/// logarithms would no longer agree.
+pub fn too_small_sd(sd: f64) -> String {
+    format!(
+        "{} is below the smallest normal 64-bit float, {}",
+        format_number(sd),
+        format_number(f64::MIN_POSITIVE)
+    )
 }

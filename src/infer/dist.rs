@@ -72,6 +72,12 @@ impl Distribution {
                 format!("got {}", format_number(*bad)),
             ));
         }
+        if let Some(bad) = sd.data().iter().find(|s| **s < f64::MIN_POSITIVE) {
+            return Err(invalid(
+                "Normal's sd is too small",
+                crate::infer::cpd::too_small_sd(*bad),
+            ));
+        }
         if let Some(bad) = mean.data().iter().find(|m| !m.is_finite()) {
             return Err(invalid(
                 "Normal's mean must be finite",

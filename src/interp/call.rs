@@ -1,7 +1,7 @@
 //! Calls: template instantiation and the built-in functions of section 6 (their signatures live
 //! in `crate::builtins`).
 
-use super::data::{Cells, Dataset, load_csv, sample_rows, write_atomic};
+use super::data::{Cells, Dataset, parse_csv, sample_rows};
 use super::value::{Env, ModelValue, Value};
 use super::{Interp, infer_diag, numeric};
 use crate::array::Array;
@@ -10,7 +10,6 @@ use crate::diag::{Diag, suggest};
 use crate::infer::numeric::{logsumexp, rng};
 use crate::infer::{DistError, Distribution};
 use crate::syntax::ast::{self, ExprKind, Span};
-use nalgebra::DMatrix;
 use std::rc::Rc;
 
 /// Evaluated arguments of one call.
@@ -147,12 +146,21 @@ impl Args<'_> {
 
 /// A whole number ≥ 0.
 pub(super) fn whole(v: &Value, s: Span, what: &str) -> Result<usize, Diag> {
+    whole_at_most(v, s, what, 9e15)
+}
+
+/// [`whole`] with an upper limit, which the error states.
+pub(super) fn whole_at_most(v: &Value, s: Span, what: &str, max: f64) -> Result<usize, Diag> {
     match v.as_array().and_then(|a| a.as_scalar()) {
-        Some(x) if x >= 0.0 && x.fract() == 0.0 && x < 9.0e15 => Ok(x as usize),
-        _ => Err(
-            Diag::error(format!("{what} must be a whole number ≥ 0, got {v}"), s)
-                .help("round it, e.g. with round(...), or write a count such as 100"),
-        ),
+        Some(x) if x >= 0.0 && x.fract() == 0.0 && x <= max => Ok(x as usize),
+        _ => Err(Diag::error(
+            format!(
+                "{what} must be a whole number from 0 to {}, got {v}",
+                crate::array::format_number(max)
+            ),
+            s,
+        )
+        .help("round it, e.g. with round(...), or write a count such as 100")),
     }
 }
 
@@ -312,15 +320,28 @@ impl Interp {
             "softmax" => {
                 let x = a.arr(0)?;
                 let axis = a.axis(x.rank())?;
-                let lse = reduce(&x, axis, logsumexp);
-                let lse = match axis {
-                    Some(k) => {
-                        let mut s = x.shape().to_vec();
-                        s[k] = 1;
-                        lse.reshape(s).expect("same size")
+                // Reduced over `axis`, kept as size 1 so that it broadcasts against `x`.
+                let along = |f: fn(&[f64]) -> f64, x: &Array| {
+                    let r = reduce(x, axis, f);
+                    match axis {
+                        Some(k) => {
+                            let mut s = x.shape().to_vec();
+                            s[k] = 1;
+                            r.reshape(s).expect("same size")
+                        }
+                        None => r,
                     }
-                    None => lse,
                 };
+                // Where a slice holds +inf, its infinite entries share the whole mass.
+                let top = along(|v| v.iter().copied().fold(f64::NEG_INFINITY, f64::max), &x);
+                let x = x
+                    .zip_with(&top, |v, m| match (m == f64::INFINITY, v == m) {
+                        (false, _) => v,
+                        (true, true) => 0.0,
+                        (true, false) => f64::NEG_INFINITY,
+                    })
+                    .expect("broadcasts by construction");
+                let lse = along(logsumexp, &x);
                 Ok(num(x
                     .zip_with(&lse, |v, l| (v - l).exp())
                     .expect("broadcasts by construction")))
@@ -440,21 +461,17 @@ impl Interp {
                 }
             }
             "det" | "inv" | "chol" => {
-                let m = square(a, 0)?;
-                let n = m.nrows();
-                let back = |m: DMatrix<f64>| {
-                    let v = (0..n * n).map(|k| m[(k / n, k % n)]).collect();
-                    Array::from_vec(vec![n, n], v)
+                let (m, n) = square(a, 0)?;
+                let matrix = |v: Vec<f64>| num(Array::from_vec(vec![n, n], v));
+                let result = match name {
+                    "det" => crate::linalg::det(&m, n).map(Value::num),
+                    "inv" => crate::linalg::inverse(&m, n).map(matrix),
+                    _ => crate::linalg::cholesky(&m, n).map(matrix),
                 };
-                match name {
-                    "det" => Ok(Value::num(m.determinant())),
-                    "inv" => m.try_inverse().map(|m| num(back(m))).ok_or_else(|| {
-                        a.error(0, "the matrix is singular, so it has no inverse")
-                    }),
-                    _ => nalgebra::Cholesky::new(m)
-                        .map(|c| num(back(c.unpack())))
-                        .ok_or_else(|| a.error(0, "the matrix is not symmetric positive-definite, so it has no Cholesky factor")),
-                }
+                result.map_err(|e| match e {
+                    crate::linalg::LinalgError::Interrupted => super::interrupted(a.span),
+                    e => a.error(0, e.to_string()),
+                })
             }
             "close" => {
                 let x = a.arr(0)?;
@@ -530,16 +547,12 @@ impl Interp {
             "load" => self.load(a),
             "save" => {
                 let path = a.string(1)?;
-                let full = self.resolve(&path);
                 let bytes = match a.v(0) {
                     Value::Data(d) => d.to_csv(),
                     Value::Model(m) => super::source::model_source(&m.model).into_bytes(),
                     other => format!("{other}\n").into_bytes(),
                 };
-                write_atomic(&full, &bytes).map_err(|e| {
-                    a.error(1, format!("cannot write {path}: {e}"))
-                        .help("check that the folder exists and is writable")
-                })?;
+                self.write_file(&path, &bytes, a.at(1))?;
                 Ok(Value::Str(path))
             }
             "table" => {
@@ -628,11 +641,15 @@ impl Interp {
 
     fn load(&self, a: &Args<'_>) -> Result<Value, Diag> {
         let path = a.string(0)?;
-        let full = self.resolve(&path);
+        let bytes = self.read_file(&path, a.at(0))?;
         if path.ends_with(".gmm") {
-            let text = std::fs::read_to_string(&full).map_err(|e| {
-                a.error(0, format!("cannot read {path}: {e}"))
-                    .help("check the path; in a script it is relative to the script's folder")
+            let text = String::from_utf8(bytes).map_err(|e| {
+                let (line, col) = crate::diag::utf8_position(&e);
+                a.error(
+                    0,
+                    format!("{path}:{line}:{col}: the file is not UTF-8 text"),
+                )
+                .help("save the file as UTF-8")
             })?;
             let src = crate::diag::Source::new(path.clone(), text);
             let fail = |diags: Vec<Diag>| {
@@ -660,11 +677,29 @@ impl Interp {
                     env,
                 })));
             }
-            // The file's own script does not run: the model sees no script names.
-            let model = self.lower(decl, &env, &[]).map_err(fail)?;
-            return Ok(Value::Model(Rc::new(ModelValue::new(model))));
+            // The file's own script does not run: the model sees no script names. Its
+            // constants may load files in turn, but not a file being loaded already.
+            let real = std::fs::canonicalize(self.resolve(&path)).unwrap_or_default();
+            let chain = self.loading.borrow().clone();
+            if let Some(at) = chain.iter().position(|p| *p == real) {
+                let names: Vec<String> = chain[at..]
+                    .iter()
+                    .chain([&real])
+                    .map(|p| {
+                        p.file_name()
+                            .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+                    })
+                    .collect();
+                return Err(a
+                    .error(0, format!("{path} loads itself: {}", names.join(" → ")))
+                    .help("a model's constants cannot load the file that declares the model; load the data or model from another file"));
+            }
+            self.loading.borrow_mut().push(real);
+            let model = self.lower(decl, &env, &[]);
+            self.loading.borrow_mut().pop();
+            return Ok(Value::Model(Rc::new(ModelValue::new(model.map_err(fail)?))));
         }
-        load_csv(&full, &path)
+        parse_csv(&bytes, &path)
             .map(|d| Value::Data(Rc::new(d)))
             .map_err(|e| Diag::error(e.to_string(), a.at(0)).help(e.help()))
     }
@@ -685,10 +720,11 @@ fn scalar(a: &Args<'_>, i: usize) -> Result<f64, Diag> {
         .ok_or_else(|| a.error(i, format!("expected a number, got {}", a.v(i).kind())))
 }
 
-fn square(a: &Args<'_>, i: usize) -> Result<DMatrix<f64>, Diag> {
+/// A square matrix argument: its entries row by row, and its size.
+fn square(a: &Args<'_>, i: usize) -> Result<(Vec<f64>, usize), Diag> {
     let x = a.arr(i)?;
     match x.shape() {
-        [r, c] if r == c => Ok(DMatrix::from_row_slice(*r, *c, x.data())),
+        [r, c] if r == c => Ok((x.data().to_vec(), *r)),
         _ => Err(a.error(
             i,
             format!("expected a square matrix, got {}", a.v(i).kind()),

@@ -2,8 +2,6 @@
 //! A vector variable `x` lives in the columns `x[0]`, `x[1]`, …; deeper arrays in `x[i, j]`.
 
 use crate::array::{Array, format_number};
-use std::io::Write;
-use std::path::Path;
 use thiserror::Error;
 
 /// A table of equal-length columns.
@@ -58,9 +56,13 @@ pub enum Cells {
 /// Why data could not be read or used.
 #[derive(Clone, Debug, PartialEq, Error)]
 pub enum DataError {
-    /// The file could not be read.
-    #[error("cannot read {path}: {why}")]
-    Read { path: String, why: String },
+    /// The file could not be read: `why` says so whole, `fix` how to mend it.
+    #[error("{why}")]
+    Read {
+        path: String,
+        why: String,
+        fix: String,
+    },
     /// The CSV text is malformed at a line.
     #[error("{path}, line {line}: {why}")]
     Csv {
@@ -99,7 +101,7 @@ pub enum DataError {
     },
     /// A variable's columns do not give its shape. `header` locates the file's header
     /// (`d.csv, line 1: `), or is empty for data built in a script.
-    #[error("{header}`{var}` reads the columns {}, but the data have {}", .want.join(", "), if .found.is_empty() { "none of them".to_string() } else { .found.join(", ") })]
+    #[error("{header}`{var}` reads the columns {}, but the data have {}", crate::diag::list_names(.want), if .found.is_empty() { "none of them".to_string() } else { crate::diag::list_names(.found) })]
     Columns {
         header: String,
         var: String,
@@ -107,7 +109,7 @@ pub enum DataError {
         found: Vec<String>,
     },
     /// No column names a variable of the model's data plate.
-    #[error("{header}no column of the data names a variable in the data plate of model `{model}` (the columns are {})", .columns.join(", "))]
+    #[error("{header}no column of the data names a variable in the data plate of model `{model}` (the columns are {})", crate::diag::list_names(.columns))]
     Unbound {
         header: String,
         model: String,
@@ -120,14 +122,15 @@ impl DataError {
     /// How to fix it.
     pub fn help(&self) -> String {
         match self {
-            DataError::Read { .. } => {
-                "check the path; in a script it is relative to the script's folder".into()
-            }
+            DataError::Read { fix, .. } => fix.clone(),
             DataError::Csv { fix, .. } => fix.clone(),
             DataError::NoColumn { available, name } => {
                 match crate::diag::suggest(name, available.iter().map(String::as_str)) {
-                    Some(s) => format!("did you mean `{s}`? the columns are {}", available.join(", ")),
-                    None => format!("the columns are {}", available.join(", ")),
+                    Some(s) => format!(
+                        "did you mean `{s}`? the columns are {}",
+                        crate::diag::list_names(available)
+                    ),
+                    None => format!("the columns are {}", crate::diag::list_names(available)),
                 }
             }
             DataError::Text { cell, .. } if cell.contains('\n') => {
@@ -222,17 +225,20 @@ fn is_missing(cell: &str) -> bool {
     cell.is_empty() || cell == "NA"
 }
 
-/// Reads a CSV file with a header. A column whose every present cell is a number is numeric;
-/// otherwise it stays text. `shown` is the path as the user wrote it.
-pub fn load_csv(path: &Path, shown: &str) -> Result<Dataset, DataError> {
-    let bytes = std::fs::read(path).map_err(|e| DataError::Read {
+/// Reads a CSV file named on the command line (see [`parse_csv`]); `shown` is the path as the
+/// user wrote it.
+pub fn load_csv(path: &std::path::Path, shown: &str) -> Result<Dataset, DataError> {
+    let bytes = crate::files::read_named(path).map_err(|e| DataError::Read {
         path: shown.to_string(),
         why: e.to_string(),
+        fix: e.help(),
     })?;
     parse_csv(&bytes, shown)
 }
 
-/// [`load_csv`] on the bytes of a file: a UTF-8 byte-order mark before the header is skipped,
+/// Reads a CSV file's bytes, with a header. A column whose every present cell is a number is
+/// numeric; otherwise it stays text. `shown` is the path as the user wrote it. A UTF-8
+/// byte-order mark before the header is skipped,
 /// lines may end in CRLF, cells may be quoted.
 pub fn parse_csv(bytes: &[u8], shown: &str) -> Result<Dataset, DataError> {
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
@@ -258,15 +264,21 @@ pub fn parse_csv(bytes: &[u8], shown: &str) -> Result<Dataset, DataError> {
             fix: "the first line names the columns, e.g. `x,z`".into(),
         });
     }
+    let mut seen = std::collections::HashSet::with_capacity(headers.len());
     for (i, h) in headers.iter().enumerate() {
-        if headers[..i].contains(h) {
-            return Err(DataError::Csv {
-                path: shown.to_string(),
-                line: 1,
-                why: format!("the column `{h}` appears twice in the header"),
-                fix: "give every column its own name".into(),
-            });
-        }
+        let why = if h.is_empty() {
+            format!("column {} of the header has no name", i + 1)
+        } else if !seen.insert(h.as_str()) {
+            format!("the column `{h}` appears twice in the header")
+        } else {
+            continue;
+        };
+        return Err(DataError::Csv {
+            path: shown.to_string(),
+            line: 1,
+            why,
+            fix: "give every column its own name (a trailing comma makes an empty one)".into(),
+        });
     }
     // One pass reads every column as numbers; a column with a cell that is not one is read
     // again as text, so numeric files never hold their cells as strings.
@@ -283,6 +295,17 @@ pub fn parse_csv(bytes: &[u8], shown: &str) -> Result<Dataset, DataError> {
                 continue;
             }
             match number_cell(cell) {
+                Some(x) if x.is_infinite() && !is_infinity(cell) => {
+                    return Err(DataError::Cell {
+                        where_: format!("{shown}: "),
+                        column: headers[c].clone(),
+                        row: rows,
+                        why: format!(
+                            "\"{}\" is beyond the largest 64-bit float, ±1.8e308",
+                            String::from_utf8_lossy(cell).trim()
+                        ),
+                    });
+                }
                 Some(x) => numbers[c].push(x),
                 None => {
                     text[c] = true;
@@ -374,6 +397,16 @@ fn number_cell(cell: &[u8]) -> Option<f64> {
         return Some(f64::NAN);
     }
     cell.parse::<f64>().ok().filter(|x| !x.is_nan())
+}
+
+/// Whether a numeric cell spells infinity itself (`inf`, `-Infinity`, …) rather than a
+/// number too large for a float.
+fn is_infinity(cell: &[u8]) -> bool {
+    let t = String::from_utf8_lossy(cell);
+    let t = clean(&t)
+        .trim_start_matches(['+', '-'])
+        .to_ascii_lowercase();
+    t == "inf" || t == "infinity"
 }
 
 /// `name[i, j]` split into `name` and its indices.
@@ -621,27 +654,4 @@ pub fn sample_rows(
         .map(|(v, a)| (model.vars[v].name.clone(), Cells::Num(a)))
         .collect();
     Ok(Dataset::from_named(items).expect("every sampled column has n rows"))
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so a
-/// failed write leaves no partial file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map_or("out".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
 }

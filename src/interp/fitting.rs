@@ -2,13 +2,13 @@
 //! checked here, once, against the model and the data; only a valid set reaches the fit.
 
 use super::bind::bind;
-use super::call::{Args, whole};
+use super::call::{Args, whole, whole_at_most};
 use super::data::Dataset;
 use super::value::{FitInfo, ModelValue, Value};
 use super::{Interp, infer_diag, numeric};
 use crate::array::Array;
 use crate::diag::{Diag, suggest};
-use crate::infer::em::{self, FitError, Init, Progress};
+use crate::infer::em::{self, FitError, Init, MAX_RESTARTS, Progress};
 use crate::model::{Model, ParamId};
 use crate::syntax::ast::Span;
 use std::rc::Rc;
@@ -100,7 +100,7 @@ impl Setup {
             };
         }
         if let Some((v, s)) = a.opt("restarts") {
-            opts.restarts = whole(v, s, "restarts")?;
+            opts.restarts = whole_at_most(v, s, "restarts", MAX_RESTARTS as f64)?;
             if opts.restarts == 0 {
                 return Err(bad(
                     "restarts must be at least 1",

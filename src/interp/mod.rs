@@ -34,6 +34,10 @@ pub struct Interp {
     pub current: Option<Rc<ModelValue>>,
     /// The folder relative paths resolve against.
     base: PathBuf,
+    /// The files the script may read and write.
+    access: std::rc::Rc<crate::files::Access>,
+    /// The `.gmm` files being loaded now, innermost last: a file that loads itself is a cycle.
+    loading: RefCell<Vec<PathBuf>>,
     /// Where `print` (and `select`'s table) writes.
     out: RefCell<Box<dyn Write>>,
     /// Where warnings and `verbose` progress go.
@@ -48,10 +52,14 @@ impl Interp {
     /// An interpreter whose relative paths resolve against `base` and whose `print` writes to
     /// `out`.
     pub fn new(base: PathBuf, out: Box<dyn Write>) -> Interp {
+        let mut access = crate::files::Access::working_dir();
+        access.allow_folder(&base);
         Interp {
             env: Env::default(),
             current: None,
             base,
+            access: std::rc::Rc::new(access),
+            loading: RefCell::new(Vec::new()),
             out: RefCell::new(out),
             err: RefCell::new(Box::new(std::io::stderr())),
             name: String::new(),
@@ -64,6 +72,12 @@ impl Interp {
     pub fn with_diagnostics(mut self, name: impl Into<String>, err: Box<dyn Write>) -> Interp {
         self.name = name.into();
         self.err = RefCell::new(err);
+        self
+    }
+
+    /// Sets the files the script may read and write.
+    pub fn with_access(mut self, access: crate::files::Access) -> Interp {
+        self.access = std::rc::Rc::new(access);
         self
     }
 
@@ -152,15 +166,11 @@ impl Interp {
                 self.assert(cond, message.as_ref(), s.span).map_err(one)?
             }
             StmtKind::For { var, iter, body } => {
-                let items = self.elements(iter).map_err(one)?;
-                for item in items {
+                for item in self.elements(iter).map_err(one)? {
                     if crate::interrupt::requested() {
-                        return Err(one(Diag::error("interrupted", s.span)
+                        return Err(one(interrupted(s.span)
                             .label("this loop was running")
-                            .help(format!(
-                                "{}; the values it set so far are kept",
-                                crate::interrupt::why()
-                            ))));
+                            .help("the values it set so far are kept")));
                     }
                     self.env.push();
                     self.env.define(&var.name, item);
@@ -215,6 +225,20 @@ impl Interp {
                 decl.name.span,
             ))),
         }
+    }
+
+    /// Reads a file the script names, under the access policy; the error points at `span`.
+    fn read_file(&self, path: &str, span: Span) -> Result<Vec<u8>, Diag> {
+        self.access
+            .read(&self.resolve(path), path)
+            .map_err(|e| Diag::error(e.to_string(), span).help(e.help()))
+    }
+
+    /// Writes a file the script names, atomically and under the access policy.
+    fn write_file(&self, path: &str, bytes: &[u8], span: Span) -> Result<(), Diag> {
+        self.access
+            .write(&self.resolve(path), path, bytes)
+            .map_err(|e| Diag::error(e.to_string(), span).help(e.help()))
     }
 
     /// Resolves a path written in the script.
@@ -285,23 +309,37 @@ impl Interp {
     }
 
     /// The values a `for` loop visits: the elements of a vector, the rows of a matrix, the
-    /// strings of a list.
-    fn elements(&self, iter: &ast::Expr) -> Result<Vec<Value>, Diag> {
-        let v = self.eval(iter, &self.env)?;
-        Ok(match v {
-            Value::Num(ref a) | Value::Bool(ref a) if a.rank() >= 1 => {
-                let bool_ = matches!(v, Value::Bool(_));
-                (0..a.shape()[0])
-                    .map(|i| {
-                        let x = a.index(&[Idx::At(i as f64)]).expect("in range");
-                        if bool_ { Value::Bool(x) } else { Value::Num(x) }
+    /// strings of a list. A range `a..b` is counted through, never built.
+    fn elements(&self, iter: &ast::Expr) -> Result<Box<dyn Iterator<Item = Value>>, Diag> {
+        if let ExprKind::Binary(ast::BinOp::Range, lo, hi) = &iter.kind {
+            let end = |x: &ast::Expr| -> Result<f64, Diag> {
+                let v = self.eval(x, &self.env)?;
+                numeric(&v, x.span, "a range's end")?
+                    .as_scalar()
+                    .ok_or_else(|| {
+                        Diag::error("a range's end must be one number", x.span)
+                            .help("a range needs two whole numbers, e.g. 0..10")
                     })
-                    .collect()
+            };
+            let (a, b) = (end(lo)?, end(hi)?);
+            let n = ir::range_len(a, b).map_err(|e| {
+                Diag::error(e.to_string(), iter.span)
+                    .help("a range needs two whole numbers, e.g. 0..10")
+            })?;
+            return Ok(Box::new((0..n).map(move |i| Value::num(a + i as f64))));
+        }
+        let v = self.eval(iter, &self.env)?;
+        let bool_ = matches!(v, Value::Bool(_));
+        Ok(match v {
+            Value::Num(a) | Value::Bool(a) if a.rank() >= 1 => {
+                Box::new((0..a.shape()[0]).map(move |i| {
+                    let x = a.index(&[Idx::At(i as f64)]).expect("in range");
+                    if bool_ { Value::Bool(x) } else { Value::Num(x) }
+                }))
             }
-            Value::Text(items, _) => items
-                .into_iter()
-                .map(|s| s.map_or(Value::Na, Value::Str))
-                .collect(),
+            Value::Text(items, _) => {
+                Box::new(items.into_iter().map(|s| s.map_or(Value::Na, Value::Str)))
+            }
             other => {
                 return Err(Diag::error(
                     format!("a for loop needs a vector or a list, got {}", other.kind()),
@@ -534,6 +572,11 @@ pub fn infer_diag(err: InferError, span: Span) -> Diag {
     Diag::error(err.to_string(), span).help_opt(help)
 }
 
+/// The error for a computation that Ctrl-C or the time limit stopped.
+pub fn interrupted(span: Span) -> Diag {
+    Diag::error("interrupted", span).help(crate::interrupt::why())
+}
+
 fn one(d: Diag) -> Failure {
     vec![d]
 }
@@ -605,6 +648,9 @@ fn binary(
     let y = numeric(b, sb, &format!("the right side of `{}`", op.symbol()))?;
     let iop = crate::check::lower::lower_op(op);
     let r = ir::binary(iop, &x, &y).map_err(|err| {
+        if matches!(err, ir::EvalError::Array(crate::array::ArrayError::Interrupted)) {
+            return interrupted(whole);
+        }
         Diag::error(err.to_string(), whole)
             .label(format!("{} {} {}", a.kind(), op.symbol(), b.kind()))
             .help(match op {

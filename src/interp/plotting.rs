@@ -4,7 +4,7 @@
 
 use super::Interp;
 use super::call::{Args, whole};
-use super::data::{Cells, write_atomic};
+use super::data::Cells;
 use super::numeric;
 use super::value::Value;
 use crate::diag::Diag;
@@ -107,10 +107,7 @@ impl Interp {
                     o.height.unwrap_or(SVG_SIZE.1),
                 );
                 let svg = plot::svg::render(&fig, w, h).map_err(|e| plot_diag(e, a))?;
-                write_atomic(&self.resolve(&path), svg.as_bytes()).map_err(|e| {
-                    Diag::error(format!("cannot write {path}: {e}"), a.span)
-                        .help("check that the folder exists and is writable")
-                })?;
+                self.write_file(&path, svg.as_bytes(), a.span)?;
                 Ok(Value::Str(path))
             }
             None => {

@@ -328,10 +328,15 @@ pub fn binary(op: BinOp, a: &Array, b: &Array) -> Result<Array, EvalError> {
 
 /// The vector `a, a+1, ..., b-1`.
 pub fn range(a: f64, b: f64) -> Result<Array, EvalError> {
+    let n = range_len(a, b)?;
+    checked_len(&[n])?;
+    Ok(Array::vector((0..n).map(|i| a + i as f64).collect()))
+}
+
+/// How many numbers `a..b` holds; its ends must be whole numbers.
+pub fn range_len(a: f64, b: f64) -> Result<usize, EvalError> {
     if a.fract() != 0.0 || b.fract() != 0.0 || !a.is_finite() || !b.is_finite() {
         return Err(EvalError::Range(a, b));
     }
-    let n = (b - a).max(0.0).min(usize::MAX as f64) as usize;
-    checked_len(&[n])?;
-    Ok(Array::vector((0..n).map(|i| a + i as f64).collect()))
+    Ok((b - a).max(0.0).min(usize::MAX as f64) as usize)
 }

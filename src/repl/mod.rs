@@ -8,6 +8,7 @@ mod help;
 mod helper;
 
 use crate::diag::{Diag, Source, suggest};
+use crate::files::Access;
 use crate::interp::{Interp, Value};
 use crate::syntax::{self, StmtKind, lex};
 use helper::{GmmHelper, Scope};
@@ -56,6 +57,8 @@ pub struct Session {
     past: String,
     out: Shared,
     err: Shared,
+    /// The files scripts may use; kept for `:reset`.
+    access: Access,
 }
 
 impl Session {
@@ -63,12 +66,21 @@ impl Session {
     pub fn new(out: Box<dyn Write>, err: Box<dyn Write>) -> Session {
         let out = Shared(Rc::new(RefCell::new(out)));
         let err = Shared(Rc::new(RefCell::new(err)));
+        let access = Access::working_dir();
         Session {
-            interp: fresh(&out, &err),
+            interp: fresh(&out, &err, &access),
             past: String::new(),
             out,
             err,
+            access,
         }
+    }
+
+    /// The same session with scripts limited to the files `access` allows.
+    pub fn with_access(mut self, access: Access) -> Session {
+        self.interp = fresh(&self.out, &self.err, &access);
+        self.access = access;
+        self
     }
 
     /// Runs one complete input; returns whether to go on and whether it succeeded.
@@ -83,6 +95,7 @@ impl Session {
         self.run_source(text, INPUT)
     }
 
+    /// Writes to the session's output; `Quit` when its reader has gone.
     fn say(&mut self, text: &str) -> Flow {
         let ok = write!(self.out, "{text}").and_then(|_| self.out.flush());
         if ok.is_err() {
@@ -231,7 +244,7 @@ impl Session {
             }
             ":graph" if !rest.is_empty() => self.run_source(&format!("graph({rest})\n"), INPUT),
             ":reset" => {
-                self.interp = fresh(&self.out, &self.err);
+                self.interp = fresh(&self.out, &self.err, &self.access);
                 self.past.clear();
                 (self.say("every name and model is forgotten\n"), true)
             }
@@ -263,9 +276,19 @@ impl Session {
     /// Runs the script `path` in the session; its relative paths resolve against its folder.
     pub fn load(&mut self, path: &Path) -> (Flow, bool) {
         let shown = path.display().to_string();
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) => return self.error(format!("cannot read {shown}: {e}")),
+        let text = match self.access.read(path, &shown) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    let (line, col) = crate::diag::utf8_position(&e);
+                    return self.error(format!("{shown}:{line}:{col}: the file is not UTF-8 text"));
+                }
+            },
+            Err(e) => {
+                let d = Diag::error_nowhere(e.to_string()).help(e.help());
+                self.complain(INPUT, "", &[d]);
+                return (Flow::Continue, false);
+            }
         };
         let dir = path
             .parent()
@@ -320,8 +343,9 @@ impl Session {
 }
 
 /// An interpreter for the session: relative paths from the working directory.
-fn fresh(out: &Shared, err: &Shared) -> Interp {
+fn fresh(out: &Shared, err: &Shared, access: &Access) -> Interp {
     Interp::new(PathBuf::from("."), Box::new(out.clone()))
+        .with_access(access.clone())
         .with_diagnostics(INPUT, Box::new(err.clone()))
 }
 
@@ -358,44 +382,67 @@ fn history_path() -> Option<PathBuf> {
 }
 
 /// Runs the REPL, after the script `file` if given: interactive on a terminal, else reading
-/// statements from stdin (exit status 1 if any failed).
-pub fn main(file: Option<&Path>) -> ExitCode {
-    let mut session = Session::new(Box::new(std::io::stdout()), Box::new(std::io::stderr()));
+/// statements from stdin (exit status 1 if any failed). `access` says which files scripts may
+/// use.
+pub fn main(file: Option<&Path>, access: Access) -> ExitCode {
+    let mut session = Session::new(
+        Box::new(crate::console::Stdout),
+        Box::new(crate::console::Stderr),
+    )
+    .with_access(access);
     let mut ok = true;
     if let Some(f) = file {
         let (flow, loaded) = session.load(f);
         ok &= loaded;
         if flow == Flow::Quit {
-            return code(ok);
+            return crate::console::exit_code(ok);
         }
     }
     if std::io::stdin().is_terminal() {
         interactive(session)
     } else {
-        code(piped(session) && ok)
+        crate::console::exit_code(piped(session, std::io::stdin().lock()) && ok)
     }
 }
 
-fn code(ok: bool) -> ExitCode {
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
-}
-
-/// Statements from a pipe: each complete input runs as it is read.
-fn piped(mut session: Session) -> bool {
+/// Statements from a pipe: each complete input runs as it is read. A line that is not UTF-8
+/// is reported and skipped; the run then ends with status 1.
+fn piped(mut session: Session, mut input: impl BufRead) -> bool {
     let mut ok = true;
     let mut buf = String::new();
-    for line in std::io::stdin().lock().lines() {
-        let Ok(line) = line else { break };
-        buf.push_str(&line);
+    let mut open = lex::Openness::default();
+    let mut bytes = Vec::new();
+    for number in 1.. {
+        bytes.clear();
+        match input.read_until(b'\n', &mut bytes) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => {
+                session.error(format!("cannot read the input: {e}"));
+                return false;
+            }
+        }
+        let line = match std::str::from_utf8(&bytes) {
+            Ok(line) => line.trim_end_matches(['\n', '\r']),
+            Err(e) => {
+                let good = String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned();
+                let col = good.chars().count() + 1;
+                session.error(format!(
+                    "<stdin>:{number}:{col}: the line is not UTF-8 text, so it was skipped"
+                ));
+                ok = false;
+                continue;
+            }
+        };
+        buf.push_str(line);
         buf.push('\n');
-        if lex::is_complete(&buf) {
+        open.feed(line);
+        open.feed("\n");
+        if open.is_complete() {
             let (flow, good) = session.input(&buf);
             ok &= good;
             buf.clear();
+            open = lex::Openness::default();
             if flow == Flow::Quit {
                 return ok;
             }
@@ -423,7 +470,7 @@ fn interactive(mut session: Session) -> ExitCode {
         ) {
             Ok(rl) => rl,
             Err(e) => {
-                eprintln!("error: cannot start the line editor: {e}");
+                crate::console::err(&format!("error: cannot start the line editor: {e}\n"));
                 return ExitCode::from(1);
             }
         };
@@ -432,19 +479,25 @@ fn interactive(mut session: Session) -> ExitCode {
     if let Some(h) = &history {
         let _ = rl.load_history(h);
     }
-    println!(
-        "gmm {} — :help for help, Tab completes, Ctrl-D leaves",
+    let banner = format!(
+        "gmm {} — :help for help, Tab completes, Ctrl-D leaves\n",
         env!("CARGO_PKG_VERSION")
     );
+    if session.say(&banner) == Flow::Quit {
+        return crate::console::exit_code(true);
+    }
     'session: loop {
         let mut buf = String::new();
+        let mut open = lex::Openness::default();
         loop {
             let prompt = if buf.is_empty() { "gmm> " } else { "...> " };
             match rl.readline(prompt) {
                 Ok(line) => {
                     buf.push_str(&line);
                     buf.push('\n');
-                    if lex::is_complete(&buf) {
+                    open.feed(&line);
+                    open.feed("\n");
+                    if open.is_complete() {
                         break;
                     }
                 }
@@ -452,7 +505,7 @@ fn interactive(mut session: Session) -> ExitCode {
                 Err(ReadlineError::Interrupted) => continue 'session,
                 Err(ReadlineError::Eof) => break 'session,
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    crate::console::err(&format!("error: {e}\n"));
                     break 'session;
                 }
             }
@@ -473,5 +526,5 @@ fn interactive(mut session: Session) -> ExitCode {
             break;
         }
     }
-    ExitCode::SUCCESS
+    crate::console::exit_code(true)
 }

@@ -216,18 +216,37 @@ pub fn prescan(text: &str) -> Vec<Diag> {
 /// Whether `text` is a complete input for the REPL: every bracket closed and no string left
 /// open. Extra closing brackets count as complete (the parser reports them).
 pub fn is_complete(text: &str) -> bool {
-    let mut depth: i64 = 0;
-    let mut open_string = false;
-    for (tok, _) in tokens(text) {
-        match tok {
-            Ok(Token::LParen | Token::LBracket | Token::LBrace) => depth += 1,
-            Ok(Token::RParen | Token::RBracket | Token::RBrace) => depth -= 1,
-            Ok(Token::UnterminatedStr) => open_string = true,
-            Ok(Token::Newline) => open_string = false,
-            _ => {}
+    let mut open = Openness::default();
+    open.feed(text);
+    open.is_complete()
+}
+
+/// What is still open in an input read line by line: brackets, and a string on the last line.
+/// Tokens never cross a newline, so each line is scanned once, whatever the input's length.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Openness {
+    depth: i64,
+    open_string: bool,
+}
+
+impl Openness {
+    /// Takes in more text.
+    pub fn feed(&mut self, text: &str) {
+        for (tok, _) in tokens(text) {
+            match tok {
+                Ok(Token::LParen | Token::LBracket | Token::LBrace) => self.depth += 1,
+                Ok(Token::RParen | Token::RBracket | Token::RBrace) => self.depth -= 1,
+                Ok(Token::UnterminatedStr) => self.open_string = true,
+                Ok(Token::Newline) => self.open_string = false,
+                _ => {}
+            }
         }
     }
-    depth <= 0 && !open_string
+
+    /// Whether everything fed so far is a complete input.
+    pub fn is_complete(&self) -> bool {
+        self.depth <= 0 && !self.open_string
+    }
 }
 
 /// The bracket that closes `open`.

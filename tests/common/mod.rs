@@ -35,19 +35,44 @@ pub fn gmm_files(dir: &str) -> Vec<PathBuf> {
 
 /// The code blocks of the language specification that are complete programs, or `None`
 /// (after saying so) when the specification is not beside the checkout.
-pub fn spec_programs() -> Option<Vec<String>> {
-    let path = root().join("../shared/LANGUAGE.md");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        eprintln!("skipped: {} not found", path.display());
-        return None;
-    };
-    // Syntax schemas such as `model NAME { ITEMS }` are not programs.
-    Some(
-        code_blocks(&text)
-            .into_iter()
-            .filter(|b| !b.contains("ITEMS"))
-            .collect(),
-    )
+pub fn spec_programs() -> Vec<String> {
+    let text = std::fs::read_to_string(root().join("docs/LANGUAGE.md")).expect("docs/LANGUAGE.md");
+    // Syntax schemas such as `model NAME { ITEMS }` are not programs; sections of the second
+    // edition whose issue is still open are left out by name.
+    sections(&text)
+        .into_iter()
+        .filter(|(heading, _)| !SPEC_PENDING.iter().any(|p| heading.starts_with(p)))
+        .flat_map(|(_, body)| code_blocks(&body))
+        .filter(|b| !b.contains("ITEMS"))
+        .collect()
+}
+
+/// Sections of LANGUAGE.md's second edition whose programs do not run yet, each with the open
+/// issue that brings it. An entry leaves this list when its issue lands.
+pub const SPEC_PENDING: &[&str] = &[
+    "### 9.1", // issue 20: vectors with missing entries, sub-vector queries
+    "### 9.2", // issue 21: priors and MAP-EM
+    "### 9.3", // issue 21: standard errors
+    "### 9.4", // issue 22: chains
+    "### 9.5", // issue 17: model values, tex, graph
+];
+
+/// A Markdown text split at its `#` headings: each heading line with the text below it.
+pub fn sections(text: &str) -> Vec<(String, String)> {
+    let mut out = vec![(String::new(), String::new())];
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+        }
+        if !fenced && line.starts_with('#') {
+            out.push((line.to_string(), String::new()));
+        } else if let Some((_, body)) = out.last_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    out
 }
 
 /// The fenced code blocks of a Markdown text.

@@ -54,6 +54,9 @@ pub enum FitError {
     /// A parameter became NaN or infinite (a bug: the updates guard against it).
     #[error("the update of `{param}` is not finite at element {at} (this is a bug)")]
     NonFinite { param: String, at: usize },
+    /// Data too large in magnitude for variances in 64-bit floats.
+    #[error("the data of `{var}` reach {}, beyond the {} that a fit can square without overflow", format_number(*.value), format_number(MAX_DATA_SCALE))]
+    Scale { var: String, value: f64 },
     /// The caller (or Ctrl-C) asked the fit to stop.
     #[error("the fit was interrupted")]
     Interrupted,
@@ -90,6 +93,9 @@ impl FitError {
                 "check observed discrete values against probabilities that are zero, or start elsewhere".into(),
             ),
             FitError::NoRows => Some("fit needs at least one row of positive weight".into()),
+            FitError::Scale { var, .. } => Some(format!(
+                "rescale `{var}` (divide it by a power of ten) before fitting; the fit's answers scale with it"
+            )),
             FitError::Infer(e) => e.help(),
             _ => None,
         }
@@ -108,6 +114,13 @@ pub enum Init {
     /// Random hard responsibilities, then one M-step.
     Random,
 }
+
+/// The largest magnitude of data EM fits: squares of larger values (in variances) overflow
+/// 64-bit floats, which end near 1.8e308.
+pub const MAX_DATA_SCALE: f64 = 1e150;
+
+/// The most restarts a fit takes: sieving keeps every restart's model at once.
+pub const MAX_RESTARTS: usize = 100_000;
 
 /// The options of `fit` (section 6), already checked.
 #[derive(Clone, Debug, PartialEq)]
@@ -427,15 +440,23 @@ pub fn fit(
         }
     };
     if opts.sieve_iter > 0 && opts.restarts > 1 {
-        let mut runs = Vec::with_capacity(opts.restarts);
+        // Only the best `keep` runs so far are kept, so memory does not grow with restarts;
+        // equal log-likelihoods keep restart order.
+        let keep = opts.sieve_keep.unwrap_or(opts.restarts / 10).max(1);
+        let rank = |runs: &mut Vec<(usize, Run)>| {
+            runs.sort_by(|a, b| b.1.loglik().total_cmp(&a.1.loglik()).then(a.0.cmp(&b.0)));
+            runs.truncate(keep);
+        };
+        let mut runs = Vec::new();
         for r in 0..opts.restarts {
             let mut run = begin(r)?;
             advance(&mut run, r, opts.sieve_iter.min(opts.max_iter))?;
             runs.push((r, run));
+            if runs.len() >= 2 * keep {
+                rank(&mut runs);
+            }
         }
-        // Stable: equal log-likelihoods keep restart order.
-        runs.sort_by(|a, b| b.1.loglik().total_cmp(&a.1.loglik()));
-        runs.truncate(opts.sieve_keep.unwrap_or(opts.restarts / 10).max(1));
+        rank(&mut runs);
         runs.sort_by_key(|(r, _)| *r);
         for (r, mut run) in runs {
             advance(&mut run, r, opts.max_iter)?;
@@ -459,22 +480,30 @@ fn check_observed(model: &Model, plan: &Plan, data: &Data) -> Result<(), FitErro
         if var.support.is_discrete() {
             continue;
         }
-        let seen = data.obs[v]
-            .as_ref()
-            .is_some_and(|o| o.data.iter().any(|x| !x.is_nan()));
-        if seen {
-            continue;
-        }
         let params: Vec<String> = plan
             .learned
             .iter()
             .filter(|l| l.cells.iter().any(|c| c.uses.iter().any(|u| u.0 == v)))
             .map(|l| model.params[l.param].name.clone())
             .collect();
-        if !params.is_empty() {
+        if params.is_empty() {
+            continue;
+        }
+        let observed = data.obs[v].as_ref().map_or(&[][..], |o| &o.data[..]);
+        if !observed.iter().any(|x| !x.is_nan()) {
             return Err(FitError::Unobserved {
                 var: var.name.clone(),
                 params,
+            });
+        }
+        let top = observed
+            .iter()
+            .filter(|x| !x.is_nan())
+            .fold(0.0f64, |m, x| m.max(x.abs()));
+        if top > MAX_DATA_SCALE {
+            return Err(FitError::Scale {
+                var: var.name.clone(),
+                value: top,
             });
         }
     }

@@ -1,0 +1,80 @@
+//! The memory budget: every heap byte gmm holds is counted, and a request that would take the
+//! total past [`BUDGET`] is refused *before* it allocates, with an error that names the limit,
+//! instead of ending in an allocation abort. Large buffers are reserved with `try_reserve`, so
+//! a smaller limit set from outside (`ulimit -v`) is an error too.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The most heap one run may hold: a script's live values, a file being read, a fit.
+pub const BUDGET: usize = 2 << 30;
+
+/// Heap bytes in use now.
+static IN_USE: AtomicUsize = AtomicUsize::new(0);
+
+/// The system allocator, counting.
+pub struct Counting;
+
+// SAFETY: every call is forwarded to the system allocator unchanged; only a counter is kept.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's layout.
+        let p = unsafe { System.alloc(layout) };
+        if !p.is_null() {
+            IN_USE.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's layout.
+        let p = unsafe { System.alloc_zeroed(layout) };
+        if !p.is_null() {
+            IN_USE.fetch_add(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from this allocator with `layout`.
+        unsafe { System.dealloc(ptr, layout) };
+        IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: `ptr` came from this allocator with `layout`.
+        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            IN_USE.fetch_add(new_size, Ordering::Relaxed);
+            IN_USE.fetch_sub(layout.size(), Ordering::Relaxed);
+        }
+        p
+    }
+}
+
+/// Heap bytes in use now.
+pub fn in_use() -> usize {
+    IN_USE.load(Ordering::Relaxed)
+}
+
+/// Whether `bytes` more fit in the budget.
+pub fn fits(bytes: usize) -> bool {
+    in_use().saturating_add(bytes) <= BUDGET
+}
+
+/// The budget in words, e.g. "2 GiB".
+pub fn budget_text() -> String {
+    format!("{} GiB", BUDGET >> 30)
+}
+
+/// A vector with room for `len` elements, or `None` when that would pass the budget or the
+/// system refuses.
+pub fn try_vec<T>(len: usize) -> Option<Vec<T>> {
+    let bytes = len.checked_mul(std::mem::size_of::<T>())?;
+    if !fits(bytes) {
+        return None;
+    }
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).ok()?;
+    Some(v)
+}
