@@ -1,12 +1,14 @@
 //! n-dimensional arrays of f64 with NumPy broadcasting: the numeric values of models and scripts.
 
+use std::sync::Arc;
 use thiserror::Error;
 
-/// A dense row-major array; shape `[]` is a scalar.
+/// A dense row-major array; shape `[]` is a scalar. Its elements are shared between clones
+/// (a script value used twice, a template's captured names) and never changed in place.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Array {
     shape: Vec<usize>,
-    data: Vec<f64>,
+    data: Arc<Vec<f64>>,
 }
 
 /// Why an array operation failed; the message says what the shapes were.
@@ -37,6 +39,9 @@ pub enum ArrayError {
     /// An array too large to allocate.
     #[error("an array of shape {} would hold more than the limit of {MAX_ELEMENTS} numbers (400 MB)", show_shape(.0))]
     TooLarge(Vec<usize>),
+    /// An array that would take the run's memory past its budget.
+    #[error("an array of shape {} would take the memory in use past the limit of {}", show_shape(.0), crate::memory::budget_text())]
+    OverBudget(Vec<usize>),
     /// Ctrl-C or the time limit stopped a long operation.
     #[error("interrupted")]
     Interrupted,
@@ -50,12 +55,18 @@ pub enum ArrayError {
 pub const MAX_ELEMENTS: usize = 50_000_000;
 
 /// The number of elements of `shape`, refusing shapes larger than [`MAX_ELEMENTS`].
+/// The whole run's memory budget (`memory`) is checked too, so that many large arrays alive at
+/// once are refused as well.
 pub fn checked_len(shape: &[usize]) -> Result<usize, ArrayError> {
-    shape
+    let n = shape
         .iter()
         .try_fold(1usize, |n, &d| n.checked_mul(d))
         .filter(|&n| n <= MAX_ELEMENTS)
-        .ok_or_else(|| ArrayError::TooLarge(shape.to_vec()))
+        .ok_or_else(|| ArrayError::TooLarge(shape.to_vec()))?;
+    if !crate::memory::fits(n * std::mem::size_of::<f64>()) {
+        return Err(ArrayError::OverBudget(shape.to_vec()));
+    }
+    Ok(n)
 }
 
 /// The shape of `a @ b` under NumPy `matmul` rules for 1-D and 2-D operands.
@@ -80,6 +91,21 @@ pub fn matmul_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>, ArrayError> 
         (false, true) => vec![rows],
         (false, false) => vec![rows, cols],
     })
+}
+
+/// The missing value `NA` inside arrays: a quiet NaN with its own payload (1954, as R's), so
+/// that a NaN computed by arithmetic (`0/0`) is told apart from a missing value. Arithmetic on
+/// NA keeps the payload on the machines gmm runs on, so `NA + 1` stays missing.
+pub const NA: f64 = f64::from_bits(0x7FF8_0000_0000_07A2);
+
+/// Whether `x` is the missing value [`NA`] (and not some other NaN).
+pub fn is_na(x: f64) -> bool {
+    x.is_nan() && x.to_bits() & 0xFFFF_FFFF == 0x07A2
+}
+
+/// Whether `x` is a NaN that is not [`NA`]: the result of an undefined operation such as 0/0.
+pub fn is_computed_nan(x: f64) -> bool {
+    x.is_nan() && !is_na(x)
 }
 
 /// Renders a shape as `[2, 3]`, or `scalar` for `[]`.
@@ -109,7 +135,9 @@ pub fn show_shape(shape: &[usize]) -> String {
 /// assert_eq!(format_number(2.5e-7), "2.5e-7");
 /// ```
 pub fn format_number(x: f64) -> String {
-    if x.is_nan() {
+    if is_na(x) {
+        "NA".into()
+    } else if x.is_nan() {
         "nan".into()
     } else if x.is_infinite() {
         if x > 0.0 { "inf".into() } else { "-inf".into() }
@@ -125,22 +153,36 @@ pub fn format_number(x: f64) -> String {
 impl std::fmt::Display for Array {
     /// Nested brackets to any depth, numbers as [`format_number`] writes them.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&format_nested(&self.shape, &self.data, &|x| {
-            format_number(x)
-        }))
+        write_nested(f, &self.shape, &self.data, &|x, f| {
+            f.write_str(&format_number(*x))
+        })
     }
 }
 
-/// Writes row-major `data` of `shape` as nested lists, each element by `item`.
-pub fn format_nested<T: Copy>(shape: &[usize], data: &[T], item: &dyn Fn(T) -> String) -> String {
+/// Writes row-major `data` of `shape` as nested lists, each element by `item`, straight to
+/// `out`: printing a large array builds no string of it. Ctrl-C or the time limit ends the
+/// writing with an error.
+pub fn write_nested<T>(
+    out: &mut dyn std::fmt::Write,
+    shape: &[usize],
+    data: &[T],
+    item: &dyn Fn(&T, &mut dyn std::fmt::Write) -> std::fmt::Result,
+) -> std::fmt::Result {
     match shape.split_first() {
-        None => item(data[0]),
+        None => item(&data[0], out),
         Some((&n, rest)) => {
             let step: usize = rest.iter().product();
-            let parts: Vec<String> = (0..n)
-                .map(|i| format_nested(rest, &data[i * step..(i + 1) * step], item))
-                .collect();
-            format!("[{}]", parts.join(", "))
+            out.write_char('[')?;
+            for i in 0..n {
+                if i > 0 {
+                    out.write_str(", ")?;
+                }
+                if i % 4096 == 4095 && crate::interrupt::requested() {
+                    return Err(std::fmt::Error);
+                }
+                write_nested(out, rest, &data[i * step..(i + 1) * step], item)?;
+            }
+            out.write_char(']')
         }
     }
 }
@@ -161,7 +203,7 @@ impl Array {
     pub fn scalar(x: f64) -> Array {
         Array {
             shape: Vec::new(),
-            data: vec![x],
+            data: Arc::new(vec![x]),
         }
     }
 
@@ -169,7 +211,7 @@ impl Array {
     pub fn vector(v: Vec<f64>) -> Array {
         Array {
             shape: vec![v.len()],
-            data: v,
+            data: Arc::new(v),
         }
     }
 
@@ -183,7 +225,10 @@ impl Array {
             data.len(),
             "shape and data disagree"
         );
-        Array { shape, data }
+        Array {
+            shape,
+            data: Arc::new(data),
+        }
     }
 
     /// The same elements with a new shape of the same size.
@@ -199,7 +244,7 @@ impl Array {
 
     /// The elements, consumed.
     pub fn into_data(self) -> Vec<f64> {
-        self.data
+        Arc::try_unwrap(self.data).unwrap_or_else(|shared| (*shared).clone())
     }
 
     /// The number of elements.
@@ -244,14 +289,14 @@ impl Array {
         }
         let mut shape = vec![items.len()];
         shape.extend(inner);
-        Ok(Array { shape, data })
+        Ok(Array::from_vec(shape, data))
     }
 
     /// Applies `f` to every element.
     pub fn map(&self, f: impl Fn(f64) -> f64) -> Array {
         Array {
             shape: self.shape.clone(),
-            data: self.data.iter().map(|&x| f(x)).collect(),
+            data: Arc::new(self.data.iter().map(|&x| f(x)).collect()),
         }
     }
 
@@ -266,15 +311,20 @@ impl Array {
             let data = self
                 .data
                 .iter()
-                .zip(&other.data)
+                .zip(other.data.iter())
                 .map(|(&a, &b)| f(a, b))
                 .collect();
-            return Ok(Array { shape, data });
+            return Ok(Array::from_vec(shape, data));
         }
         let a = self.broadcast_to(&shape)?;
         let b = other.broadcast_to(&shape)?;
-        let data = a.data.iter().zip(&b.data).map(|(&x, &y)| f(x, y)).collect();
-        Ok(Array { shape, data })
+        let data = a
+            .data
+            .iter()
+            .zip(b.data.iter())
+            .map(|(&x, &y)| f(x, y))
+            .collect();
+        Ok(Array::from_vec(shape, data))
     }
 
     /// The array repeated to `shape` by broadcasting.
@@ -306,10 +356,7 @@ impl Array {
             data.push(self.data[off]);
             increment(&mut idx, shape);
         }
-        Ok(Array {
-            shape: shape.to_vec(),
-            data,
-        })
+        Ok(Array::from_vec(shape.to_vec(), data))
     }
 
     /// Selects elements: one `Idx` per leading axis; remaining axes are kept whole.
@@ -355,7 +402,7 @@ impl Array {
             data.push(self.data[off]);
             increment(&mut pos, &counts);
         }
-        Ok(Array { shape, data })
+        Ok(Array::from_vec(shape, data))
     }
 
     /// Matrix product with NumPy `matmul` rules for 1-D and 2-D operands.
@@ -382,7 +429,7 @@ impl Array {
                 }
             }
         }
-        Ok(Array { shape, data })
+        Ok(Array::from_vec(shape, data))
     }
 }
 

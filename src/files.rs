@@ -38,8 +38,8 @@ pub enum FileError {
         kind: &'static str,
         write: bool,
     },
-    /// Larger than gmm reads.
-    #[error("cannot read {path}: it is larger than the limit of {} MiB", MAX_READ_BYTES >> 20)]
+    /// Larger than gmm reads, or than memory holds.
+    #[error("cannot read {path}: it is larger than the limit of {} MiB, or than the memory left", MAX_READ_BYTES >> 20)]
     TooLarge { path: String },
     /// An output that is also an input of the same command.
     #[error("cannot write {path}: it is also an input of this command ({input})")]
@@ -83,9 +83,7 @@ impl FileError {
             FileError::Io { write: true, .. } => {
                 "check that the folder exists and is writable".into()
             }
-            FileError::Io { write: false, .. } => {
-                "check the path; in a script it is relative to the script's folder".into()
-            }
+            FileError::Io { write: false, .. } => "check the path: in a script it is relative to the script's folder, on the command line to the working directory".into(),
         }
     }
 }
@@ -289,23 +287,38 @@ fn read_opened(mut file: File, shown: &str, special_ok: bool) -> Result<Vec<u8>,
     if !meta.is_file() {
         set_blocking(&file);
     }
-    let mut bytes = Vec::new();
-    let want = usize::try_from(meta.len()).unwrap_or(0);
-    if !crate::memory::fits(want) || bytes.try_reserve_exact(want).is_err() {
-        return Err(FileError::TooLarge {
-            path: shown.to_string(),
-        });
+    // Read in pieces, each reserved first: a device without end (`/dev/zero`) or a file larger
+    // than memory allows is an error, never an allocation abort.
+    let too_large = || FileError::TooLarge {
+        path: shown.to_string(),
+    };
+    let mut bytes: Vec<u8> = Vec::new();
+    let mut piece = vec![0u8; 1 << 16];
+    loop {
+        let n = match file.read(&mut piece) {
+            Ok(0) => return Ok(bytes),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io(e)),
+        };
+        if (bytes.len() + n) as u64 > MAX_READ_BYTES {
+            return Err(too_large());
+        }
+        if bytes.capacity() - bytes.len() < n {
+            let more = bytes.len().max(n);
+            if !crate::memory::fits(more) || bytes.try_reserve(more).is_err() {
+                return Err(too_large());
+            }
+        }
+        bytes.extend_from_slice(&piece[..n]);
+        if crate::interrupt::requested() {
+            return Err(FileError::Io {
+                path: shown.to_string(),
+                why: format!("interrupted: {}", crate::interrupt::why()),
+                write: false,
+            });
+        }
     }
-    (&mut file)
-        .take(MAX_READ_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > MAX_READ_BYTES {
-        return Err(FileError::TooLarge {
-            path: shown.to_string(),
-        });
-    }
-    Ok(bytes)
 }
 
 fn set_blocking(file: &File) {

@@ -53,6 +53,37 @@ pub fn cholesky(a: &[f64], n: usize) -> Result<Vec<f64>, LinalgError> {
     Ok(l)
 }
 
+/// Whether the symmetric `n × n` matrix `a` is positive-definite (its Cholesky factor exists).
+/// An interrupted check says no; the caller's error then gives way to "interrupted".
+pub fn is_positive_definite(a: &[f64], n: usize) -> bool {
+    cholesky(a, n).is_ok()
+}
+
+/// The inverse of the lower-triangular `n × n` matrix `l` (row-major), built row by row:
+/// row i of L⁻¹ is (eᵢ − Σ_{k<i} L[i,k] · row k of L⁻¹) / L[i,i].
+pub fn inverse_lower(l: &[f64], n: usize) -> Result<Vec<f64>, LinalgError> {
+    let mut inv = vec![0.0; n * n];
+    for i in 0..n {
+        check()?;
+        let (done, rest) = inv.split_at_mut(i * n);
+        let row_i = &mut rest[..n];
+        for k in 0..i {
+            let f = l[i * n + k];
+            if f != 0.0 {
+                for (v, w) in row_i[..=k].iter_mut().zip(&done[k * n..k * n + k + 1]) {
+                    *v -= f * w;
+                }
+            }
+        }
+        row_i[i] += 1.0;
+        let d = l[i * n + i];
+        for v in &mut row_i[..=i] {
+            *v /= d;
+        }
+    }
+    Ok(inv)
+}
+
 /// An LU factorisation with partial pivoting: `P a = L U`, both stored in one matrix (`L` with
 /// a unit diagonal below it), the row order, and the sign of the permutation.
 struct Lu {

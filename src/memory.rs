@@ -57,9 +57,33 @@ pub fn in_use() -> usize {
     IN_USE.load(Ordering::Relaxed)
 }
 
-/// Whether `bytes` more fit in the budget.
+/// Whether `bytes` more fit in the budget, and, for a large request, in the address space
+/// that `ulimit -v` (RLIMIT_AS) leaves.
 pub fn fits(bytes: usize) -> bool {
-    in_use().saturating_add(bytes) <= BUDGET
+    if in_use().saturating_add(bytes) > BUDGET {
+        return false;
+    }
+    bytes < 1 << 20 || address_space_left().is_none_or(|left| bytes.saturating_mul(5) / 4 < left)
+}
+
+/// What RLIMIT_AS leaves of the address space, if it is set.
+fn address_space_left() -> Option<usize> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes the struct it is given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_AS, &mut lim) } != 0
+        || lim.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    // The first field of /proc/self/statm is the address space in use, in pages.
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: usize = statm.split_whitespace().next()?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
+    Some(usize::try_from(lim.rlim_cur).ok()?.saturating_sub(pages * page))
 }
 
 /// The budget in words, e.g. "2 GiB".

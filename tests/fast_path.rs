@@ -39,7 +39,7 @@ fn data(m: &Model, rows: usize, keep: &[&str], holes: &[&str]) -> Dataset {
                 let mut rr = rng(5);
                 for x in v.iter_mut() {
                     if uniform(&mut rr) < 0.2 {
-                        *x = f64::NAN;
+                        *x = gmm::array::NA;
                     }
                 }
             }
@@ -182,7 +182,7 @@ fn impossible_rows() {
     );
     let x: Vec<f64> = (0..100).map(|i| f64::from(i) / 10.0).collect();
     let z: Vec<f64> = (0..100)
-        .map(|i| if i % 7 == 0 { 1.0 } else { f64::NAN })
+        .map(|i| if i % 7 == 0 { 1.0 } else { gmm::array::NA })
         .collect();
     let d = Dataset::from_named(vec![
         ("x".into(), Cells::Num(gmm::array::Array::vector(x))),

@@ -165,8 +165,8 @@ print e.z
 ";
     std::fs::write(dir.join("s.gmm"), script).unwrap();
     let out = String::from_utf8(common::gmm_in(&dir, &["run", "s.gmm"], None)).unwrap();
-    // A missing cell is NaN inside an array, which prints as `nan` (section 7).
-    assert_eq!(out, "[3, 5, 8]\n[0, nan, 1]\n");
+    // A missing cell is NA inside an array too; a NaN computed by arithmetic prints `nan`.
+    assert_eq!(out, "[3, 5, 8]\n[0, NA, 1]\n");
     assert_eq!(listing(&dir), ["d.csv", "s.gmm"]);
 }
 

@@ -111,8 +111,9 @@ fn locations_are_recognised() {
 }
 
 /// Messy but valid files load as the clean one does: a byte-order mark, CRLF line endings,
-/// quoted cells, white space around cells, and missing cells written empty or `NA` give the
-/// same fit as the plain file with empty cells.
+/// a quoted header, white space around cells, and missing cells written empty or `NA` give the
+/// same fit as the plain file with empty cells. (Quoted cells are text, as Python's
+/// QUOTE_NONNUMERIC and R's write.csv have it, so numbers stay unquoted.)
 #[test]
 fn messy_but_valid_csv_fits_like_the_clean_file() {
     let dir = common::scratch("malformed-messy-valid");
@@ -129,10 +130,10 @@ fn messy_but_valid_csv_fits_like_the_clean_file() {
         clean.push_str(&format!("{x},{z}\n"));
         let z = match (i % 3, i % 2) {
             (0, 0) => " NA ".to_string(),
-            (0, _) => "\"\"".to_string(),
-            _ => format!("\"{z}\""),
+            (0, _) => "".to_string(),
+            _ => format!(" {z}"),
         };
-        messy.push_str(&format!("\"  {x} \",{z}\r\n"));
+        messy.push_str(&format!("  {x} ,{z}\r\n"));
     }
     std::fs::write(dir.join("clean.csv"), clean).unwrap();
     std::fs::write(dir.join("messy.csv"), messy).unwrap();

@@ -294,6 +294,9 @@ impl<'a> Engine<'a> {
         let count = config_count(self.model, plate, latents)?;
         let mut per_config = Vec::with_capacity(count);
         for c in 0..count {
+            if c % 1024 == 1023 && crate::interrupt::requested() {
+                return Err(InferError::Interrupted);
+            }
             for (&(v, i, _), x) in latents.iter().zip(unravel(c, &radix)) {
                 st.assign[v][i] = x;
             }

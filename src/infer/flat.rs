@@ -202,7 +202,14 @@ impl<'a> Flat<'a> {
                     }
                     Local::MvNormal(m) => {
                         mean.extend(m.mean.iter());
-                        whiten.extend(inverse_lower(&m.chol));
+                        // Interrupted, the zeros stand in; the fit or query then reports
+                        // the interruption instead of its result.
+                        let d = m.dim();
+                        let rows = m.chol.transpose();
+                        whiten.extend(
+                            crate::linalg::inverse_lower(rows.as_slice(), d)
+                                .unwrap_or_else(|_| vec![0.0; d * d]),
+                        );
                         log_norm.push(m.log_norm);
                     }
                     _ => return None,
@@ -303,6 +310,11 @@ impl<'a> Flat<'a> {
             scale: vec![0.0; BLOCK],
         };
         for (b, out) in out.chunks_mut(BLOCK).enumerate() {
+            // A wide MvNormal makes even one block slow: stop when asked; the caller reports
+            // the interruption rather than these numbers.
+            if crate::interrupt::requested() {
+                return;
+            }
             let at = first + b * BLOCK;
             self.log_joint(at, out.len(), &mut s);
             self.normalise(out, &mut s);
@@ -501,23 +513,6 @@ impl Term<'_> {
     }
 }
 
-/// The inverse of a lower-triangular matrix, row-major.
-fn inverse_lower(l: &nalgebra::DMatrix<f64>) -> Vec<f64> {
-    let d = l.nrows();
-    let mut inv = vec![0.0; d * d];
-    for col in 0..d {
-        // Forward substitution of L·y = e_col.
-        for i in col..d {
-            let mut s = if i == col { 1.0 } else { 0.0 };
-            for k in col..i {
-                s -= l[(i, k)] * inv[k * d + col];
-            }
-            inv[i * d + col] = s / l[(i, i)];
-        }
-    }
-    inv
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -545,7 +540,7 @@ mod tests {
         {
             v.iter_mut()
                 .filter(|_| uniform(&mut r) < 0.2)
-                .for_each(|x| *x = f64::NAN);
+                .for_each(|x| *x = crate::array::NA);
         }
         let data = crate::interp::bind::bind(&m, &d, None).expect("binds");
         let cpds = tables(&m).expect("tables");

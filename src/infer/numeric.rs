@@ -61,8 +61,7 @@ impl Mvn {
     /// Factors `cov` (row-major, d×d); `None` when it is not positive-definite.
     pub fn new(mean: &[f64], cov: &[f64]) -> Option<Mvn> {
         let d = mean.len();
-        let c = nalgebra::Cholesky::new(DMatrix::from_row_slice(d, d, cov))?;
-        let chol = c.unpack();
+        let chol = DMatrix::from_row_slice(d, d, &crate::linalg::cholesky(cov, d).ok()?);
         let log_det = 2.0 * (0..d).map(|i| chol[(i, i)].ln()).sum::<f64>();
         Some(Mvn {
             mean: DVector::from_column_slice(mean),

@@ -53,6 +53,17 @@ struct Copies {
 
 /// Answers a query on `model` under its current parameter values.
 pub fn query(model: &Model, q: &Query) -> Result<Answer, InferError> {
+    // As for a fit: a step cut short by Ctrl-C or the time limit is reported as such.
+    query_inner(model, q).map_err(|e| {
+        if crate::interrupt::requested() {
+            InferError::Interrupted
+        } else {
+            e
+        }
+    })
+}
+
+fn query_inner(model: &Model, q: &Query) -> Result<Answer, InferError> {
     let cpds = tables(model)?;
     let mut all: Vec<(VarId, &Array)> = q
         .targets

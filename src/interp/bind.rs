@@ -9,6 +9,9 @@ use crate::infer::em::Data;
 use crate::infer::engine::{Observed, is_global};
 use crate::model::{Model, Support};
 
+/// Why a computed NaN cannot stand for a missing value.
+pub const NAN_CELL: &str = "this is NaN (not a number), the result of an undefined operation such as 0/0, not a missing value (NA)";
+
 /// The observations `data` gives `model`'s variables, with row weights.
 pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<Data, DataError> {
     let where_ = data
@@ -63,6 +66,9 @@ pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<
         for r in 0..data.rows {
             let row = &values[r * per..(r + 1) * per];
             for (k, &x) in row.iter().enumerate() {
+                if crate::array::is_computed_nan(x) {
+                    return Err(bad(r, k, NAN_CELL.into()));
+                }
                 if x.is_nan() {
                     continue;
                 }

@@ -4,7 +4,7 @@
 use super::data::{Cells, Dataset, parse_csv, sample_rows};
 use super::value::{Env, ModelValue, Value};
 use super::{Interp, infer_diag, numeric};
-use crate::array::Array;
+use crate::array::{Array, NA};
 use crate::builtins::{self, Builtin};
 use crate::diag::{Diag, suggest};
 use crate::infer::numeric::{logsumexp, rng};
@@ -128,7 +128,7 @@ impl Args<'_> {
             Some((v, s)) => match numeric(v, s, name)?.as_scalar() {
                 Some(x) if x.is_finite() => Ok(Some(x)),
                 _ => Err(Diag::error(
-                    format!("{name} must be a finite number, got {v}"),
+                    format!("{name} must be a finite number, got {}", v.brief(80)),
                     s,
                 )),
             },
@@ -155,8 +155,9 @@ pub(super) fn whole_at_most(v: &Value, s: Span, what: &str, max: f64) -> Result<
         Some(x) if x >= 0.0 && x.fract() == 0.0 && x <= max => Ok(x as usize),
         _ => Err(Diag::error(
             format!(
-                "{what} must be a whole number from 0 to {}, got {v}",
-                crate::array::format_number(max)
+                "{what} must be a whole number from 0 to {}, got {}",
+                crate::array::format_number(max),
+                v.brief(80)
             ),
             s,
         )
@@ -614,8 +615,8 @@ impl Interp {
                 Ok(num(Array::vector(
                     v.iter()
                         .map(|s| match s {
-                            Some(s) => labels.binary_search(&s).map_or(f64::NAN, |k| k as f64),
-                            None => f64::NAN,
+                            Some(s) => labels.binary_search(&s).map_or(NA, |k| k as f64),
+                            None => NA,
                         })
                         .collect(),
                 )))

@@ -28,7 +28,6 @@ impl Column {
     /// Cell `r` as text: numbers in shortest round-trip form, a missing cell as `NA`.
     pub fn cell(&self, r: usize) -> String {
         match &self.data {
-            ColumnData::Num(v) if v[r].is_nan() => "NA".to_string(),
             ColumnData::Num(v) => format_number(v[r]),
             ColumnData::Text(v) => v[r].clone().unwrap_or_else(|| "NA".into()),
         }
@@ -136,6 +135,9 @@ impl DataError {
             DataError::Text { cell, .. } if cell.contains('\n') => {
                 "a quoted cell runs over several lines: close its quote, or fix the cell".into()
             }
+            DataError::Text { cell, .. } if number_cell(cell.as_bytes()).is_some() => {
+                "the cell is quoted in the file, and quoted cells are text: remove the quotes around numbers".into()
+            }
             DataError::Text { cell, .. } if cell.eq_ignore_ascii_case("nan") => {
                 "write a missing value as an empty cell or NA".into()
             }
@@ -202,15 +204,18 @@ impl ColumnRef {
 }
 
 /// The first cell that does not read as a number, with its 0-based row.
+/// When every cell reads as a number, the column is text because its cells were quoted: the
+/// first present cell then.
 fn first_text_cell(cells: &[Option<String>]) -> (usize, String) {
-    cells
-        .iter()
-        .enumerate()
-        .find_map(|(r, cell)| {
+    let text = |numbers_too: bool| {
+        cells.iter().enumerate().find_map(|(r, cell)| {
             cell.as_ref()
-                .filter(|s| number_cell(s.as_bytes()).is_none())
+                .filter(|s| numbers_too || number_cell(s.as_bytes()).is_none())
                 .map(|s| (r, s.clone()))
         })
+    };
+    text(false)
+        .or_else(|| text(true))
         .unwrap_or((0, String::new()))
 }
 
@@ -288,13 +293,26 @@ pub fn parse_csv(bytes: &[u8], shown: &str) -> Result<Dataset, DataError> {
     let mut record = csv::ByteRecord::new();
     let mut rows = 0;
     let csv_error = |e| csv_error(e, shown, &headers);
+    // Which cells are quoted, only where the file has a quote at all.
+    let quotes = |skip_header: bool| {
+        bytes.contains(&b'"').then(|| {
+            let mut scan = QuoteScan { bytes, at: 0 };
+            if skip_header {
+                scan.next_record();
+            }
+            scan
+        })
+    };
+    let mut scan = quotes(true);
     while reader.read_byte_record(&mut record).map_err(csv_error)? {
         rows += 1;
+        let quoted = scan.as_mut().and_then(QuoteScan::next_record);
         for (c, cell) in record.iter().enumerate() {
             if text[c] {
                 continue;
             }
-            match number_cell(cell) {
+            let is_quoted = quoted.as_ref().is_some_and(|q| q.get(c) == Some(&true));
+            match number_cell(cell).filter(|_| !is_quoted) {
                 Some(x) if x.is_infinite() && !is_infinity(cell) => {
                     return Err(DataError::Cell {
                         where_: format!("{shown}: "),
@@ -315,17 +333,45 @@ pub fn parse_csv(bytes: &[u8], shown: &str) -> Result<Dataset, DataError> {
         }
     }
     let mut strings: Vec<Vec<Option<String>>> = vec![Vec::new(); width];
-    if text.contains(&true) {
+    let text_columns = text.iter().filter(|&&t| t).count();
+    if text_columns > 0 {
+        // Each text cell costs its bytes, a String and the allocator's overhead.
+        let need = text_columns
+            .saturating_mul(rows)
+            .saturating_mul(std::mem::size_of::<Option<String>>() + 32)
+            .saturating_add(bytes.len());
+        if !crate::memory::fits(need) {
+            return Err(DataError::Csv {
+                path: shown.to_string(),
+                line: 1,
+                why: format!(
+                    "its {text_columns} text column(s) of {rows} rows would take about {} MB, past the memory limit of {}",
+                    need >> 20,
+                    crate::memory::budget_text()
+                ),
+                fix: "keep only the columns you need, or turn labels into numbers before loading"
+                    .into(),
+            });
+        }
         let mut again = csv::ReaderBuilder::new()
             .has_headers(true)
             .from_reader(bytes);
+        let mut scan = quotes(true);
         for record in again.records() {
             let record = record.map_err(csv_error)?;
+            let quoted = scan.as_mut().and_then(QuoteScan::next_record);
             for (c, cell) in record.iter().enumerate() {
-                if text[c] {
-                    let cell = clean(cell);
-                    strings[c].push((!is_missing(cell)).then(|| cell.to_string()));
+                if !text[c] {
+                    continue;
                 }
+                // A quoted cell is text as written: never trimmed, never missing.
+                let value = if quoted.as_ref().is_some_and(|q| q.get(c) == Some(&true)) {
+                    Some(cell.to_string())
+                } else {
+                    let cell = clean(cell);
+                    (!is_missing(cell)).then(|| cell.to_string())
+                };
+                strings[c].push(value);
             }
         }
     }
@@ -347,6 +393,67 @@ pub fn parse_csv(bytes: &[u8], shown: &str) -> Result<Dataset, DataError> {
         rows,
         origin: Some(shown.to_string()),
     })
+}
+
+/// Which cells of CSV text are quoted, record by record, splitting as the csv crate does:
+/// fields at commas, records at line ends, empty lines skipped, a quote that opens a field
+/// runs to the quote that closes it (`""` inside is one quote).
+struct QuoteScan<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl QuoteScan<'_> {
+    /// The next record's flags, one per field.
+    fn next_record(&mut self) -> Option<Vec<bool>> {
+        let b = self.bytes;
+        while matches!(b.get(self.at), Some(b'\n' | b'\r')) {
+            self.at += 1;
+        }
+        if self.at >= b.len() {
+            return None;
+        }
+        let mut flags = Vec::new();
+        loop {
+            let quoted = b.get(self.at) == Some(&b'"');
+            flags.push(quoted);
+            if quoted {
+                self.at += 1;
+                loop {
+                    match b.get(self.at) {
+                        None => break,
+                        Some(b'"') if b.get(self.at + 1) == Some(&b'"') => self.at += 2,
+                        Some(b'"') => {
+                            self.at += 1;
+                            break;
+                        }
+                        Some(_) => self.at += 1,
+                    }
+                }
+            }
+            loop {
+                match b.get(self.at) {
+                    None => return Some(flags),
+                    Some(b',') => {
+                        self.at += 1;
+                        break;
+                    }
+                    Some(b'\n') => {
+                        self.at += 1;
+                        return Some(flags);
+                    }
+                    Some(b'\r') => {
+                        self.at += 1;
+                        if b.get(self.at) == Some(&b'\n') {
+                            self.at += 1;
+                        }
+                        return Some(flags);
+                    }
+                    Some(_) => self.at += 1,
+                }
+            }
+        }
+    }
 }
 
 /// A malformed line of a CSV file as an error; `headers` name the columns, once read.
@@ -394,7 +501,7 @@ fn csv_error(e: csv::Error, shown: &str, headers: &[String]) -> DataError {
 fn number_cell(cell: &[u8]) -> Option<f64> {
     let cell = clean(std::str::from_utf8(cell).ok()?);
     if is_missing(cell) {
-        return Some(f64::NAN);
+        return Some(crate::array::NA);
     }
     cell.parse::<f64>().ok().filter(|x| !x.is_nan())
 }
@@ -407,6 +514,21 @@ fn is_infinity(cell: &[u8]) -> bool {
         .trim_start_matches(['+', '-'])
         .to_ascii_lowercase();
     t == "inf" || t == "infinity"
+}
+
+/// A text cell for a CSV file: quoted, inner quotes doubled.
+fn quote_cell(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// A header cell: quoted only where it must be (a comma, a quote, a line break, or white space
+/// at an end that loading would trim).
+fn header_cell(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) || clean(s) != s {
+        quote_cell(s)
+    } else {
+        s.to_string()
+    }
 }
 
 /// `name[i, j]` split into `name` and its indices.
@@ -589,18 +711,33 @@ impl Dataset {
         })
     }
 
-    /// The dataset as CSV text: numbers in shortest round-trip form, missing cells as `NA`.
+    /// The dataset as CSV text: numbers in shortest round-trip form, missing cells as `NA`,
+    /// text quoted (so that `"NA"`, `""`, padded text and digits load back as the same text).
     pub fn to_csv(&self) -> Vec<u8> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let write = |w: &mut csv::Writer<Vec<u8>>, rec: Vec<String>| {
-            w.write_record(rec).expect("writing to memory cannot fail");
+        let mut out = Vec::new();
+        let line = |out: &mut Vec<u8>, cells: &mut dyn Iterator<Item = String>| {
+            for (i, c) in cells.enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(c.as_bytes());
+            }
+            out.push(b'\n');
         };
-        write(&mut w, self.names());
+        line(
+            &mut out,
+            &mut self.columns.iter().map(|c| header_cell(&c.name)),
+        );
         for r in 0..self.rows {
-            let rec = self.columns.iter().map(|c| c.cell(r)).collect();
-            write(&mut w, rec);
+            line(
+                &mut out,
+                &mut self.columns.iter().map(|c| match &c.data {
+                    ColumnData::Num(v) => format_number(v[r]),
+                    ColumnData::Text(v) => v[r].as_deref().map_or("NA".into(), quote_cell),
+                }),
+            );
         }
-        w.into_inner().expect("writing to memory cannot fail")
+        out
     }
 
     /// The first rows as an aligned table, then the row count (section 7).
@@ -649,9 +786,17 @@ pub fn sample_rows(
     n: usize,
     rng: &mut crate::infer::numeric::Rng,
 ) -> Result<Dataset, crate::infer::InferError> {
-    let items = crate::infer::sample_model(model, n, rng)?
+    let items: Vec<(String, Cells)> = crate::infer::sample_model(model, n, rng)?
         .into_iter()
         .map(|(v, a)| (model.vars[v].name.clone(), Cells::Num(a)))
         .collect();
+    if items.is_empty() {
+        // A model without variables: n rows of nothing, not one.
+        return Ok(Dataset {
+            columns: Vec::new(),
+            rows: n,
+            origin: None,
+        });
+    }
     Ok(Dataset::from_named(items).expect("every sampled column has n rows"))
 }

@@ -104,11 +104,53 @@ impl Interp {
 
     /// Writes text to the output; `Err(Vec::new())` when its reader has gone.
     fn write_out(&self, text: &str, span: Span) -> Result<(), Failure> {
+        self.write_with(span, &mut |w| w.write_all(text.as_bytes()))
+    }
+
+    /// Writes values separated by spaces, then a newline, each streamed to the output as it
+    /// is formatted (a large array is never held as text); `Err(Vec::new())` when the reader
+    /// has gone.
+    pub fn write_values(&self, values: &[Value], span: Span) -> Result<(), Failure> {
+        self.write_with(span, &mut |w| {
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    w.write_all(b" ")?;
+                }
+                // Display stops with fmt::Error when interrupted; `write!` would panic on
+                // that, so the error is carried by hand.
+                let mut sink = IoSink {
+                    inner: &mut *w,
+                    error: None,
+                };
+                if std::fmt::write(&mut sink, format_args!("{v}")).is_err() {
+                    return Err(sink
+                        .error
+                        .unwrap_or_else(|| std::io::Error::other("interrupted")));
+                }
+            }
+            w.write_all(b"\n")
+        })
+    }
+
+    /// Runs `write` on a buffer over the output and sorts its failure: a closed reader ends the
+    /// script quietly, Ctrl-C or the time limit is "interrupted", anything else an error.
+    fn write_with(
+        &self,
+        span: Span,
+        write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<(), Failure> {
         let mut out = self.out.borrow_mut();
-        match write!(out, "{text}").and_then(|_| out.flush()) {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, &mut **out);
+        let result = write(&mut buffered).and_then(|()| buffered.flush());
+        drop(buffered);
+        match result {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(Vec::new()),
-            Err(e) => Err(one(Diag::error(format!("cannot write output: {e}"), span))),
+            Err(_) if crate::interrupt::requested() => Err(one(interrupted(span))),
+            Err(e) => Err(one(Diag::error(format!("cannot write output: {e}"), span)
+                .help(
+                    "free space on the device the output goes to, or send it elsewhere",
+                ))),
         }
     }
 
@@ -156,11 +198,11 @@ impl Interp {
                 }
             }
             StmtKind::Print(args) => {
-                let mut parts = Vec::with_capacity(args.len());
+                let mut values = Vec::with_capacity(args.len());
                 for a in args {
-                    parts.push(self.eval(a, &self.env).map_err(one)?.to_string());
+                    values.push(self.eval(a, &self.env).map_err(one)?);
                 }
-                self.write_out(&format!("{}\n", parts.join(" ")), s.span)?;
+                self.write_values(&values, s.span)?;
             }
             StmtKind::Assert { cond, message } => {
                 self.assert(cond, message.as_ref(), s.span).map_err(one)?
@@ -288,11 +330,7 @@ impl Interp {
                 continue;
             }
             if let Ok(val) = self.eval(p, &self.env) {
-                let mut shown = val.to_string();
-                if shown.len() > 300 {
-                    shown.truncate(300);
-                    shown.push('…');
-                }
+                let shown = val.brief(300);
                 d = d.help(format!(
                     "`{}` is {shown}",
                     crate::syntax::fmt::format_expr(p)
@@ -521,7 +559,19 @@ impl Interp {
         };
         let value = |x: &ast::Expr| -> Result<Array, Diag> {
             let v = self.eval(x, env)?;
-            numeric(&v, x.span, "a query value")
+            let a = numeric(&v, x.span, "a query value")?;
+            match a.data().iter().position(|&y| crate::array::is_computed_nan(y)) {
+                None => Ok(a),
+                Some(at) => Err(Diag::error(
+                    format!(
+                        "this value holds NaN (not a number){}",
+                        if a.len() > 1 { format!(" at element {at}") } else { String::new() }
+                    ),
+                    x.span,
+                )
+                .label("the result of an undefined operation such as 0/0")
+                .help("NA marks a missing value; find where the NaN comes from, or replace it with NA")),
+            }
         };
         let mut targets = Vec::new();
         for t in &q.targets {
@@ -570,6 +620,21 @@ impl Interp {
 pub fn infer_diag(err: InferError, span: Span) -> Diag {
     let help = err.help();
     Diag::error(err.to_string(), span).help_opt(help)
+}
+
+/// An `io::Write` seen as a `fmt::Write`, keeping the I/O error that stopped it.
+struct IoSink<'a> {
+    inner: &'a mut dyn Write,
+    error: Option<std::io::Error>,
+}
+
+impl std::fmt::Write for IoSink<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.inner.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            std::fmt::Error
+        })
+    }
 }
 
 /// The error for a computation that Ctrl-C or the time limit stopped.

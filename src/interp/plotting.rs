@@ -49,9 +49,9 @@ impl Interp {
             (1_000, 500)
         };
         let o = Options {
-            title: a.text_opt("title")?,
-            xlabel: a.text_opt("xlabel")?,
-            ylabel: a.text_opt("ylabel")?,
+            title: a.text_opt("title")?.map(|t| plot::printable(&t)),
+            xlabel: a.text_opt("xlabel")?.map(|t| plot::printable(&t)),
+            ylabel: a.text_opt("ylabel")?.map(|t| plot::printable(&t)),
             bins: size_option(a, "bins", 10_000)?.map(|b| b as usize),
             from: a.number_opt("from")?,
             to: a.number_opt("to")?,

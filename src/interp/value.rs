@@ -1,7 +1,7 @@
 //! Script values and how they print (section 7).
 
 use super::data::{ColumnRef, Dataset};
-use crate::array::{Array, format_nested};
+use crate::array::{Array, write_nested};
 use crate::infer::Distribution;
 use crate::model::Model;
 use crate::syntax::ast;
@@ -93,7 +93,8 @@ pub struct Template {
 /// Nested scopes of script names.
 #[derive(Clone, Debug)]
 pub struct Env {
-    frames: Vec<HashMap<String, Value>>,
+    /// Values are shared: a template's snapshot of the script costs a pointer per name.
+    frames: Vec<HashMap<String, Rc<Value>>>,
 }
 
 impl Default for Env {
@@ -107,7 +108,11 @@ impl Default for Env {
 impl Env {
     /// The nearest binding of `name`.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.frames.iter().rev().find_map(|f| f.get(name))
+        self.frames
+            .iter()
+            .rev()
+            .find_map(|f| f.get(name))
+            .map(|v| &**v)
     }
 
     /// Binds `name` in the innermost scope (`let`).
@@ -115,14 +120,14 @@ impl Env {
         self.frames
             .last_mut()
             .expect("there is always a scope")
-            .insert(name.to_string(), v);
+            .insert(name.to_string(), Rc::new(v));
     }
 
     /// Updates the nearest existing binding (`NAME = …`); false when there is none.
     pub fn assign(&mut self, name: &str, v: Value) -> bool {
         match self.frames.iter_mut().rev().find(|f| f.contains_key(name)) {
             Some(f) => {
-                f.insert(name.to_string(), v);
+                f.insert(name.to_string(), Rc::new(v));
                 true
             }
             None => false,
@@ -160,6 +165,34 @@ impl Env {
 }
 
 impl Value {
+    /// The value as printed, cut after `max` characters with `…`: for messages, which must not
+    /// print a whole large array.
+    pub fn brief(&self, max: usize) -> String {
+        struct Upto {
+            text: String,
+            left: usize,
+        }
+        impl fmt::Write for Upto {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                for c in s.chars() {
+                    if self.left == 0 {
+                        self.text.push('…');
+                        return Err(fmt::Error);
+                    }
+                    self.text.push(c);
+                    self.left -= 1;
+                }
+                Ok(())
+            }
+        }
+        let mut out = Upto {
+            text: String::new(),
+            left: max,
+        };
+        let _ = fmt::write(&mut out, format_args!("{self}"));
+        out.text
+    }
+
     /// A boolean scalar.
     pub fn bool(b: bool) -> Value {
         Value::Bool(Array::scalar(f64::from(u8::from(b))))
@@ -206,7 +239,7 @@ impl Value {
     pub fn as_array(&self) -> Option<Array> {
         match self {
             Value::Num(a) | Value::Bool(a) => Some(a.clone()),
-            Value::Na => Some(Array::scalar(f64::NAN)),
+            Value::Na => Some(Array::scalar(crate::array::NA)),
             _ => None,
         }
     }
@@ -216,21 +249,15 @@ impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Value::Num(a) => write!(f, "{a}"),
-            Value::Bool(a) => f.write_str(&format_nested(a.shape(), a.data(), &|x| {
-                if x != 0.0 { "true" } else { "false" }.to_string()
-            })),
+            Value::Bool(a) => write_nested(f, a.shape(), a.data(), &|x, f| {
+                f.write_str(if *x != 0.0 { "true" } else { "false" })
+            }),
             Value::Str(s) => f.write_str(s),
             Value::Na => f.write_str("NA"),
-            Value::Text(v, _) => {
-                let items: Vec<String> = v
-                    .iter()
-                    .map(|s| match s {
-                        Some(s) => crate::syntax::fmt::quote(s),
-                        None => "NA".into(),
-                    })
-                    .collect();
-                write!(f, "[{}]", items.join(", "))
-            }
+            Value::Text(v, _) => write_nested(f, &[v.len()], v, &|s, f| match s {
+                Some(s) => f.write_str(&crate::syntax::fmt::quote(s)),
+                None => f.write_str("NA"),
+            }),
             Value::Data(d) => f.write_str(&d.preview(10)),
             Value::Dist(d) => write!(f, "{d}"),
             Value::Model(m) => f.write_str(super::source::model_source(&m.model).trim_end()),

@@ -271,10 +271,10 @@ fn validate_cov(x: &[f64], n: usize) -> Result<(), String> {
             }
         }
     }
-    let m = nalgebra::DMatrix::from_row_slice(n, n, x);
-    match nalgebra::Cholesky::new(m) {
-        Some(_) => Ok(()),
-        None => Err("it is not positive-definite".into()),
+    if crate::linalg::is_positive_definite(x, n) {
+        Ok(())
+    } else {
+        Err("it is not positive-definite".into())
     }
 }
 

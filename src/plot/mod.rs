@@ -27,6 +27,9 @@ pub enum PlotError {
     /// An option out of range.
     #[error("{0}")]
     Option(String),
+    /// Ctrl-C or the time limit.
+    #[error("interrupted")]
+    Interrupted,
     /// Inference failed.
     #[error(transparent)]
     Infer(#[from] InferError),
@@ -43,6 +46,7 @@ impl PlotError {
                 "plot a distribution of one of them instead, e.g. plot(linspace(a, b, 200), pdf(p(x), linspace(a, b, 200)))".into(),
             ),
             PlotError::Infer(e) => e.help(),
+            PlotError::Interrupted => Some(crate::interrupt::why()),
             _ => None,
         }
     }
@@ -309,12 +313,16 @@ fn clusters(
         _ => unreachable!("a 2-D variable's members are MvNormal"),
     };
     let k = weights.len();
-    let points: Vec<(f64, f64)> = data
-        .unwrap_or(&[])
-        .chunks(2)
-        .filter(|p| p.len() == 2 && p[0].is_finite() && p[1].is_finite())
-        .map(|p| (p[0], p[1]))
-        .collect();
+    let finite = || {
+        data.unwrap_or(&[])
+            .chunks(2)
+            .filter(|p| p.len() == 2 && p[0].is_finite() && p[1].is_finite())
+            .map(|p| (p[0], p[1]))
+    };
+    // Every point is counted and classified; at most MAX_POINTS of them, evenly spaced, are
+    // drawn, and their legend says so.
+    let total = finite().count();
+    let stride = total.div_ceil(MAX_POINTS).max(1);
     let mvn: Vec<crate::infer::numeric::Mvn> = (0..k)
         .map(|j| {
             crate::infer::numeric::Mvn::new(&means[2 * j..2 * j + 2], &covs[4 * j..4 * j + 4])
@@ -325,8 +333,15 @@ fn clusters(
         .collect::<Result<_, _>>()?;
     let mut layers = Vec::new();
     // Each point goes to its most probable component: argmax_k w_k N_k(x).
-    let mut groups: Vec<Vec<(f64, f64)>> = vec![Vec::new(); k];
-    for &(a, b) in &points {
+    let mut groups: Vec<(usize, Vec<(f64, f64)>)> = vec![(0, Vec::new()); k];
+    let (mut lo, mut hi) = (
+        (f64::INFINITY, f64::INFINITY),
+        (f64::NEG_INFINITY, f64::NEG_INFINITY),
+    );
+    for (i, (a, b)) in finite().enumerate() {
+        if i % 65536 == 65535 && crate::interrupt::requested() {
+            return Err(PlotError::Interrupted);
+        }
         let best = (0..k)
             .map(|j| (j, weights[j].ln() + mvn[j].logpdf(&[a, b])))
             .fold(
@@ -334,19 +349,28 @@ fn clusters(
                 |acc, x| if x.1 > acc.1 { x } else { acc },
             )
             .0;
-        groups[best].push((a, b));
+        groups[best].0 += 1;
+        if i % stride == 0 {
+            groups[best].1.push((a, b));
+        }
+        (lo, hi) = ((lo.0.min(a), lo.1.min(b)), (hi.0.max(a), hi.1.max(b)));
     }
-    for (j, g) in groups.into_iter().enumerate() {
-        if !g.is_empty() {
+    for (j, (count, g)) in groups.into_iter().enumerate() {
+        if count > 0 {
+            let drawn = if stride > 1 {
+                format!(", every {stride}th drawn")
+            } else {
+                String::new()
+            };
             layers.push(Layer {
-                name: format!("component {j} ({} points)", g.len()),
+                name: format!("component {j} ({count} points{drawn})"),
                 colour: j + 1,
                 faint: false,
                 shape: Shape::Points(g),
             });
         }
     }
-    let mut extent: Vec<(f64, f64)> = points.clone();
+    let mut extent: Vec<(f64, f64)> = if total > 0 { vec![lo, hi] } else { Vec::new() };
     for j in 0..k {
         let c = &covs[4 * j..4 * j + 4];
         for (sigmas, faint) in [(1.0, false), (2.0, true)] {
@@ -392,26 +416,32 @@ pub fn line_figure(xs: Option<&[f64]>, ys: &[f64], o: &Options) -> Result<Figure
             "there is nothing to plot: the vector is empty".into(),
         ));
     }
-    let xs: Vec<f64> = match xs {
-        Some(x) if x.len() != ys.len() => {
-            return Err(PlotError::Data(format!(
-                "x has {} values but y has {}; give them the same length",
-                x.len(),
-                ys.len()
-            )));
-        }
-        Some(x) => x.to_vec(),
-        None => (0..ys.len()).map(|i| i as f64).collect(),
+    if let Some(x) = xs
+        && x.len() != ys.len()
+    {
+        return Err(PlotError::Data(format!(
+            "x has {} values but y has {}; give them the same length",
+            x.len(),
+            ys.len()
+        )));
+    }
+    let points = || {
+        ys.iter()
+            .enumerate()
+            .map(move |(i, &y)| (xs.map_or(i as f64, |x| x[i]), y))
+            .filter(|(x, y)| x.is_finite() && y.is_finite())
     };
-    let pts: Vec<(f64, f64)> = xs
-        .iter()
-        .zip(ys)
-        .filter(|(x, y)| x.is_finite() && y.is_finite())
-        .map(|(x, y)| (*x, *y))
-        .collect();
-    if pts.is_empty() {
+    let n = points().count();
+    if n == 0 {
         return Err(PlotError::Data("no point has finite coordinates".into()));
     }
+    let (pts, name) = if n > MAX_POINTS {
+        let size = n.div_ceil(MAX_POINTS / 2);
+        let name = format!("{n} points, drawn as the lowest and highest of every {size}");
+        (envelope(points(), size), name)
+    } else {
+        (points().collect::<Vec<_>>(), String::new())
+    };
     let (x0, x1) = min_max(&pts.iter().map(|p| p.0).collect::<Vec<_>>());
     let (y0, y1) = padded(min_max(&pts.iter().map(|p| p.1).collect::<Vec<_>>()));
     let (x0, x1) = range(o, x0, if x1 > x0 { x1 } else { x0 + 1.0 })?;
@@ -422,12 +452,63 @@ pub fn line_figure(xs: Option<&[f64]>, ys: &[f64], o: &Options) -> Result<Figure
         x: (x0, x1),
         y: (y0, y1),
         layers: vec![Layer {
-            name: String::new(),
+            name,
             colour: 0,
             faint: false,
             shape: Shape::Line(pts),
         }],
     })
+}
+
+/// Text for a figure with control characters shown as escapes (`\u{1}`): they are not
+/// allowed in XML, and in a terminal they would act instead of show.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The most points a figure draws of one series; more are thinned, and the legend says so.
+pub const MAX_POINTS: usize = 20_000;
+
+/// A long series cut into runs of `size` consecutive points, each drawn by its lowest and
+/// highest point in their order: the curve's envelope survives, whatever its length. The
+/// x range still covers every point: each run's first and last points bound it.
+fn envelope(pts: impl Iterator<Item = (f64, f64)>, size: usize) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    let mut run: Vec<(f64, f64)> = Vec::with_capacity(size);
+    let mut flush = |run: &mut Vec<(f64, f64)>| {
+        let low = run
+            .iter()
+            .enumerate()
+            .min_by(|a, b| a.1.1.total_cmp(&b.1.1));
+        let high = run
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.1.total_cmp(&b.1.1));
+        if let (Some((i, &p)), Some((j, &q))) = (low, high) {
+            match i.cmp(&j) {
+                std::cmp::Ordering::Less => out.extend([p, q]),
+                std::cmp::Ordering::Greater => out.extend([q, p]),
+                std::cmp::Ordering::Equal => out.push(p),
+            }
+        }
+        run.clear();
+    };
+    for p in pts {
+        run.push(p);
+        if run.len() == size {
+            flush(&mut run);
+        }
+    }
+    flush(&mut run);
+    out
 }
 
 /// The palette entry for data bars.

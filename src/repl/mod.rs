@@ -152,8 +152,22 @@ impl Session {
             };
             self.past.push_str(&text[stmt.span.start..stmt.span.end]);
             self.past.push('\n');
+            // A string (a text plot) is echoed without its last newline; other values stream.
+            let value = match value {
+                Some(Value::Str(t)) => Some(Value::Str(t.trim_end_matches('\n').to_string())),
+                v => v,
+            };
+            if let Some(v) = &value {
+                match self.interp.write_values(std::slice::from_ref(v), stmt.span) {
+                    Ok(()) => continue,
+                    Err(diags) if diags.is_empty() => return (Flow::Quit, true),
+                    Err(diags) => {
+                        self.complain(name, text, &diags);
+                        return (Flow::Continue, false);
+                    }
+                }
+            }
             let echo = match (&stmt.kind, value) {
-                (_, Some(v)) => Some(v.to_string()),
                 (StmtKind::Model(decl), None) => match self.interp.env.get(&decl.name.name) {
                     Some(Value::Model(m)) => Some(m.model.summary()),
                     Some(Value::Template(t)) => Some(template_line(t)),

@@ -187,7 +187,7 @@ fn neutral(model: &mut Model, plan: &Plan, data: &Data, reg: f64) {
                     let n = (width as f64).sqrt().round() as usize;
                     let c = DMatrix::from_row_slice(n, n, &moments(model, data, v, inst).1);
                     let c = shape_cov(c, ty, reg);
-                    let c = if nalgebra::Cholesky::new(c.clone()).is_some() {
+                    let c = if crate::linalg::is_positive_definite(c.as_slice(), n) {
                         c
                     } else {
                         DMatrix::identity(n, n)
@@ -232,14 +232,27 @@ fn moments(model: &Model, data: &Data, v: VarId, inst: usize) -> (Vec<f64>, Vec<
     let mean: Vec<f64> = (0..d)
         .map(|j| rows.iter().map(|(x, w)| w * x[j]).sum::<f64>() / total)
         .collect();
-    let cov = (0..d * d)
-        .map(|k| {
-            let (i, j) = (k / d, k % d);
-            rows.iter()
-                .map(|(x, w)| w * (x[i] - mean[i]) * (x[j] - mean[j]))
-                .sum::<f64>()
-                / total
-        })
-        .collect();
+    // Row by row over contiguous memory, each entry summed in row order; a wide variable
+    // takes long, so Ctrl-C and the time limit are heard between rows (the fit then reports
+    // the interruption).
+    let mut cov = vec![0.0; d * d];
+    let mut dev = vec![0.0; d];
+    for (x, w) in &rows {
+        if crate::interrupt::requested() {
+            break;
+        }
+        for ((e, xi), m) in dev.iter_mut().zip(*x).zip(&mean) {
+            *e = xi - m;
+        }
+        for (i, row) in cov.chunks_exact_mut(d).enumerate() {
+            let a = w * dev[i];
+            for (c, e) in row.iter_mut().zip(&dev) {
+                *c += a * e;
+            }
+        }
+    }
+    for c in &mut cov {
+        *c /= total;
+    }
     (mean, cov)
 }

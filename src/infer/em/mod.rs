@@ -357,6 +357,23 @@ pub fn fit(
     opts: &Options,
     progress: &mut dyn FnMut(Progress) -> bool,
 ) -> Result<Fitted, FitError> {
+    // Long steps stop early when Ctrl-C or the time limit asks, and whatever they then fail
+    // with, the reason is the interruption.
+    fit_inner(model, data, opts, progress).map_err(|e| {
+        if crate::interrupt::requested() {
+            FitError::Interrupted
+        } else {
+            e
+        }
+    })
+}
+
+fn fit_inner(
+    model: &Model,
+    data: &Data,
+    opts: &Options,
+    progress: &mut dyn FnMut(Progress) -> bool,
+) -> Result<Fitted, FitError> {
     if data.total_weight() <= 0.0 {
         return Err(FitError::NoRows);
     }

@@ -147,13 +147,16 @@ pub fn mstep(
                         let m = (&m + m.transpose()) / (2.0 * mass);
                         let m = shape_cov(m, ty, reg);
                         if m.iter().any(|x| !x.is_finite())
-                            || nalgebra::Cholesky::new(m.clone()).is_none()
+                            || !crate::linalg::is_positive_definite(m.as_slice(), n)
                         {
                             return Err(collapsed());
                         }
                         // The rows' own covariance is m − reg·I: below reg in some direction
-                        // when m's smallest eigenvalue is below 2·reg.
-                        if reg > 0.0 && m.symmetric_eigenvalues().min() < 2.0 * reg {
+                        // when m's smallest eigenvalue is below 2·reg, that is when
+                        // m − 2·reg·I is not positive-definite.
+                        let lowered = &m - DMatrix::<f64>::identity(n, n) * (2.0 * reg);
+                        if reg > 0.0 && !crate::linalg::is_positive_definite(lowered.as_slice(), n)
+                        {
                             report.floored.push(this);
                         }
                         for (k, &o) in cell.offsets.iter().enumerate() {

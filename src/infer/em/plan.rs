@@ -166,10 +166,11 @@ impl Plan {
                 .into_iter()
                 .map(|(offsets, uses)| Cell { offsets, uses })
                 .collect();
-            let mut seen = std::collections::HashSet::new();
+            let len: usize = model.params[param].shape().iter().product();
+            let mut seen = vec![false; len];
             for c in &cells {
                 for &o in &c.offsets {
-                    if !seen.insert(o) {
+                    if std::mem::replace(&mut seen[o], true) {
                         return Err(FitError::Unsupported {
                             param: model.params[param].name.clone(),
                             why: "its elements are read in overlapping groups".into(),
