@@ -418,8 +418,8 @@ impl Array {
         };
         let mut data = vec![0.0; checked_len(&[rows, cols])?];
         for i in 0..rows {
-            // A row costs inner × cols: look for Ctrl-C or the time limit now and then.
-            if i % 64 == 0 && crate::interrupt::requested() {
+            // A row costs inner × cols: look for Ctrl-C or the time limit before each.
+            if crate::interrupt::requested() {
                 return Err(ArrayError::Interrupted);
             }
             for k in 0..inner {

@@ -221,8 +221,8 @@ pub const SUGGEST_MAX_CHARS: usize = 64;
 pub const SUGGEST_MAX_CANDIDATES: usize = 4096;
 
 /// Character comparisons all suggestions may make until [`reset_suggestions`] (about a
-/// second): a program with thousands of misspelt names still gets its diagnostics at once.
-const SUGGEST_BUDGET: usize = 300_000_000;
+/// tenth of a second): a program with thousands of misspelt names still gets its diagnostics at once.
+const SUGGEST_BUDGET: usize = 30_000_000;
 
 static SUGGEST_SPENT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 

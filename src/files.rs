@@ -217,12 +217,17 @@ impl Access {
 
     /// Writes `bytes` to `path` (resolved by the caller) under the policy, atomically.
     pub fn write(&self, path: &Path, shown: &str, bytes: &[u8]) -> Result<(), FileError> {
+        let denied = || FileError::Denied {
+            path: shown.to_string(),
+            write: true,
+        };
+        // Where the path leads, checked before anything about the file itself is said.
+        if !self.may_write(&canonical_or_planned(path)) {
+            return Err(denied());
+        }
         let target = write_target(path, shown)?;
         if !self.may_write(&target) {
-            return Err(FileError::Denied {
-                path: shown.to_string(),
-                write: true,
-            });
+            return Err(denied());
         }
         write_atomic_at(&target, shown, bytes, &[])
     }

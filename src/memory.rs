@@ -83,7 +83,11 @@ fn address_space_left() -> Option<usize> {
     let pages: usize = statm.split_whitespace().next()?.parse().ok()?;
     // SAFETY: sysconf has no preconditions.
     let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok()?;
-    Some(usize::try_from(lim.rlim_cur).ok()?.saturating_sub(pages * page))
+    Some(
+        usize::try_from(lim.rlim_cur)
+            .ok()?
+            .saturating_sub(pages * page),
+    )
 }
 
 /// The budget in words, e.g. "2 GiB".

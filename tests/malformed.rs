@@ -26,23 +26,9 @@ fn name(p: &Path) -> String {
 
 /// `gmm args` in `dir`, killed after 60 s (a hang fails the test).
 fn gmm(dir: &Path, args: &[String]) -> Output {
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gmm"))
-        .args(args)
-        .current_dir(dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("gmm runs");
-    let began = std::time::Instant::now();
-    while child.try_wait().expect("waits").is_none() {
-        assert!(
-            began.elapsed().as_secs() < 60,
-            "gmm {} hangs",
-            args.join(" ")
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("output")
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gmm"));
+    cmd.args(args).current_dir(dir);
+    common::run_bounded(cmd, 60, None).0
 }
 
 #[test]

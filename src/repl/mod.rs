@@ -85,6 +85,7 @@ impl Session {
 
     /// Runs one complete input; returns whether to go on and whether it succeeded.
     pub fn input(&mut self, text: &str) -> (Flow, bool) {
+        crate::diag::reset_suggestions();
         let trimmed = text.trim();
         if trimmed.is_empty() {
             return (Flow::Continue, true);

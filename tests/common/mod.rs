@@ -268,3 +268,86 @@ pub fn assert_clean_failure(
         assert!(!stderr.contains(bad), "{what}: {stderr}");
     }
 }
+
+/// Runs `cmd` with its output read as it comes (so a child writing much never blocks on a full
+/// pipe), `stdin` written to it, and kills it after `secs` seconds: a hang fails the test.
+/// Returns the output and how long it ran.
+pub fn run_bounded(
+    mut cmd: std::process::Command,
+    secs: u64,
+    stdin: Option<Vec<u8>>,
+) -> (std::process::Output, std::time::Duration) {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let began = std::time::Instant::now();
+    let mut child = cmd.spawn().expect("the command starts");
+    if let Some(bytes) = stdin {
+        let mut pipe = child.stdin.take().expect("stdin");
+        std::thread::spawn(move || {
+            let _ = pipe.write_all(&bytes);
+        });
+    }
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("waits") {
+            break s;
+        }
+        if began.elapsed().as_secs() >= secs {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} still ran after {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let took = began.elapsed();
+    let output = std::process::Output {
+        status,
+        stdout: out.join().expect("stdout read"),
+        stderr: err.join().expect("stderr read"),
+    };
+    (output, took)
+}
+
+/// Limits what a child may take: its address space (RLIMIT_AS) and the size of any file it
+/// writes (RLIMIT_FSIZE), in bytes.
+pub fn limit(cmd: &mut std::process::Command, address_space: Option<u64>, file_size: Option<u64>) {
+    use std::os::unix::process::CommandExt;
+    let set = |what, n: u64| {
+        let lim = libc::rlimit {
+            rlim_cur: n,
+            rlim_max: n,
+        };
+        // SAFETY: setrlimit is async-signal-safe, as pre_exec requires.
+        if unsafe { libc::setrlimit(what, &lim) } == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    };
+    // SAFETY: the closure calls only setrlimit.
+    unsafe {
+        cmd.pre_exec(move || {
+            if let Some(n) = address_space {
+                set(libc::RLIMIT_AS, n)?;
+            }
+            if let Some(n) = file_size {
+                set(libc::RLIMIT_FSIZE, n)?;
+            }
+            Ok(())
+        });
+    }
+}
