@@ -154,8 +154,28 @@ pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
         Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            // Help and usage errors take the same path as every other output; colours only
+            // for a terminal.
+            use std::io::IsTerminal;
+            let tty = if e.use_stderr() {
+                std::io::stderr().is_terminal()
+            } else {
+                std::io::stdout().is_terminal()
+            };
+            let rendered = e.render();
+            let text = if tty {
+                rendered.ansi().to_string()
+            } else {
+                rendered.to_string()
+            };
+            if e.use_stderr() {
+                crate::console::err(&text);
+                return ExitCode::from(2);
+            }
+            return match crate::console::out(text.as_bytes()) {
+                Ok(()) | Err(Stopped::Closed) => crate::console::exit_code(true),
+                Err(Stopped::Failed(_)) => ExitCode::from(1),
+            };
         }
     };
     let limit = cli.time_limit.map(std::time::Duration::from_secs_f64);

@@ -6,7 +6,6 @@
 mod common;
 
 use common::GRADES;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Output;
 
@@ -14,21 +13,8 @@ use std::process::Output;
 fn gmm_limited(dir: &Path, args: &[&str], limit: u64) -> Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gmm"));
     cmd.args(args).current_dir(dir);
-    // SAFETY: setrlimit is async-signal-safe, as pre_exec requires.
-    unsafe {
-        cmd.pre_exec(move || {
-            let lim = libc::rlimit {
-                rlim_cur: limit,
-                rlim_max: libc::RLIM_INFINITY,
-            };
-            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) == 0 {
-                Ok(())
-            } else {
-                Err(std::io::Error::last_os_error())
-            }
-        });
-    }
-    cmd.output().expect("gmm runs")
+    common::limit(&mut cmd, None, Some(limit));
+    common::run_bounded(cmd, 120, None).0
 }
 
 fn listing(dir: &Path) -> Vec<String> {

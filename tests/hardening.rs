@@ -123,6 +123,22 @@ fn a_full_device_is_an_error_and_a_full_stderr_is_a_silent_one() {
     cmd.stdout(to_full()).stderr(Stdio::piped());
     let out = output_within(cmd, 60);
     assert_error(&out, &["cannot write output", "No space left"]);
+    // The REPL and clap's help take the same path.
+    let mut cmd = gmm_cmd(&dir, &["--help"]);
+    cmd.stdout(to_full()).stderr(Stdio::piped());
+    assert_eq!(output_within(cmd, 60).status.code(), Some(1));
+    let mut cmd = gmm_cmd(&dir, &["repl"]);
+    cmd.stdout(to_full()).stderr(Stdio::piped());
+    let mut child = cmd.stdin(Stdio::piped()).spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"print 1\n").unwrap();
+    let began = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(began.elapsed().as_secs() < 60, "the REPL hangs");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_error(&out, &["cannot write output", "No space left"]);
     // stderr full: nothing to say it with, but the status still says it.
     let mut cmd = gmm_cmd(&dir, &["run", "bad.gmm"]);
     cmd.stdout(Stdio::piped()).stderr(to_full());

@@ -59,6 +59,8 @@ pub struct Session {
     err: Shared,
     /// The files scripts may use; kept for `:reset`.
     access: Access,
+    /// Set when the output device refused what the session wrote.
+    output_failed: bool,
 }
 
 impl Session {
@@ -73,6 +75,7 @@ impl Session {
             out,
             err,
             access,
+            output_failed: false,
         }
     }
 
@@ -96,14 +99,27 @@ impl Session {
         self.run_source(text, INPUT)
     }
 
-    /// Writes to the session's output; `Quit` when its reader has gone.
+    /// Writes to the session's output; `Quit` when its reader has gone, or when the output
+    /// cannot be written (said on stderr, and the session then fails).
     fn say(&mut self, text: &str) -> Flow {
-        let ok = write!(self.out, "{text}").and_then(|_| self.out.flush());
-        if ok.is_err() {
-            Flow::Quit
-        } else {
-            Flow::Continue
+        match write!(self.out, "{text}").and_then(|_| self.out.flush()) {
+            Ok(()) => Flow::Continue,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Flow::Quit,
+            Err(e) => {
+                self.output_failed = true;
+                self.complain(
+                    INPUT,
+                    "",
+                    &[Diag::error_nowhere(format!("cannot write output: {e}"))],
+                );
+                Flow::Quit
+            }
         }
+    }
+
+    /// Whether output was lost to a device that refused it.
+    pub fn output_failed(&self) -> bool {
+        self.output_failed
     }
 
     fn complain(&mut self, name: &str, text: &str, diags: &[Diag]) {
@@ -416,13 +432,14 @@ pub fn main(file: Option<&Path>, access: Access) -> ExitCode {
     if std::io::stdin().is_terminal() {
         interactive(session)
     } else {
-        crate::console::exit_code(piped(session, std::io::stdin().lock()) && ok)
+        let read = piped(&mut session, std::io::stdin().lock());
+        crate::console::exit_code(read && ok && !session.output_failed())
     }
 }
 
 /// Statements from a pipe: each complete input runs as it is read. A line that is not UTF-8
 /// is reported and skipped; the run then ends with status 1.
-fn piped(mut session: Session, mut input: impl BufRead) -> bool {
+fn piped(session: &mut Session, mut input: impl BufRead) -> bool {
     let mut ok = true;
     let mut buf = String::new();
     let mut open = lex::Openness::default();
@@ -541,5 +558,5 @@ fn interactive(mut session: Session) -> ExitCode {
             break;
         }
     }
-    crate::console::exit_code(true)
+    crate::console::exit_code(!session.output_failed())
 }
