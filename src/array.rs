@@ -292,6 +292,13 @@ impl Array {
         Ok(Array::from_vec(shape, data))
     }
 
+    /// [`map`](Self::map) for script values: refused when the result would pass the memory
+    /// budget.
+    pub fn try_map(&self, f: impl Fn(f64) -> f64) -> Result<Array, ArrayError> {
+        checked_len(&self.shape)?;
+        Ok(self.map(f))
+    }
+
     /// Applies `f` to every element.
     pub fn map(&self, f: impl Fn(f64) -> f64) -> Array {
         Array {
@@ -307,6 +314,7 @@ impl Array {
         f: impl Fn(f64, f64) -> f64,
     ) -> Result<Array, ArrayError> {
         let shape = broadcast_shape(&self.shape, &other.shape)?;
+        checked_len(&shape)?;
         if self.shape == other.shape {
             let data = self
                 .data

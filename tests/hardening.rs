@@ -332,6 +332,13 @@ fn large_text_files_and_arrays_stop_at_the_memory_limit() {
     write(&dir, "many.gmm", &many);
     let (out, _) = gmm_bounded(&dir, &["run", "many.gmm"], Some(3 * GIB));
     assert_error(&out, &["past the limit of 2 GiB"]);
+    // Results of arithmetic count too.
+    let ops =
+        std::fs::read_to_string(common::root().join("tests/malformed/gmm/too_many_results.gmm"))
+            .unwrap();
+    write(&dir, "ops.gmm", &ops);
+    let (out, _) = gmm_bounded(&dir, &["run", "ops.gmm"], Some(3 * GIB));
+    assert_error(&out, &["past the limit of 2 GiB", "let go of large values"]);
     // A device without end: read up to the limit, then refused.
     device(&dir, "zero", 5);
     write(&dir, "zero.gmm", "let d = load(\"zero\")\n");

@@ -290,7 +290,7 @@ impl Interp {
                     "sqrt" => f64::sqrt,
                     _ => f64::abs,
                 };
-                Ok(num(x.map(f)))
+                x.try_map(f).map(num).map_err(|e| a.error(0, e.to_string()))
             }
             "mean" | "var" | "sd" if matches!(a.v(0), Value::Dist(_)) => {
                 let d = a.dist(0)?;

@@ -417,9 +417,14 @@ impl Interp {
             ExprKind::Unary(op, x) => {
                 let v = self.eval(x, env)?;
                 let a = numeric(&v, x.span, "an operand")?;
+                let too_large = |err: crate::array::ArrayError| {
+                    Diag::error(err.to_string(), e.span).help(MEMORY_HELP)
+                };
                 Ok(match op {
-                    ast::UnOp::Neg => Value::Num(a.map(|x| -x)),
-                    ast::UnOp::Not => Value::Bool(a.map(|x| f64::from(x == 0.0))),
+                    ast::UnOp::Neg => Value::Num(a.try_map(|x| -x).map_err(too_large)?),
+                    ast::UnOp::Not => {
+                        Value::Bool(a.try_map(|x| f64::from(x == 0.0)).map_err(too_large)?)
+                    }
                 })
             }
             ExprKind::Binary(op, a, b) => {
@@ -637,6 +642,10 @@ impl std::fmt::Write for IoSink<'_> {
     }
 }
 
+/// How to stay within the memory limit.
+pub const MEMORY_HELP: &str =
+    "let go of large values you no longer need (`let a = 0`), or work on smaller pieces";
+
 /// The error for a computation that Ctrl-C or the time limit stopped.
 pub fn interrupted(span: Span) -> Diag {
     Diag::error("interrupted", span).help(crate::interrupt::why())
@@ -713,12 +722,18 @@ fn binary(
     let y = numeric(b, sb, &format!("the right side of `{}`", op.symbol()))?;
     let iop = crate::check::lower::lower_op(op);
     let r = ir::binary(iop, &x, &y).map_err(|err| {
-        if matches!(err, ir::EvalError::Array(crate::array::ArrayError::Interrupted)) {
+        use crate::array::ArrayError as A;
+        let too_large = matches!(
+            err,
+            ir::EvalError::Array(A::TooLarge(_) | A::OverBudget(_))
+        );
+        if matches!(err, ir::EvalError::Array(A::Interrupted)) {
             return interrupted(whole);
         }
         Diag::error(err.to_string(), whole)
             .label(format!("{} {} {}", a.kind(), op.symbol(), b.kind()))
             .help(match op {
+                _ if too_large => MEMORY_HELP.to_string(),
                 B::MatMul => "the inner sizes of a matrix product must agree".to_string(),
                 B::Range => "a range needs two whole numbers, e.g. 0..10".to_string(),
                 _ => "shapes combine as in NumPy: equal sizes, or size 1, counted from the last axis; col(v) and row(v) turn a vector into a matrix".to_string(),
