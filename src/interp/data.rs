@@ -241,10 +241,10 @@ pub fn load_csv(path: &std::path::Path, shown: &str) -> Result<Dataset, DataErro
     parse_csv(&bytes, shown)
 }
 
-/// Reads a CSV file's bytes, with a header. A column whose every present cell is a number is
-/// numeric; otherwise it stays text. `shown` is the path as the user wrote it. A UTF-8
-/// byte-order mark before the header is skipped,
-/// lines may end in CRLF, cells may be quoted.
+/// Reads a CSV file's bytes, with a header. A column whose every present cell is an unquoted
+/// number is numeric; otherwise it is text, where a quoted cell is kept exactly as written.
+/// `shown` is the path as the user wrote it. A UTF-8 byte-order mark before the header is
+/// skipped, and lines may end in CRLF.
 pub fn parse_csv(bytes: &[u8], shown: &str) -> Result<Dataset, DataError> {
     let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new()
