@@ -120,19 +120,11 @@ fn canonical_or_planned(p: &Path) -> PathBuf {
 }
 
 impl Access {
-    /// Only the working directory (the REPL, a script's own folder added by [`Access::allow_folder`]).
+    /// The working directory; a script's own folder is added with [`Access::allow_folder`].
     pub fn working_dir() -> Access {
         let mut a = Access::default();
         a.allow_folder(Path::new("."));
         a
-    }
-
-    /// No limits (`--allow-all`; tests and the fuzzer's own harness use named folders).
-    pub fn everything() -> Access {
-        Access {
-            all: true,
-            ..Access::default()
-        }
     }
 
     /// Allows a folder (and below) for reading and writing.
@@ -546,9 +538,4 @@ fn new_file_mode() -> u32 {
         };
         0o666 & !(mask as u32)
     })
-}
-
-/// Whether `a` and `b` are the same existing file.
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    matches!((identity(a), identity(b)), (Some(x), Some(y)) if x == y)
 }

@@ -1,7 +1,7 @@
 //! The memory budget: every heap byte gmm holds is counted, and a request that would take the
 //! total past [`BUDGET`] is refused *before* it allocates, with an error that names the limit,
-//! instead of ending in an allocation abort. Large buffers are reserved with `try_reserve`, so
-//! a smaller limit set from outside (`ulimit -v`) is an error too.
+//! instead of ending in an allocation abort. A large request is also checked against the address
+//! space that `ulimit -v` leaves, and large buffers are reserved with `try_reserve`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -93,16 +93,4 @@ fn address_space_left() -> Option<usize> {
 /// The budget in words, e.g. "2 GiB".
 pub fn budget_text() -> String {
     format!("{} GiB", BUDGET >> 30)
-}
-
-/// A vector with room for `len` elements, or `None` when that would pass the budget or the
-/// system refuses.
-pub fn try_vec<T>(len: usize) -> Option<Vec<T>> {
-    let bytes = len.checked_mul(std::mem::size_of::<T>())?;
-    if !fits(bytes) {
-        return None;
-    }
-    let mut v = Vec::new();
-    v.try_reserve_exact(len).ok()?;
-    Some(v)
 }
