@@ -226,7 +226,8 @@ fn the_time_limit_stops_one_iteration_of_a_wide_fit() {
         Some(4 * GIB),
     );
     assert_error(&out, &["interrupted", "time limit"]);
-    assert!(took.as_secs_f64() < 10.0, "{took:?}");
+    // One iteration takes about a minute here without the limit.
+    assert!(took.as_secs_f64() < 5.0, "{took:?}");
 }
 
 #[test]

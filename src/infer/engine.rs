@@ -62,6 +62,10 @@ pub fn evidence(
             }
             Ok::<(), InferError>(())
         })?;
+    // The fast path stops between blocks when asked, leaving its numbers unfinished.
+    if crate::interrupt::requested() {
+        return Err(InferError::Interrupted);
+    }
     Ok(Evidence {
         global: root.global,
         local,

@@ -53,14 +53,13 @@ struct Copies {
 
 /// Answers a query on `model` under its current parameter values.
 pub fn query(model: &Model, q: &Query) -> Result<Answer, InferError> {
-    // As for a fit: a step cut short by Ctrl-C or the time limit is reported as such.
-    query_inner(model, q).map_err(|e| {
-        if crate::interrupt::requested() {
-            InferError::Interrupted
-        } else {
-            e
-        }
-    })
+    // As for a fit: a step cut short by Ctrl-C or the time limit is reported as such, never
+    // its numbers.
+    let result = query_inner(model, q);
+    if crate::interrupt::requested() {
+        return Err(InferError::Interrupted);
+    }
+    result
 }
 
 fn query_inner(model: &Model, q: &Query) -> Result<Answer, InferError> {

@@ -357,15 +357,13 @@ pub fn fit(
     opts: &Options,
     progress: &mut dyn FnMut(Progress) -> bool,
 ) -> Result<Fitted, FitError> {
-    // Long steps stop early when Ctrl-C or the time limit asks, and whatever they then fail
-    // with, the reason is the interruption.
-    fit_inner(model, data, opts, progress).map_err(|e| {
-        if crate::interrupt::requested() {
-            FitError::Interrupted
-        } else {
-            e
-        }
-    })
+    // Long steps stop early when Ctrl-C or the time limit asks: whatever they then give, a
+    // result cut short or an error, the answer is the interruption.
+    let result = fit_inner(model, data, opts, progress);
+    if crate::interrupt::requested() {
+        return Err(FitError::Interrupted);
+    }
+    result
 }
 
 fn fit_inner(

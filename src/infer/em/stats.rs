@@ -224,6 +224,10 @@ pub fn estep(
                 Ok((ll, bad, s))
             })
             .collect::<Result<_, InferError>>()?;
+        // The fast path stops between blocks when asked, leaving its numbers unfinished.
+        if crate::interrupt::requested() {
+            return Err(InferError::Interrupted);
+        }
         let engine = Engine::over(model, cpds, obs, 0..0);
         let mut stats = Stats::zero(model, cpds);
         let mut loglik = engine.accumulate_global(0, 1.0, &mut stats)?;
