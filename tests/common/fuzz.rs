@@ -12,6 +12,8 @@ use std::time::Duration;
 /// Parse, check and fmt: every text ends in a program or located diagnostics; what fmt prints
 /// parses to the same tree and formats to itself. Returns whether it parsed.
 pub fn parse_check(text: &str) -> bool {
+    // Each input gets the whole suggestion budget, as each run of gmm does.
+    gmm::diag::reset_suggestions();
     match syntax::parse(text) {
         Ok(p) => {
             let checked = gmm::check::check_program(&p);
@@ -49,6 +51,7 @@ pub fn run(text: &str) {
     if text.contains("load") || text.contains("save") || text.contains("file") {
         return;
     }
+    gmm::diag::reset_suggestions();
     let Ok(program) = syntax::parse(text) else {
         return;
     };
