@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     {
         Ok(handle) => handle.join().unwrap_or(ExitCode::from(101)),
         Err(e) => {
-            eprintln!("error: cannot start: {e}");
+            gmm::console::err(&format!("error: cannot start: {e}\n"));
             ExitCode::from(1)
         }
     }

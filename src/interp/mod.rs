@@ -61,7 +61,7 @@ impl Interp {
             access: std::rc::Rc::new(access),
             loading: RefCell::new(Vec::new()),
             out: RefCell::new(out),
-            err: RefCell::new(Box::new(std::io::stderr())),
+            err: RefCell::new(Box::new(crate::console::Stderr)),
             name: String::new(),
             warnings: RefCell::new(Vec::new()),
         }
