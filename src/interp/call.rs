@@ -604,7 +604,7 @@ impl Interp {
                         format!("`{name}` takes text labels, got {}", a.v(0).kind()),
                     ));
                 };
-                let mut labels: Vec<&String> = v.iter().flatten().collect();
+                let mut labels: Vec<&std::sync::Arc<str>> = v.iter().flatten().collect();
                 labels.sort();
                 labels.dedup();
                 if name == "levels" {
@@ -710,7 +710,7 @@ impl Interp {
 fn cells(v: &Value, s: Span) -> Result<Cells, Diag> {
     match v {
         Value::Text(t, _) => Ok(Cells::Text(t.clone())),
-        Value::Str(x) => Ok(Cells::Text(vec![Some(x.clone())])),
+        Value::Str(x) => Ok(Cells::Text(vec![Some(x.as_str().into())])),
         other => numeric(other, s, "a column").map(Cells::Num),
     }
 }

@@ -4,6 +4,10 @@
 use crate::array::{Array, format_number};
 use thiserror::Error;
 
+/// A text cell: `None` is missing. Cells are shared, so a column of a few labels repeated
+/// over many rows holds each label once (16 bytes a cell).
+pub type Text = Option<std::sync::Arc<str>>;
+
 /// A table of equal-length columns.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
@@ -29,7 +33,7 @@ impl Column {
     pub fn cell(&self, r: usize) -> String {
         match &self.data {
             ColumnData::Num(v) => format_number(v[r]),
-            ColumnData::Text(v) => v[r].clone().unwrap_or_else(|| "NA".into()),
+            ColumnData::Text(v) => v[r].as_deref().unwrap_or("NA").to_string(),
         }
     }
 }
@@ -40,7 +44,7 @@ pub enum ColumnData {
     /// Numbers; NaN is a missing cell.
     Num(Vec<f64>),
     /// Text; `None` is a missing cell.
-    Text(Vec<Option<String>>),
+    Text(Vec<Text>),
 }
 
 /// What a column lookup gives.
@@ -49,7 +53,7 @@ pub enum Cells {
     /// Numbers: a vector, or `[rows, …]` gathered from `x[i]` columns.
     Num(Array),
     /// A text column.
-    Text(Vec<Option<String>>),
+    Text(Vec<Text>),
 }
 
 /// Why data could not be read or used.
@@ -189,7 +193,7 @@ pub struct ColumnRef {
 
 impl ColumnRef {
     /// The error for using these cells as numbers: the first cell that is not one.
-    pub fn text_error(&self, cells: &[Option<String>]) -> DataError {
+    pub fn text_error(&self, cells: &[Text]) -> DataError {
         let (row, cell) = first_text_cell(cells);
         DataError::Text {
             where_: self
@@ -206,12 +210,12 @@ impl ColumnRef {
 /// The first cell that does not read as a number, with its 0-based row.
 /// When every cell reads as a number, the column is text because its cells were quoted: the
 /// first present cell then.
-fn first_text_cell(cells: &[Option<String>]) -> (usize, String) {
+fn first_text_cell(cells: &[Text]) -> (usize, String) {
     let text = |numbers_too: bool| {
         cells.iter().enumerate().find_map(|(r, cell)| {
-            cell.as_ref()
+            cell.as_deref()
                 .filter(|s| numbers_too || number_cell(s.as_bytes()).is_none())
-                .map(|s| (r, s.clone()))
+                .map(|s| (r, s.to_string()))
         })
     };
     text(false)
@@ -332,13 +336,13 @@ pub fn parse_csv(bytes: &[u8], shown: &str) -> Result<Dataset, DataError> {
             }
         }
     }
-    let mut strings: Vec<Vec<Option<String>>> = vec![Vec::new(); width];
+    let mut strings: Vec<Vec<Text>> = vec![Vec::new(); width];
     let text_columns = text.iter().filter(|&&t| t).count();
     if text_columns > 0 {
         // Each text cell costs its bytes, a String and the allocator's overhead.
         let need = text_columns
             .saturating_mul(rows)
-            .saturating_mul(std::mem::size_of::<Option<String>>() + 32)
+            .saturating_mul(std::mem::size_of::<Text>())
             .saturating_add(bytes.len());
         if !crate::memory::fits(need) {
             return Err(DataError::Csv {
@@ -357,6 +361,7 @@ pub fn parse_csv(bytes: &[u8], shown: &str) -> Result<Dataset, DataError> {
             .has_headers(true)
             .from_reader(bytes);
         let mut scan = quotes(true);
+        let mut labels = Labels::default();
         for record in again.records() {
             let record = record.map_err(csv_error)?;
             let quoted = scan.as_mut().and_then(QuoteScan::next_record);
@@ -366,10 +371,10 @@ pub fn parse_csv(bytes: &[u8], shown: &str) -> Result<Dataset, DataError> {
                 }
                 // A quoted cell is text as written: never trimmed, never missing.
                 let value = if quoted.as_ref().is_some_and(|q| q.get(c) == Some(&true)) {
-                    Some(cell.to_string())
+                    Some(labels.get(cell))
                 } else {
                     let cell = clean(cell);
-                    (!is_missing(cell)).then(|| cell.to_string())
+                    (!is_missing(cell)).then(|| labels.get(cell))
                 };
                 strings[c].push(value);
             }
@@ -393,6 +398,26 @@ pub fn parse_csv(bytes: &[u8], shown: &str) -> Result<Dataset, DataError> {
         rows,
         origin: Some(shown.to_string()),
     })
+}
+
+/// The distinct texts of a file, each stored once: labels repeated over many rows share it.
+/// Past [`Labels::MAX`] distinct texts (a column of free text), new ones are not remembered.
+#[derive(Default)]
+struct Labels(std::collections::HashMap<String, std::sync::Arc<str>>);
+
+impl Labels {
+    const MAX: usize = 1 << 16;
+
+    fn get(&mut self, s: &str) -> std::sync::Arc<str> {
+        if let Some(a) = self.0.get(s) {
+            return a.clone();
+        }
+        let a: std::sync::Arc<str> = s.into();
+        if self.0.len() < Self::MAX {
+            self.0.insert(s.to_string(), a.clone());
+        }
+        a
+    }
 }
 
 /// Which cells of CSV text are quoted, record by record, splitting as the csv crate does:

@@ -144,7 +144,7 @@ impl Setup {
             Some((Value::Text(names, _), s)) => (
                 names
                     .iter()
-                    .map(|n| n.clone().unwrap_or_default())
+                    .map(|n| n.as_deref().unwrap_or_default().to_string())
                     .collect(),
                 s,
             ),

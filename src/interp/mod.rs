@@ -376,7 +376,7 @@ impl Interp {
                 }))
             }
             Value::Text(items, _) => {
-                Box::new(items.into_iter().map(|s| s.map_or(Value::Na, Value::Str)))
+                Box::new(items.into_iter().map(|s| s.map_or(Value::Na, Value::str)))
             }
             other => {
                 return Err(Diag::error(
@@ -453,7 +453,7 @@ impl Interp {
             return Ok(Value::text(
                 vals.into_iter()
                     .map(|v| match v {
-                        Value::Str(s) => Some(s),
+                        Value::Str(s) => Some(s.into()),
                         _ => None,
                     })
                     .collect(),
@@ -525,7 +525,7 @@ impl Interp {
                 let rows: Vec<usize> = picked.data().iter().map(|&i| i as usize).collect();
                 Ok(match (&b, picked.rank()) {
                     (Value::Data(d), _) => Value::Data(Rc::new(d.select(&rows))),
-                    (Value::Text(v, _), 0) => v[rows[0]].clone().map_or(Value::Na, Value::Str),
+                    (Value::Text(v, _), 0) => v[rows[0]].clone().map_or(Value::Na, Value::str),
                     (Value::Text(v, from), _) => {
                         Value::Text(rows.iter().map(|&r| v[r].clone()).collect(), from.clone())
                     }
@@ -684,7 +684,7 @@ fn binary(
     use ast::BinOp as B;
     // String comparisons.
     if matches!(op, B::Eq | B::Ne) {
-        let eq = |x: &Option<String>, y: &str| x.as_deref() == Some(y);
+        let eq = |x: &data::Text, y: &str| x.as_deref() == Some(y);
         let res = match (a, b) {
             (Value::Str(x), Value::Str(y)) => Some(Value::bool(x == y)),
             (Value::Text(v, _), Value::Str(s)) | (Value::Str(s), Value::Text(v, _)) => {

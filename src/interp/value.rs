@@ -1,6 +1,6 @@
 //! Script values and how they print (section 7).
 
-use super::data::{ColumnRef, Dataset};
+use super::data::{ColumnRef, Dataset, Text};
 use crate::array::{Array, write_nested};
 use crate::infer::Distribution;
 use crate::model::Model;
@@ -22,7 +22,7 @@ pub enum Value {
     Na,
     /// A vector of strings (a list of strings, a text column, `levels`); `None` is missing.
     /// A dataset's column remembers where it came from, for messages.
-    Text(Vec<Option<String>>, Option<Rc<ColumnRef>>),
+    Text(Vec<Text>, Option<Rc<ColumnRef>>),
     /// A dataset.
     Data(Rc<Dataset>),
     /// A distribution.
@@ -198,8 +198,13 @@ impl Value {
         Value::Bool(Array::scalar(f64::from(u8::from(b))))
     }
 
+    /// A string from a shared text cell.
+    pub fn str(s: std::sync::Arc<str>) -> Value {
+        Value::Str(s.to_string())
+    }
+
     /// A vector of strings not taken from a dataset.
-    pub fn text(cells: Vec<Option<String>>) -> Value {
+    pub fn text(cells: Vec<Text>) -> Value {
         Value::Text(cells, None)
     }
 
