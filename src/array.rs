@@ -315,15 +315,7 @@ impl Array {
     ) -> Result<Array, ArrayError> {
         let shape = broadcast_shape(&self.shape, &other.shape)?;
         checked_len(&shape)?;
-        if self.shape == other.shape {
-            let data = self
-                .data
-                .iter()
-                .zip(other.data.iter())
-                .map(|(&a, &b)| f(a, b))
-                .collect();
-            return Ok(Array::from_vec(shape, data));
-        }
+        // An operand already of the shape is shared, not copied.
         let a = self.broadcast_to(&shape)?;
         let b = other.broadcast_to(&shape)?;
         let data = a
