@@ -498,13 +498,27 @@ fn write_atomic_at(
     let mode = old
         .as_ref()
         .map_or(0o666, |m| m.permissions().mode() & 0o7777);
+    // The name is registered for the signal handler before the file exists, so a signal can
+    // never find a temporary file it does not know.
+    let slot = std::cell::Cell::new(None);
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(0o600))
-        .tempfile_in(dir)
-        .map_err(io)?;
-    let slot = register_temp(tmp.path());
+        .make_in(dir, |path| {
+            forget_temp(slot.take());
+            slot.set(register_temp(path));
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(path)
+        })
+        .map_err(|e| {
+            forget_temp(slot.take());
+            io(e)
+        })?;
+    let slot = slot.take();
     let result = (|| {
         tmp.write_all(bytes)?;
         let file = tmp.as_file();
