@@ -12,7 +12,7 @@
 //! set-up; scikit-learn's `GaussianMixture` is timed the same way on the same CSV file, in the
 //! same run, so the ratio is measured under the same machine load.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/suite/common/mod.rs"]
 mod common;
 
 use common::model;

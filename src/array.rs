@@ -28,7 +28,7 @@ pub enum ArrayError {
         shape: Vec<usize>,
     },
     /// An index outside `0..size`.
-    #[error("index {} is out of range for an axis of size {size} (valid: 0..{})", format_number(*.index), .size.saturating_sub(1))]
+    #[error("index {} is out of range for an axis of size {size} (valid: {}{})", format_number(*.index), index_words(*.size), starts_at_zero(*.index, *.size))]
     OutOfRange { index: f64, size: usize },
     /// An index that is not a whole number.
     #[error("index {} is not a whole number", format_number(*.0))]
@@ -121,6 +121,26 @@ pub fn show_shape(shape: &[usize]) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         )
+    }
+}
+
+/// The whole numbers `0..size` in words, for messages: "0", "0 or 1", "0 to 4". (`0..1` would
+/// read as the range, which holds only 0.)
+pub fn index_words(size: usize) -> String {
+    match size {
+        0 => "none, it is empty".into(),
+        1 => "0".into(),
+        2 => "0 or 1".into(),
+        n => format!("0 to {}", n - 1),
+    }
+}
+
+/// "; indices start at 0" when `index` is the size itself, the slip of counting from 1.
+pub fn starts_at_zero(index: f64, size: usize) -> &'static str {
+    if index == size as f64 {
+        "; indices start at 0"
+    } else {
+        ""
     }
 }
 

@@ -310,9 +310,20 @@ fn front_end(src: &Source) -> Result<(Program, Checked), Failed> {
     Ok((program, checked))
 }
 
+/// [`front_end`] for a script that runs: also warns about values it computes and drops.
+fn front_end_script(src: &Source) -> Result<(Program, Checked), Failed> {
+    let program = parse(src)?;
+    let mut checked = check::check_program(&program);
+    if checked.diags.iter().all(|d| !d.is_error()) {
+        checked.diags.extend(check::unused_values(&program));
+    }
+    report(src, &checked.diags)?;
+    Ok((program, checked))
+}
+
 fn cmd_check(path: &Path) -> Result<(), Failed> {
     let src = read_source(path)?;
-    let (_, checked) = front_end(&src)?;
+    let (_, checked) = front_end_script(&src)?;
     let mut text = format!("{}: ok\n", src.name);
     for m in &checked.models {
         let line = match (&m.model, &m.template_params) {
@@ -330,7 +341,7 @@ fn cmd_check(path: &Path) -> Result<(), Failed> {
 
 fn cmd_run(path: &Path, access: Access) -> Result<(), Failed> {
     let src = read_source(path)?;
-    let (program, _) = front_end(&src)?;
+    let (program, _) = front_end_script(&src)?;
     let base = path
         .parent()
         .map(Path::to_path_buf)
@@ -355,7 +366,7 @@ fn cmd_sample(
 ) -> Result<(), Failed> {
     let src = read_source(path)?;
     let (program, checked) = front_end(&src)?;
-    let model = pick_model(&src, &program, &checked, model)?;
+    let model = pick_model(&src, &program, &checked, model, Purpose::Sample)?;
     let mut rng = crate::infer::numeric::rng(seed);
     let data = sample_rows(&model, n, &mut rng).map_err(|e| {
         let help = e.help();
@@ -395,7 +406,7 @@ fn cmd_fit(
 ) -> Result<(), Failed> {
     let src = read_source(path)?;
     let (program, checked) = front_end(&src)?;
-    let model = pick_model(&src, &program, &checked, model)?;
+    let model = pick_model(&src, &program, &checked, model, Purpose::Fit)?;
     let shown = data_path.display().to_string();
     let problem = |e: crate::interp::data::DataError| {
         let help = e.help();
@@ -474,8 +485,35 @@ fn cmd_fmt(path: &Path) -> Result<(), Failed> {
 fn cmd_graph(path: &Path, model: Option<&str>) -> Result<(), Failed> {
     let src = read_source(path)?;
     let (program, checked) = front_end(&src)?;
-    let model = pick_model(&src, &program, &checked, model)?;
+    let model = pick_model(&src, &program, &checked, model, Purpose::Draw)?;
     write_stdout(to_dot(&model, Observed::Leaves).as_bytes())
+}
+
+/// What a command does with the model it picks, for messages.
+#[derive(Clone, Copy)]
+enum Purpose {
+    Fit,
+    Sample,
+    Draw,
+}
+
+impl Purpose {
+    fn verb(self) -> &'static str {
+        match self {
+            Purpose::Fit => "fit",
+            Purpose::Sample => "sample",
+            Purpose::Draw => "draw",
+        }
+    }
+
+    /// The script's own way to do it.
+    fn call(self, name: &str) -> String {
+        match self {
+            Purpose::Fit => format!("fit({name}, data)"),
+            Purpose::Sample => format!("sample({name}, n)"),
+            Purpose::Draw => format!("graph({name})"),
+        }
+    }
 }
 
 /// The model `--model` names (or the last plain model), lowered; a template needs arguments.
@@ -484,15 +522,29 @@ fn pick_model(
     program: &Program,
     checked: &Checked,
     spec: Option<&str>,
+    purpose: Purpose,
 ) -> Result<Model, Failed> {
     let (name, args) = match spec {
         Some(s) => parse_model_spec(s)?,
         None => match checked.find(None) {
             Some(m) => (m.name.clone(), None),
             None => {
+                let help = match checked.models.iter().find(|m| m.template_params.is_some()) {
+                    Some(t) => format!(
+                        "`{}` is a template: give its arguments with --model '{}({})'",
+                        t.name,
+                        t.name,
+                        t.template_params.as_deref().unwrap_or_default().join(", ")
+                    ),
+                    None => "declare one with `model NAME { ... }`".into(),
+                };
                 return Err(fail(
-                    Diag::error_nowhere("the script declares no model to draw")
-                        .help("a template needs --model 'NAME(ARGS)'"),
+                    Diag::error_nowhere(format!(
+                        "{} declares no model to {}",
+                        src.name,
+                        purpose.verb()
+                    ))
+                    .help(help),
                 ));
             }
         },
@@ -510,9 +562,10 @@ fn pick_model(
         (None, None) => found.model.clone().ok_or_else(|| {
             fail(
                 Diag::error_nowhere(format!(
-                    "model `{name}` uses values known only when the script runs, so it cannot be drawn statically"
+                    "model `{name}` uses values known only when the script runs, so `gmm` cannot {} it before running",
+                    purpose.verb()
                 ))
-                .help(format!("call graph({name}) inside the script instead")),
+                .help(format!("call {} inside the script instead", purpose.call(&name))),
             )
         }),
         (None, Some(_)) => Err(fail(

@@ -277,6 +277,10 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         }
         let d = if c.to_lowercase() == lower {
             0
+        } else if clen == len && len <= 3 && !same_letters(&lower, &c.to_lowercase()) {
+            // In a name of three letters one changed letter is a third of it: `ans` is not
+            // a slip for `abs`. Between short names of one length, only a swap counts.
+            continue;
         } else {
             edit_distance(&lower, &c.to_lowercase())
         };
@@ -285,6 +289,16 @@ pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         }
     }
     best.map(|(_, c)| c.to_string())
+}
+
+/// Whether `a` and `b` hold the same letters, in any order.
+fn same_letters(a: &str, b: &str) -> bool {
+    let sorted = |s: &str| {
+        let mut v: Vec<char> = s.chars().collect();
+        v.sort_unstable();
+        v
+    };
+    sorted(a) == sorted(b)
 }
 
 /// Levenshtein distance with adjacent transpositions counted as one edit.
@@ -314,7 +328,13 @@ mod tests {
     #[test]
     fn suggests_close_names() {
         assert_eq!(suggest("sigm", ["mu", "sigma", "pi"]), Some("sigma".into()));
-        assert_eq!(suggest("mx", ["mu", "sigma"]), Some("mu".into()));
+        // One letter changed in a name of two or three is a different name (`ans` is not
+        // `abs`); a swap, or a letter more or less, is a slip.
+        assert_eq!(suggest("mx", ["mu", "sigma"]), None);
+        assert_eq!(suggest("ans", ["abs", "all"]), None);
+        assert_eq!(suggest("um", ["mu", "sigma"]), Some("mu".into()));
+        assert_eq!(suggest("muu", ["mu", "sigma"]), Some("mu".into()));
+        assert_eq!(suggest("Pi", ["pi"]), Some("pi".into()));
         assert_eq!(suggest("xyzzy", ["mu", "sigma"]), None);
         assert_eq!(suggest("nromal", ["normal"]), Some("normal".into()));
     }

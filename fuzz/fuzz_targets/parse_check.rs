@@ -2,7 +2,7 @@
 //! tests/robust.rs.
 #![no_main]
 
-#[path = "../../tests/common/fuzz.rs"]
+#[path = "../../tests/suite/common/fuzz.rs"]
 mod fuzz;
 
 use libfuzzer_sys::fuzz_target;

@@ -340,13 +340,7 @@ impl<'a> Lowerer<'a> {
                 Ok(val) if known => match param.accept(&val) {
                     Ok(full) => param.value = Some(full),
                     Err(e) => {
-                        let hint = match &e {
-                            ValueError::Shape { want, .. } => format!(
-                                "give a value of shape {}, or one that broadcasts to it",
-                                show_shape(want)
-                            ),
-                            ValueError::Invalid(_) => value_hint(pty),
-                        };
+                        let hint = value_error_hint(pty, &val, &e);
                         self.diags.push(
                             Diag::error(
                                 format!("invalid value for parameter `{}`", name.name),
@@ -978,9 +972,9 @@ impl<'a> Lowerer<'a> {
                 Support::Discrete(n) => (
                     n,
                     format!(
-                        "`{}` takes the values 0..{}",
+                        "`{}` takes the values {}",
                         self.model.vars[*id].name,
-                        n - 1
+                        crate::array::index_words(n)
                     ),
                 ),
                 _ => unreachable!("continuous variables are refused before indexing"),
@@ -989,9 +983,9 @@ impl<'a> Lowerer<'a> {
                 PlateSize::Fixed(n) => (
                     n,
                     format!(
-                        "plate index `{}` runs over 0..{}",
+                        "plate index `{}` runs over {}",
                         self.model.plates[*id].name,
-                        n - 1
+                        crate::array::index_words(n)
                     ),
                 ),
                 PlateSize::Data => unreachable!("data plates have no index"),
@@ -1011,7 +1005,7 @@ impl<'a> Lowerer<'a> {
                         return Err(self.error(
                             Diag::error(format!("index {neg} is negative"), at.span).help(format!(
                                 "valid indices of `{base_text}` here: {}",
-                                valid_indices(size)
+                                crate::array::index_words(size)
                             )),
                         ));
                     }
@@ -1027,9 +1021,17 @@ impl<'a> Lowerer<'a> {
             },
         };
         if count > size {
+            let fixed = what.starts_with("index");
+            let from_zero = (fixed && count == size + 1).then(|| {
+                format!(
+                    "indices start at 0: the valid ones here are {}",
+                    crate::array::index_words(size)
+                )
+            });
             return Err(self.error(
                 Diag::error(format!("index out of range for `{base_text}`"), at.span)
                     .label(format!("{what}, but this axis of `{base_text}` has size {size}"))
+                    .help_opt(from_zero)
                     .help(format!(
                         "make `{base_text}` {count} long along this axis, or use an index with fewer values"
                     )),
@@ -1110,6 +1112,36 @@ fn alias(name: &str) -> Option<&'static str> {
     }
 }
 
+/// How to mend `given`, which `accept` refused for a parameter of type `ty` with `e`.
+pub fn value_error_hint(ty: ParamType, given: &Array, e: &ValueError) -> String {
+    match (ty, e) {
+        // `diag[n] = [a, b]`: the diagonal alone, where the matrix is written out.
+        (ParamType::Diag(n) | ParamType::Iso(n), _) if given.shape() == [n] => {
+            let rows: Vec<String> = (0..n)
+                .map(|i| {
+                    let row: Vec<String> = (0..n)
+                        .map(|j| match i == j {
+                            true => crate::array::format_number(given.data()[i]),
+                            false => "0".into(),
+                        })
+                        .collect();
+                    format!("[{}]", row.join(", "))
+                })
+                .collect();
+            format!(
+                "a {} is written as the whole matrix: `[{}]`",
+                ty.to_source(),
+                rows.join(", ")
+            )
+        }
+        (_, ValueError::Shape { want, .. }) => format!(
+            "give a value of shape {}, or one that broadcasts to it",
+            show_shape(want)
+        ),
+        (_, ValueError::Invalid(_)) => value_hint(ty),
+    }
+}
+
 /// How to write a valid value of a type.
 fn value_hint(ty: ParamType) -> String {
     match ty {
@@ -1154,14 +1186,6 @@ fn not_fixed(n: &str, kind: &str, span: Span) -> Diag {
     Diag::error(format!("`{n}` is not a fixed value"), span)
         .label(kind)
         .help("sizes, constants and initial values can use only constants and numbers")
-}
-
-/// The indices of an axis of `size`, in words.
-fn valid_indices(size: usize) -> String {
-    match size {
-        0 => "none, the axis is empty".into(),
-        n => format!("0..{}", n - 1),
-    }
 }
 
 fn describe_value(v: &Array) -> String {

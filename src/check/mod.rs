@@ -23,6 +23,8 @@ pub struct CheckedModel {
     pub model: Option<Model>,
     /// The names of its random variables, from the source.
     pub var_names: Vec<String>,
+    /// The names of its parameters, from the source.
+    pub param_names: Vec<String>,
     /// Where its name is declared.
     pub span: Span,
 }
@@ -96,6 +98,63 @@ struct Checker {
     /// The current model (index into `models`).
     current: Option<usize>,
     out: Checked,
+}
+
+/// Warnings for a script's bare expression statements whose value goes nowhere: a script
+/// prints nothing by itself (the REPL echoes instead, so it does not ask for these).
+pub fn unused_values(program: &Program) -> Vec<Diag> {
+    fn walk(stmts: &[ast::Stmt], out: &mut Vec<Diag>) {
+        for s in stmts {
+            match &s.kind {
+                StmtKind::For { body, .. } => walk(body, out),
+                StmtKind::Expr(e) if s.acting_call().is_none() => {
+                    let mut shown = crate::syntax::fmt::format_expr(e);
+                    if shown.chars().count() > 60 {
+                        shown = shown.chars().take(57).collect::<String>() + "...";
+                    }
+                    out.push(
+                        Diag::warning("value not used", e.span)
+                            .label("computed, then dropped")
+                            .help(format!(
+                                "a script shows nothing by itself; write `print {shown}`"
+                            )),
+                    );
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(&program.stmts, &mut out);
+    out
+}
+
+/// `p(...)` or `logp(...)` that the grammar could not read as a query: a comparison such as
+/// `p(x > 4.0)`, or something else that is not `var = value`.
+/// `on` is the model it is asked of, with its dot (`grades.`), or empty.
+fn not_a_query(word: &str, on: &str, args: &[ast::Arg], span: Span) -> Diag {
+    use ast::BinOp as B;
+    if let [arg] = args
+        && arg.name.is_none()
+        && let ExprKind::Binary(op @ (B::Gt | B::Ge | B::Lt | B::Le), lhs, rhs) = &arg.value.kind
+        && let ExprKind::Name(var) = &lhs.kind
+    {
+        let at = crate::syntax::fmt::format_expr(rhs);
+        let (event, fix) = match op {
+            B::Gt | B::Ge => ("above", format!("1 - cdf({on}p({var}), {at})")),
+            _ => ("below", format!("cdf({on}p({var}), {at})")),
+        };
+        return Diag::error("a query takes `var = value`, not a comparison", arg.value.span)
+            .label(format!("`{word}(...)` gives a density or a probability at given values"))
+            .help(format!(
+                "the probability that `{var}` lies {event} {at} is `{fix}`: `{on}p({var})` is its distribution"
+            ));
+    }
+    Diag::error(format!("`{word}(...)` is a probability query"), span)
+        .label("not a query")
+        .help(format!(
+            "it takes `var = value` assignments, with targets before `|`: `{word}(x = 3.0)`, `{word}(z | x = 3.0)`"
+        ))
 }
 
 /// The script's names as seen from inside a model.
@@ -265,6 +324,14 @@ impl Checker {
             template_params,
             model: lowered.model,
             var_names: lowered.var_names,
+            param_names: decl
+                .items
+                .iter()
+                .filter_map(|it| match &it.kind {
+                    ast::ItemKind::Param { name, .. } => Some(name.name.clone()),
+                    _ => None,
+                })
+                .collect(),
             span: decl.name.span,
         });
         if is_template {
@@ -294,6 +361,18 @@ impl Checker {
                 }
             }
             ExprKind::Call(callee, args) => {
+                let query_word = match &callee.kind {
+                    ExprKind::Name(n) if self.lookup(n).is_none() => Some((n, String::new())),
+                    ExprKind::Field(base, f) => Some((
+                        &f.name,
+                        format!("{}.", crate::syntax::fmt::format_expr(base)),
+                    )),
+                    _ => None,
+                };
+                if let Some((word, on)) = query_word.filter(|(w, _)| *w == "p" || *w == "logp") {
+                    self.out.diags.push(not_a_query(word, &on, args, e.span));
+                    return;
+                }
                 for a in args {
                     self.expr(&a.value);
                 }
@@ -318,6 +397,12 @@ impl Checker {
                 "`{n}` is a variable of model `{}`; ask about it with a query such as `p({n} = ...)`",
                 m.name
             ));
+        } else if let Some(m) = self.model_with_param(n) {
+            d = d.help(format!(
+                "`{n}` is a parameter of model `{m}`; write `{m}.{n}`"
+            ));
+        } else if let Some(h) = crate::syntax::habits::name(n) {
+            d = d.help(h);
         } else {
             d = d.help(
                 self.suggest_name(n)
@@ -325,6 +410,24 @@ impl Checker {
             );
         }
         self.out.diags.push(d);
+    }
+
+    /// The name of a model in scope that has a parameter `n`: the current model first, then
+    /// the nearest other.
+    fn model_with_param(&self, n: &str) -> Option<String> {
+        let has = |i: usize| self.out.models[i].param_names.iter().any(|p| p == n);
+        if let Some(i) = self.current.filter(|&i| has(i)) {
+            return Some(self.out.models[i].name.clone());
+        }
+        self.scopes.iter().rev().find_map(|scope| {
+            let mut found: Vec<&String> = scope
+                .iter()
+                .filter(|(_, b)| matches!(b, Binding::Model(i) if has(*i)))
+                .map(|(name, _)| name)
+                .collect();
+            found.sort();
+            found.first().map(|s| s.to_string())
+        })
     }
 
     fn call(&mut self, n: &str, span: Span, args: &[ast::Arg], whole: Span) {
@@ -363,9 +466,12 @@ impl Checker {
             None => {}
         }
         let Some(b) = builtins::lookup(n) else {
-            let hint = self.suggest_name(n).unwrap_or_else(|| {
-                "see the built-in functions in section 6 of the language reference".into()
-            });
+            let hint = crate::syntax::habits::name(n)
+                .map(str::to_string)
+                .or_else(|| self.suggest_name(n))
+                .unwrap_or_else(|| {
+                    "see the built-in functions in section 6 of the language reference".into()
+                });
             self.out.diags.push(
                 Diag::error(format!("unknown function `{n}`"), span)
                     .label("not defined")

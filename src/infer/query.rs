@@ -489,18 +489,23 @@ fn check_values(model: &Model, v: VarId, a: &Array) -> Result<(), InferError> {
                 }
                 if x.fract() != 0.0 || !x.is_finite() {
                     return Err(fail(format!(
-                        "{} is not a whole number; `{}` takes the values 0..{}",
+                        "{} is not a whole number; `{}` takes the values {}",
                         format_number(x),
                         var.name,
-                        k - 1
+                        crate::array::index_words(k)
                     )));
                 }
                 if x < 0.0 || x >= k as f64 {
                     return Err(fail(format!(
-                        "{} is out of range; `{}` takes the values 0..{}",
+                        "{} is out of range; `{}` takes the values {}{}",
                         format_number(x),
                         var.name,
-                        k - 1
+                        crate::array::index_words(k),
+                        if x == k as f64 {
+                            ", counted from 0"
+                        } else {
+                            ""
+                        }
                     )));
                 }
             }

@@ -166,6 +166,75 @@ pub(super) fn whole_at_most(v: &Value, s: Span, what: &str, max: f64) -> Result<
 }
 
 impl Interp {
+    /// `m.with(NAME = VALUE, …)`: a copy of model `m` with those parameters replaced, each
+    /// checked against its type as a declaration's value is (LANGUAGE.md §9.5). The copy is not
+    /// a fit: it has no `.loglik`.
+    fn model_with(&self, base: &ast::Expr, args: &[ast::Arg], env: &Env) -> Result<Value, Diag> {
+        let mv = match self.eval(base, env)? {
+            Value::Model(mv) => mv,
+            other => {
+                return Err(Diag::error(
+                    format!(
+                        "`.with(...)` copies a model with new parameter values, but this is {}",
+                        other.kind()
+                    ),
+                    base.span,
+                ));
+            }
+        };
+        let mut model = mv.model.clone();
+        let names: Vec<&str> = mv.model.params.iter().map(|p| p.name.as_str()).collect();
+        let mut seen: Vec<&str> = Vec::new();
+        for a in args {
+            let Some(name) = &a.name else {
+                return Err(Diag::error("`.with` takes named values", a.value.span)
+                    .label("no parameter name")
+                    .help(format!(
+                        "name the parameter: `{}.with({} = ...)`; `{}` has {}",
+                        crate::syntax::fmt::format_expr(base),
+                        names.first().unwrap_or(&"mu"),
+                        model.name,
+                        crate::diag::list_names(&names)
+                    )));
+            };
+            let Some(id) = mv.model.param_id(&name.name) else {
+                return Err(Diag::error(
+                    format!("model `{}` has no parameter `{}`", model.name, name.name),
+                    name.span,
+                )
+                .label("not a parameter")
+                .help(
+                    suggest(&name.name, names.iter().copied())
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| {
+                            format!("its parameters are {}", crate::diag::list_names(&names))
+                        }),
+                ));
+            };
+            if seen.contains(&name.name.as_str()) {
+                return Err(Diag::error(
+                    format!("parameter `{}` is given twice", name.name),
+                    name.span,
+                )
+                .help("give each parameter once"));
+            }
+            seen.push(&name.name);
+            let v = self.eval(&a.value, env)?;
+            let given = numeric(&v, a.value.span, "a parameter value")?;
+            let param = &mut model.params[id];
+            let full = param.accept(&given).map_err(|e| {
+                Diag::error(
+                    format!("invalid value for parameter `{}`", name.name),
+                    a.value.span,
+                )
+                .label(e.to_string())
+                .help(crate::check::lower::value_error_hint(param.ty, &given, &e))
+            })?;
+            param.value = Some(full);
+        }
+        Ok(Value::Model(Rc::new(ModelValue::new(model))))
+    }
+
     /// `callee(args)`: a template, or a built-in.
     pub(super) fn call(
         &self,
@@ -174,6 +243,11 @@ impl Interp {
         env: &Env,
         span: Span,
     ) -> Result<Value, Diag> {
+        if let ExprKind::Field(base, f) = &callee.kind
+            && f.name == "with"
+        {
+            return self.model_with(base, args, env);
+        }
         let name = match &callee.kind {
             ExprKind::Name(n) => n.as_str(),
             _ => "",

@@ -164,12 +164,22 @@ impl Interp {
         }
     }
 
-    /// Runs every statement in order, stopping at the first failure.
+    /// Runs every statement in order, stopping at the first failure. A bare `plot(...)`
+    /// draws its chart; other values of bare expressions are dropped (`gmm check` warns).
     pub fn run(&mut self, program: &ast::Program, text: &str) -> Result<(), Failure> {
         for s in &program.stmts {
-            self.exec(s, text)?;
+            self.exec_drawing(s, text)?;
         }
         Ok(())
+    }
+
+    /// Runs one statement of a script or a loop body, writing the chart of a bare `plot(...)`.
+    fn exec_drawing(&mut self, s: &ast::Stmt, text: &str) -> Result<(), Failure> {
+        let value = self.exec(s, text)?;
+        match value {
+            Some(v @ Value::Str(_)) if s.draws() => self.write_values(&[v], s.span),
+            _ => Ok(()),
+        }
     }
 
     /// Runs one statement; a bare expression's value is returned (the REPL echoes it).
@@ -216,9 +226,7 @@ impl Interp {
                     }
                     self.env.push();
                     self.env.define(&var.name, item);
-                    let result = body
-                        .iter()
-                        .try_for_each(|st| self.exec(st, text).map(|_| ()));
+                    let result = body.iter().try_for_each(|st| self.exec_drawing(st, text));
                     self.env.pop();
                     result?;
                 }
@@ -360,10 +368,8 @@ impl Interp {
                     })
             };
             let (a, b) = (end(lo)?, end(hi)?);
-            let n = ir::range_len(a, b).map_err(|e| {
-                Diag::error(e.to_string(), iter.span)
-                    .help("a range needs two whole numbers, e.g. 0..10")
-            })?;
+            let n = ir::range_len(a, b)
+                .map_err(|e| Diag::error(e.to_string(), iter.span).help(range_help(&e)))?;
             return Ok(Box::new((0..n).map(move |i| Value::num(a + i as f64))));
         }
         let v = self.eval(iter, &self.env)?;
@@ -408,8 +414,12 @@ impl Interp {
                 None => Err(Diag::error(format!("unknown name `{n}`"), e.span)
                     .label("not defined")
                     .help(
-                        suggest(n, env.names().iter().map(String::as_str))
-                            .map(|s| format!("did you mean `{s}`?"))
+                        crate::syntax::habits::name(n)
+                            .map(str::to_string)
+                            .or_else(|| {
+                                suggest(n, env.names().iter().map(String::as_str))
+                                    .map(|s| format!("did you mean `{s}`?"))
+                            })
                             .unwrap_or_else(|| format!("define it first with `let {n} = ...`")),
                     )),
             },
@@ -615,9 +625,42 @@ impl Interp {
                         .unwrap_or(span),
                     _ => span,
                 };
+                if let (InferError::NoValue { .. }, None) = (&err, &q.model)
+                    && let Some(fitted) = fitted_in_scope(env, &model.name)
+                {
+                    let asked = ast::Expr {
+                        kind: ExprKind::Query(q.clone()),
+                        span,
+                    };
+                    return Err(Diag::error(err.to_string(), at).help(format!(
+                        "`fit` returns a new model and leaves `{}` as it was; ask the fitted one: `{fitted}.{}`",
+                        model.name,
+                        crate::syntax::fmt::format_expr(&asked)
+                    )));
+                }
                 Err(infer_diag(err, at))
             }
         }
+    }
+}
+
+/// The name of a fitted copy of model `name` bound in `env`, the first in name order.
+fn fitted_in_scope(env: &Env, name: &str) -> Option<String> {
+    let mut names = env.names();
+    names.sort();
+    names.into_iter().find(|n| {
+        matches!(env.get(n), Some(Value::Model(mv)) if mv.fit.is_some() && mv.model.name == name)
+    })
+}
+
+/// How to mend a range that [`ir::range_len`] refused.
+fn range_help(err: &ir::EvalError) -> String {
+    match err {
+        ir::EvalError::RangeTooLong(..) => format!(
+            "a `for` loop counts through at most 2^53 values, one at a time; a range used as an array holds at most {} numbers",
+            crate::array::MAX_ELEMENTS
+        ),
+        _ => "a range needs two whole numbers, e.g. 0..10".to_string(),
     }
 }
 
@@ -735,7 +778,7 @@ fn binary(
             .help(match op {
                 _ if too_large => MEMORY_HELP.to_string(),
                 B::MatMul => "the inner sizes of a matrix product must agree".to_string(),
-                B::Range => "a range needs two whole numbers, e.g. 0..10".to_string(),
+                B::Range => range_help(&err),
                 _ => "shapes combine as in NumPy: equal sizes, or size 1, counted from the last axis; col(v) and row(v) turn a vector into a matrix".to_string(),
             })
     })?;

@@ -2,7 +2,9 @@
 //! indices; evaluated on arrays, and shaped without evaluating.
 
 use super::{ConstId, ParamId, PlateId, VarId};
-use crate::array::{Array, ArrayError, Idx, broadcast_shape, checked_len, matmul_shape};
+use crate::array::{
+    Array, ArrayError, Idx, broadcast_shape, checked_len, format_number, matmul_shape,
+};
 use thiserror::Error;
 
 /// A resolved expression.
@@ -150,8 +152,11 @@ pub enum EvalError {
     #[error("{0}")]
     Unavailable(String),
     /// A range whose ends are not whole numbers.
-    #[error("a range needs whole-number ends, got {0} and {1}")]
+    #[error("a range needs whole-number ends, got {} and {}", format_number(*.0), format_number(*.1))]
     Range(f64, f64),
+    /// A range with an end beyond ±2^53, where floats no longer hold every whole number.
+    #[error("the range {}..{} is too long: a range's ends must lie within ±9007199254740992 (2^53), where every whole number is exact", format_number(*.0), format_number(*.1))]
+    RangeTooLong(f64, f64),
 }
 
 /// Supplies the values of an expression's leaves.
@@ -333,10 +338,16 @@ pub fn range(a: f64, b: f64) -> Result<Array, EvalError> {
     Ok(Array::vector((0..n).map(|i| a + i as f64).collect()))
 }
 
-/// How many numbers `a..b` holds; its ends must be whole numbers.
+/// The largest magnitude of a range's end: 2^53, up to which every whole number is a float.
+pub const MAX_RANGE_END: f64 = 9_007_199_254_740_992.0;
+
+/// How many numbers `a..b` holds; its ends must be whole numbers within ±2^53.
 pub fn range_len(a: f64, b: f64) -> Result<usize, EvalError> {
+    if a.is_finite() && b.is_finite() && (a.abs() > MAX_RANGE_END || b.abs() > MAX_RANGE_END) {
+        return Err(EvalError::RangeTooLong(a, b));
+    }
     if a.fract() != 0.0 || b.fract() != 0.0 || !a.is_finite() || !b.is_finite() {
         return Err(EvalError::Range(a, b));
     }
-    Ok((b - a).max(0.0).min(usize::MAX as f64) as usize)
+    Ok((b - a).max(0.0) as usize)
 }

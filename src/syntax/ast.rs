@@ -363,6 +363,29 @@ impl Ident {
 }
 
 impl Stmt {
+    /// The name of the built-in a bare expression statement calls for what it does, not for
+    /// its value: `plot(...)` without `file` draws to the terminal, `plot(..., file = ...)` and
+    /// `save` write, `select` prints its table. A script keeps quiet about their values.
+    pub fn acting_call(&self) -> Option<&str> {
+        let StmtKind::Expr(e) = &self.kind else {
+            return None;
+        };
+        match &e.kind {
+            ExprKind::Call(callee, _) => match &callee.kind {
+                ExprKind::Name(n) if matches!(n.as_str(), "plot" | "save" | "select") => Some(n),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Whether this is a bare `plot(...)` without `file`, which draws to the terminal.
+    pub fn draws(&self) -> bool {
+        self.acting_call() == Some("plot")
+            && matches!(&self.kind, StmtKind::Expr(Expr { kind: ExprKind::Call(_, args), .. })
+                if !args.iter().any(|a| a.name.as_ref().is_some_and(|n| n.name == "file")))
+    }
+
     fn clear_spans(&mut self) {
         self.span = Span::default();
         match &mut self.kind {

@@ -114,10 +114,15 @@ pub fn prescan(text: &str) -> Vec<Diag> {
         match tok {
             Err(()) => {
                 let ch = text[span.start..].chars().next().unwrap_or('?');
+                let help = if ch == '?' {
+                    super::habits::question_mark(text, span.start)
+                } else {
+                    "remove it, or put it inside a string or a # comment".into()
+                };
                 diags.push(
                     Diag::error(format!("unexpected character `{}`", ch.escape_default()), span)
                         .label("not part of the language")
-                        .help("remove it, or put it inside a string or a # comment"),
+                        .help(help),
                 );
             }
             Ok(Token::Str) => {
@@ -214,7 +219,7 @@ pub fn prescan(text: &str) -> Vec<Diag> {
 }
 
 /// Whether `text` is a complete input for the REPL: every bracket closed and no string left
-/// open. Extra closing brackets count as complete (the parser reports them).
+/// open. Extra or mismatched closing brackets count as complete (the parser reports them).
 pub fn is_complete(text: &str) -> bool {
     let mut open = Openness::default();
     open.feed(text);
@@ -223,10 +228,13 @@ pub fn is_complete(text: &str) -> bool {
 
 /// What is still open in an input read line by line: brackets, and a string on the last line.
 /// Tokens never cross a newline, so each line is scanned once, whatever the input's length.
-#[derive(Clone, Copy, Debug, Default)]
+/// A closing bracket that does not match the open one ends the input at once, so the parser
+/// reports it instead of waiting for more lines.
+#[derive(Clone, Debug, Default)]
 pub struct Openness {
-    depth: i64,
+    open: Vec<Token>,
     open_string: bool,
+    broken: bool,
 }
 
 impl Openness {
@@ -234,8 +242,20 @@ impl Openness {
     pub fn feed(&mut self, text: &str) {
         for (tok, _) in tokens(text) {
             match tok {
-                Ok(Token::LParen | Token::LBracket | Token::LBrace) => self.depth += 1,
-                Ok(Token::RParen | Token::RBracket | Token::RBrace) => self.depth -= 1,
+                Ok(t @ (Token::LParen | Token::LBracket | Token::LBrace)) => {
+                    // Deeper than the parser takes: complete, so that it says so.
+                    if self.open.len() > MAX_NESTING {
+                        self.broken = true;
+                    } else {
+                        self.open.push(t);
+                    }
+                }
+                Ok(t @ (Token::RParen | Token::RBracket | Token::RBrace)) => {
+                    match self.open.pop() {
+                        Some(o) if closer(o) != t => self.broken = true,
+                        _ => {}
+                    }
+                }
                 Ok(Token::UnterminatedStr) => self.open_string = true,
                 Ok(Token::Newline) => self.open_string = false,
                 _ => {}
@@ -243,9 +263,9 @@ impl Openness {
         }
     }
 
-    /// Whether everything fed so far is a complete input.
+    /// Whether everything fed so far is a complete input (or one that can only be an error).
     pub fn is_complete(&self) -> bool {
-        self.depth <= 0 && !self.open_string
+        self.broken || (self.open.is_empty() && !self.open_string)
     }
 }
 

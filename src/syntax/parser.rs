@@ -192,6 +192,9 @@ fn syntax_error(e: pest::error::Error<Rule>, text: &str) -> Diag {
             expected[n - 1]
         ),
     };
+    if let Some(h) = super::habits::statement(text, pos) {
+        return Diag::error(h.message, h.span).label(h.label).help(h.help);
+    }
     let hint = syntax_hint(&found, &expected);
     Diag::error(format!("unexpected {found}"), span)
         .label(label)

@@ -1,0 +1,24 @@
+//! The integration tests, as one binary: one build and one link instead of one per file, and
+//! all of them share the two cores. `cargo test --release MODULE::` runs one file's tests.
+
+mod check;
+mod cli;
+mod common;
+mod degenerate;
+mod em;
+mod fast_path;
+mod files;
+mod fmt;
+mod hardening;
+mod lexer_grammar;
+mod malformed;
+mod memory;
+mod plot;
+mod properties;
+mod reference;
+mod repl;
+mod robust;
+mod run;
+mod sampling;
+mod spec;
+mod ui;

@@ -1,0 +1,106 @@
+//! Numbers against values computed independently with NumPy/SciPy:
+//! - `tests/reference/queries.py` writes `queries.expected` for the queries of `queries.gmm`;
+//! - `tests/reference/em.py` writes `em.expected` for the EM runs of `em.gmm` (textbook EM with
+//!   an N×K responsibility matrix and uncentred sums; the tied/diagonal/spherical runs also by
+//!   scikit-learn from the same start).
+//!
+//! Each test runs the script through the binary and compares every printed value.
+
+use crate::common;
+
+/// Relative tolerance for queries: both sides evaluate the same formulas in log space in double
+/// precision, so they agree to a few ulps; 1e-12 leaves room for different orders of summation
+/// and SciPy's eigendecomposition in the 2-D density.
+const QUERY_TOL: f64 = 1e-12;
+
+/// Relative tolerance for EM: up to 100 iterations from the same start, where each iteration
+/// feeds the previous one's rounding back in. The two sides sum in different orders (and gmm
+/// centres its sums on the current means), and agree to about 1e-13 here; 1e-10 leaves room for
+/// other platforms' `exp`/`ln` while still catching any real difference in an update.
+const EM_TOL: f64 = 1e-10;
+
+fn agree(a: f64, b: f64, tol: f64) -> bool {
+    a == b || (a - b).abs() <= tol * a.abs().max(b.abs())
+}
+
+/// Runs `script` and compares its `label value` lines with `expected`, line by line.
+fn compare(script: &str, expected: &str, tol: f64) {
+    let out = common::gmm(&["run", script]);
+    assert!(
+        out.status.success(),
+        "{script} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).expect("UTF-8 output");
+    let expected = std::fs::read_to_string(common::root().join(expected))
+        .expect("the expected values are committed");
+    let got: Vec<(&str, &str)> = printed
+        .lines()
+        .map(|l| l.split_once(' ').expect("label then value"))
+        .collect();
+    let want: Vec<&str> = expected.lines().collect();
+    assert_eq!(got.len(), want.len(), "one printed line per expected line");
+    let mut failures = Vec::new();
+    for ((label, text), line) in got.iter().zip(&want) {
+        let mut parts = line.split('\t');
+        let (wl, ws, wv) = (
+            parts.next().expect("label"),
+            parts.next().expect("shape"),
+            parts.next().unwrap_or(""),
+        );
+        assert_eq!(*label, wl, "lines in the same order");
+        let (shape, values) = common::parse_printed(text);
+        let want_shape: Vec<usize> = if ws == "scalar" {
+            Vec::new()
+        } else {
+            ws.split('x').map(|d| d.parse().expect("a size")).collect()
+        };
+        let want_values: Vec<f64> = wv
+            .split_whitespace()
+            .map(|v| v.parse().expect("a number"))
+            .collect();
+        if shape != want_shape {
+            failures.push(format!("{label}: shape {shape:?}, expected {want_shape:?}"));
+            continue;
+        }
+        for (i, (g, w)) in values.iter().zip(&want_values).enumerate() {
+            assert!(!g.is_nan(), "{label}: NaN");
+            if !agree(*g, *w, tol) {
+                failures.push(format!("{label}[{i}]: {g} vs reference {w}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "disagreements:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn queries_match_scipy() {
+    compare(
+        "tests/reference/queries.gmm",
+        "tests/reference/queries.expected",
+        QUERY_TOL,
+    );
+}
+
+#[test]
+fn em_matches_numpy_and_scikit_learn() {
+    compare(
+        "tests/reference/em.gmm",
+        "tests/reference/em.expected",
+        EM_TOL,
+    );
+}
+
+#[test]
+fn printed_values_parse() {
+    assert_eq!(
+        common::parse_printed("[[1, 2], [3, 4], [5, 6]]"),
+        (vec![3, 2], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    );
+    assert_eq!(common::parse_printed("2.5e-7"), (vec![], vec![2.5e-7]));
+    assert_eq!(common::parse_printed("[]"), (vec![0], vec![]));
+}
