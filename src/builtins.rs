@@ -2,6 +2,8 @@
 //! summary. The checker validates calls against this table; the interpreter and the REPL's
 //! completion and help read it too.
 
+use crate::model::Family;
+
 /// The options of `fit` (and `select`).
 pub const FIT_OPTIONS: &[&str] = &[
     "max_iter",
@@ -35,6 +37,9 @@ pub struct Builtin {
     pub named: &'static [&'static str],
     /// Whether any name is accepted (as `table(x = ..., z = ...)`).
     pub any_named: bool,
+    /// The names of its positional arguments that may also be given by name, in order
+    /// (`Normal(mean = 0, sd = 1)`): a distribution's, as inside a model.
+    pub params: &'static [&'static str],
     /// What it does, with its call shape.
     pub summary: &'static str,
 }
@@ -52,6 +57,21 @@ const fn f(
         max: Some(max),
         named,
         any_named: false,
+        params: NONE,
+        summary,
+    }
+}
+
+/// A distribution: its arguments by position or by the names a model uses.
+const fn dist(family: Family, summary: &'static str) -> Builtin {
+    let params = family.arg_names();
+    Builtin {
+        name: family.name(),
+        min: params.len(),
+        max: Some(params.len()),
+        named: NONE,
+        any_named: false,
+        params,
         summary,
     }
 }
@@ -152,32 +172,20 @@ pub const BUILTINS: &[Builtin] = &[
         &["tol"],
         "close(a, b, tol = 1e-9): equal within a relative tolerance",
     ),
-    f(
-        "Normal",
-        2,
-        2,
-        NONE,
+    dist(
+        Family::Normal,
         "Normal(mean, sd): normal distribution (batched for vectors)",
     ),
-    f(
-        "Categorical",
-        1,
-        1,
-        NONE,
+    dist(
+        Family::Categorical,
         "Categorical(p): integers 0..n-1 with probabilities p",
     ),
-    f(
-        "Bernoulli",
-        1,
-        1,
-        NONE,
+    dist(
+        Family::Bernoulli,
         "Bernoulli(p): 1 with probability p, else 0",
     ),
-    f(
-        "MvNormal",
-        2,
-        2,
-        NONE,
+    dist(
+        Family::MvNormal,
         "MvNormal(mean, cov): multivariate normal distribution",
     ),
     f(
@@ -228,6 +236,7 @@ pub const BUILTINS: &[Builtin] = &[
         max: Some(0),
         named: NONE,
         any_named: true,
+        params: NONE,
         summary: "table(x = v, z = w): a dataset from columns",
     },
     Builtin {
@@ -236,6 +245,7 @@ pub const BUILTINS: &[Builtin] = &[
         max: None,
         named: NONE,
         any_named: false,
+        params: NONE,
         summary: "columns(d, \"a\", \"b\"): dataset columns as a matrix",
     },
     f(
@@ -317,6 +327,34 @@ pub fn lookup(name: &str) -> Option<&'static Builtin> {
 }
 
 impl Builtin {
+    /// Puts arguments given by the name of a positional parameter (`sd = 2`) in their
+    /// places after the positional ones. `names[i]` is the name of argument `i`, or `None`
+    /// for a positional one. Returns, for each filled place, the index of the argument that
+    /// fills it; or the index of an argument that names a place already filled.
+    pub fn bind(&self, names: &[Option<&str>]) -> Result<Vec<usize>, usize> {
+        let mut order: Vec<usize> = (0..names.len()).filter(|&i| names[i].is_none()).collect();
+        let first_named = order.len();
+        for (i, n) in names.iter().enumerate() {
+            if let Some(k) = n.and_then(|n| self.params.iter().position(|p| *p == n))
+                && k < first_named
+            {
+                return Err(i);
+            }
+        }
+        for p in self.params.iter().skip(first_named) {
+            match names.iter().position(|n| *n == Some(*p)) {
+                Some(i) => order.push(i),
+                None => break,
+            }
+        }
+        Ok(order)
+    }
+
+    /// Whether `name` is one of its positional parameters' names.
+    pub fn is_param(&self, name: &str) -> bool {
+        self.params.contains(&name)
+    }
+
     /// Describes the accepted positional count, e.g. `2 arguments` or `1 or 2 arguments`.
     pub fn arity_text(&self) -> String {
         let plural = |n: usize| if n == 1 { "" } else { "s" };

@@ -1,11 +1,11 @@
 //! The `gmm` command line: parse arguments, run one command, map the outcome to an exit status
 //! (0 success, 1 a diagnostic, 2 bad usage).
 
-use crate::check::{self, Checked, lower};
+use crate::check::{self, Checked};
 use crate::console::Stopped;
 use crate::diag::{Diag, Source};
 use crate::files::Access;
-use crate::infer::em::{Init, Progress};
+use crate::infer::em::{Init, Options, Progress};
 use crate::interp::Interp;
 use crate::interp::bind::bind;
 use crate::interp::data::{load_csv, sample_rows};
@@ -26,17 +26,27 @@ struct Cli {
     command: Option<Command>,
     /// Stop a command that runs longer than this many seconds (a runaway loop, a huge fit)
     /// with an error; in the REPL the limit applies to each input.
-    #[arg(long = "time-limit", global = true, value_parser = positive_seconds)]
+    #[arg(display_order = 100, long = "time-limit", global = true, value_parser = positive_seconds)]
     time_limit: Option<f64>,
     /// Let the script read this file or folder (and below), besides its own folder and the
     /// working directory; repeatable.
-    #[arg(long = "allow-read", global = true, value_name = "PATH")]
+    #[arg(
+        display_order = 100,
+        long = "allow-read",
+        global = true,
+        value_name = "PATH"
+    )]
     allow_read: Vec<PathBuf>,
     /// Let the script write this file or folder (and below); repeatable.
-    #[arg(long = "allow-write", global = true, value_name = "PATH")]
+    #[arg(
+        display_order = 100,
+        long = "allow-write",
+        global = true,
+        value_name = "PATH"
+    )]
     allow_write: Vec<PathBuf>,
     /// Let the script read and write any file.
-    #[arg(long = "allow-all", global = true)]
+    #[arg(display_order = 100, long = "allow-all", global = true)]
     allow_all: bool,
 }
 
@@ -91,39 +101,65 @@ enum Command {
         /// Write the CSV here (atomically) instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Name the output's columns otherwise, e.g. `x[0]=eruptions,x[1]=waiting`.
+        #[arg(long, value_name = "NAME=COLUMN,...", value_delimiter = ',', value_parser = column_pair)]
+        columns: Vec<(String, String)>,
     },
     /// Fit a model's parameters to a CSV by EM; print the fitted model as .gmm source.
+    ///
+    /// Scripts can do the same with `fit(m, data, ...)`, whose options these flags mirror.
     Fit {
         /// The .gmm script.
         file: PathBuf,
-        /// The CSV data; columns bind to the model's variables by name.
+        /// The CSV data; columns bind to the model's variables by name (see --columns).
         #[arg(long)]
         data: PathBuf,
         /// The model to fit (default: the script's last model); a template with its
         /// arguments, e.g. `mix(3)`.
         #[arg(long)]
         model: Option<String>,
+        /// Read the model's names from other CSV columns, e.g.
+        /// `x[0]=eruptions,x[1]=waiting`.
+        #[arg(long, value_name = "NAME=COLUMN,...", value_delimiter = ',', value_parser = column_pair)]
+        columns: Vec<(String, String)>,
         /// Write the fitted model here (atomically) instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
         /// At most this many EM iterations.
-        #[arg(long = "max-iter")]
-        max_iter: Option<usize>,
+        #[arg(long = "max-iter", default_value_t = Options::default().max_iter)]
+        max_iter: usize,
         /// Stop when the log-likelihood per row changes by less than this (0: run max-iter).
-        #[arg(long, value_parser = non_negative, allow_negative_numbers = true)]
-        tol: Option<f64>,
+        #[arg(long, default_value = "1e-6", value_parser = non_negative, allow_negative_numbers = true)]
+        tol: f64,
         /// Number of initialisations; the best final log-likelihood wins.
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=crate::infer::em::MAX_RESTARTS as u64))]
-        restarts: Option<u64>,
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=crate::infer::em::MAX_RESTARTS as u64))]
+        restarts: u64,
+        /// Sieving: run every restart this many iterations, then continue only the best
+        /// --sieve-keep of them (0: no sieving).
+        #[arg(long = "sieve-iter", default_value_t = 0)]
+        sieve_iter: usize,
+        /// How many restarts continue after sieving [default: max(1, restarts / 10)].
+        #[arg(long = "sieve-keep", value_parser = clap::value_parser!(u64).range(1..))]
+        sieve_keep: Option<u64>,
         /// Seed of every random choice of the fit.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// How to start.
-        #[arg(long, value_parser = ["auto", "given", "kmeans", "random"])]
-        init: Option<String>,
+        #[arg(long, default_value_t = Options::default().seed)]
+        seed: u64,
+        /// How to start: from the model's values (given), k-means, random responsibilities,
+        /// or given when every learned parameter has a value and k-means otherwise (auto).
+        #[arg(long, default_value = "auto", value_parser = ["auto", "given", "kmeans", "random"])]
+        init: String,
         /// Added to every variance and covariance diagonal after each M-step.
-        #[arg(long, value_parser = non_negative, allow_negative_numbers = true)]
-        reg: Option<f64>,
+        #[arg(long, default_value = "1e-6", value_parser = non_negative, allow_negative_numbers = true)]
+        reg: f64,
+        /// A CSV column of non-negative row weights (a weighted likelihood).
+        #[arg(long, value_name = "COLUMN")]
+        weights: Option<String>,
+        /// Parameters held at their given values, e.g. `pi,mu`.
+        #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+        fixed: Vec<String>,
+        /// Print the log-likelihood after every iteration (on stderr).
+        #[arg(long)]
+        verbose: bool,
     },
     /// Parse and check a script; print every diagnostic.
     Check {
@@ -205,36 +241,51 @@ fn run_command(command: Command, access: Access) -> Result<(), Failed> {
             model,
             seed,
             out,
-        } => cmd_sample(&file, n, model.as_deref(), seed, out.as_deref()),
+            columns,
+        } => cmd_sample(&file, n, model.as_deref(), seed, out.as_deref(), &columns),
         Command::Fit {
             file,
             data,
             model,
+            columns,
             out,
             max_iter,
             tol,
             restarts,
+            sieve_iter,
+            sieve_keep,
             seed,
             init,
             reg,
+            weights,
+            fixed,
+            verbose,
         } => {
-            let defaults = crate::infer::em::Options::default();
-            let restarts = restarts.map_or(defaults.restarts, |r| r as usize);
-            let opts = crate::infer::em::Options {
-                max_iter: max_iter.unwrap_or(defaults.max_iter),
-                tol: tol.unwrap_or(defaults.tol),
-                reg: reg.unwrap_or(defaults.reg),
-                init: match init.as_deref() {
-                    Some("given") => Init::Given,
-                    Some("kmeans") => Init::KMeans,
-                    Some("random") => Init::Random,
+            let opts = Options {
+                max_iter,
+                tol,
+                reg,
+                init: match init.as_str() {
+                    "given" => Init::Given,
+                    "kmeans" => Init::KMeans,
+                    "random" => Init::Random,
                     _ => Init::Auto,
                 },
-                restarts,
-                seed: seed.unwrap_or(defaults.seed),
-                ..defaults
+                restarts: restarts as usize,
+                sieve_iter,
+                sieve_keep: sieve_keep.map(|k| k as usize),
+                seed,
+                ..Options::default()
             };
-            cmd_fit(&file, &data, model.as_deref(), out.as_deref(), &opts)
+            let how = FitRequest {
+                model: model.as_deref(),
+                out: out.as_deref(),
+                columns: &columns,
+                weights: weights.as_deref(),
+                fixed: &fixed,
+                verbose,
+            };
+            cmd_fit(&file, &data, &how, opts)
         }
         Command::Check { file } => cmd_check(&file),
         Command::Fmt { file } => cmd_fmt(&file),
@@ -363,19 +414,34 @@ fn cmd_sample(
     model: Option<&str>,
     seed: u64,
     out: Option<&Path>,
+    columns: &[(String, String)],
 ) -> Result<(), Failed> {
     let src = read_source(path)?;
     let (program, checked) = front_end(&src)?;
     let model = pick_model(&src, &program, &checked, model, Purpose::Sample)?;
     let mut rng = crate::infer::numeric::rng(seed);
-    let data = sample_rows(&model, n, &mut rng).map_err(|e| {
+    let mut data = sample_rows(&model, n, &mut rng).map_err(|e| {
         let help = e.help();
         fail(Diag::error_nowhere(e.to_string()).help_opt(help))
     })?;
+    data.rename(columns, "--columns")
+        .map_err(|e| fail(Diag::error_nowhere(e.to_string()).help(e.help())))?;
     let bytes = data.to_csv();
     match out {
         Some(p) => crate::files::write_named(p, &bytes, &[path]).map_err(file_failure),
         None => write_stdout(&bytes),
+    }
+}
+
+/// `NAME=COLUMN`, for `--columns`: a model's name and a CSV column's.
+fn column_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, column)) if !name.trim().is_empty() && !column.trim().is_empty() => {
+            Ok((name.trim().to_string(), column.trim().to_string()))
+        }
+        _ => Err(format!(
+            "`{s}` is not NAME=COLUMN; write e.g. x[0]=eruptions,x[1]=waiting"
+        )),
     }
 }
 
@@ -397,22 +463,35 @@ fn non_negative(s: &str) -> Result<f64, String> {
     }
 }
 
+/// What `gmm fit` was asked besides the script, the data and the EM options.
+struct FitRequest<'a> {
+    model: Option<&'a str>,
+    out: Option<&'a Path>,
+    /// The model's names read from other columns: (name, column).
+    columns: &'a [(String, String)],
+    /// The column of row weights.
+    weights: Option<&'a str>,
+    /// Parameters held fixed, by name.
+    fixed: &'a [String],
+    verbose: bool,
+}
+
 fn cmd_fit(
     path: &Path,
     data_path: &Path,
-    model: Option<&str>,
-    out: Option<&Path>,
-    opts: &crate::infer::em::Options,
+    how: &FitRequest,
+    mut opts: Options,
 ) -> Result<(), Failed> {
     let src = read_source(path)?;
     let (program, checked) = front_end(&src)?;
-    let model = pick_model(&src, &program, &checked, model, Purpose::Fit)?;
+    let model = pick_model(&src, &program, &checked, how.model, Purpose::Fit)?;
+    let out = how.out;
     let shown = data_path.display().to_string();
     let problem = |e: crate::interp::data::DataError| {
         let help = e.help();
         fail(Diag::error_nowhere(e.to_string()).help(help))
     };
-    let data = load_csv(data_path, &shown).map_err(problem)?;
+    let mut data = load_csv(data_path, &shown).map_err(problem)?;
     if data.rows == 0 {
         return Err(fail(
             Diag::error_nowhere(format!(
@@ -421,25 +500,37 @@ fn cmd_fit(
             .help("add the data below the header line"),
         ));
     }
-    let bound = bind(&model, &data, None).map_err(problem)?;
-    let began = std::time::Instant::now();
-    let mut shown_at = 0.0;
+    data.rename(
+        &how.columns
+            .iter()
+            .map(|(name, column)| (column.clone(), name.clone()))
+            .collect::<Vec<_>>(),
+        "--columns",
+    )
+    .map_err(|e| fail(Diag::error_nowhere(format!("--columns: {shown}: {e}")).help(e.help())))?;
+    let weights = match how.weights {
+        None => None,
+        Some(column) => {
+            let w = data.column_numbers(column).map_err(|e| {
+                fail(Diag::error_nowhere(format!("--weights: {shown}: {e}")).help(e.help()))
+            })?;
+            crate::interp::check_weights(&w).map_err(|why| {
+                fail(
+                    Diag::error_nowhere(format!("{shown}, column `{column}`: {why}"))
+                        .help("--weights names a column of non-negative numbers, not all zero"),
+                )
+            })?;
+            Some(w)
+        }
+    };
+    opts.fixed = crate::interp::fixed_params(&model, how.fixed)
+        .map_err(|(what, help)| fail(Diag::error_nowhere(format!("--fixed: {what}")).help(help)))?;
+    let bound = bind(&model, &data, weights).map_err(problem)?;
+    let opts = &opts;
+    let mut report = crate::interp::Reporter::new(&model.name, opts.restarts, how.verbose, true);
     let mut progress = |p: Progress| {
-        // Quiet for quick fits; a line a second for long ones.
-        let t = began.elapsed().as_secs_f64();
-        if t - shown_at >= 1.0 {
-            shown_at = t;
-            let who = if opts.restarts > 1 {
-                format!("restart {}/{}, ", p.restart + 1, opts.restarts)
-            } else {
-                String::new()
-            };
-            crate::console::err(&format!(
-                "fit {}: {who}iteration {}, loglik = {}, {t:.1} s\n",
-                model.name,
-                p.iteration,
-                crate::array::format_number(p.loglik)
-            ));
+        if let Some(line) = report.line(&p) {
+            crate::console::err(&format!("{line}\n"));
         }
         true
     };
@@ -447,15 +538,12 @@ fn cmd_fit(
         let help = e.help();
         fail(Diag::error_nowhere(format!("fit of `{}`: {e}", model.name)).help_opt(help))
     })?;
-    if shown_at > 0.0 {
+    if let Some(line) = report.closing(fitted.iterations, fitted.loglik) {
         // After progress lines, the final state, so the last line on stderr is the result.
-        crate::console::err(&format!(
-            "fit {}: done, {} iterations, loglik = {}, {:.1} s\n",
-            model.name,
-            fitted.iterations,
-            crate::array::format_number(fitted.loglik),
-            began.elapsed().as_secs_f64()
-        ));
+        crate::console::err(&format!("{line}\n"));
+    }
+    if let Some(note) = crate::interp::supervised_note(&model, &bound) {
+        crate::console::err(&format!("note: {note}\n"));
     }
     for w in &fitted.warnings {
         let d = Diag::warning_nowhere(format!("fit of `{}`: {w}", model.name));
@@ -601,11 +689,11 @@ fn pick_model(
                 .cloned()
                 .zip(values.into_iter().map(|v| Some(crate::array::Array::scalar(v))))
                 .collect();
-            let lowered = lower::lower_model(decl, &lower::NoScript, &args);
-            lowered.model.ok_or_else(|| {
+            let interp = Interp::new(PathBuf::from("."), Box::new(std::io::sink()));
+            interp.lower_alone(decl, &args).map_err(|diags| {
                 let spec = spec.unwrap_or_default();
                 let _ = fail(Diag::error_nowhere(format!("cannot make the model {spec}")));
-                let _ = report(src, &lowered.diags);
+                let _ = report(src, &diags);
                 Failed
             })
         }

@@ -23,7 +23,9 @@ pub trait Outer {
     /// Names the script defines, for suggestions.
     fn names(&self) -> Vec<String>;
     /// The value of a script expression, or `None` when it is not known before running.
-    fn value(&self, e: &ast::Expr) -> Result<Option<Array>, Diag>;
+    /// `locals` are the model's own constants the expression uses (a template's arguments
+    /// among them), bound over the script's names.
+    fn value(&self, e: &ast::Expr, locals: &[(String, Array)]) -> Result<Option<Array>, Diag>;
 }
 
 /// The outside of a model that has no script around it (a template instantiated from the
@@ -37,7 +39,7 @@ impl Outer for NoScript {
     fn names(&self) -> Vec<String> {
         Vec::new()
     }
-    fn value(&self, _: &ast::Expr) -> Result<Option<Array>, Diag> {
+    fn value(&self, _: &ast::Expr, _: &[(String, Array)]) -> Result<Option<Array>, Diag> {
         Ok(None)
     }
 }
@@ -775,14 +777,35 @@ impl<'a> Lowerer<'a> {
     fn outer_expr(&mut self, e: &ast::Expr, what: &str) -> Lower<ir::Expr> {
         let mut free = Vec::new();
         free_names(e, &mut free);
-        if let Some(n) = free.iter().find(|n| self.declared.contains_key(n.as_str())) {
-            return Err(self.error(
-                Diag::error(format!("{what} cannot use the model's own `{n}`"), e.span)
-                    .label("uses a name of this model")
-                    .help("inside a model, only exp, log, sqrt and abs can be applied to parameters and variables"),
-            ));
+        let mut locals = Vec::new();
+        for n in &free {
+            match self.names.get(n.as_str()) {
+                // A constant (a template's argument, or `const`) takes its value along.
+                Some(&(Decl::Const(id), _)) => match &self.const_values[id] {
+                    Some(v) => locals.push((n.clone(), v.clone())),
+                    None => {
+                        self.unknown = true;
+                        return Err(Stop::Unknown);
+                    }
+                },
+                Some(_) => {
+                    return Err(self.error(
+                        Diag::error(format!("{what} cannot use the model's own `{n}`"), e.span)
+                            .label("uses a name of this model")
+                            .help("inside a model, only exp, log, sqrt and abs can be applied to parameters and variables"),
+                    ));
+                }
+                None if self.declared.contains_key(n.as_str()) => {
+                    return Err(self.error(
+                        Diag::error(format!("{what} cannot use the model's own `{n}`"), e.span)
+                            .label("uses a name of this model")
+                            .help("inside a model, only exp, log, sqrt and abs can be applied to parameters and variables"),
+                    ));
+                }
+                None => {}
+            }
         }
-        match self.outer.value(e) {
+        match self.outer.value(e, &locals) {
             Ok(Some(v)) => Ok(ir::Expr::Lit(v)),
             Ok(None) => {
                 self.unknown = true;

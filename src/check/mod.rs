@@ -178,7 +178,7 @@ impl Outer for ScriptView<'_> {
         self.scopes.iter().flat_map(|s| s.keys().cloned()).collect()
     }
 
-    fn value(&self, e: &ast::Expr) -> Result<Option<Array>, Diag> {
+    fn value(&self, e: &ast::Expr, _: &[(String, Array)]) -> Result<Option<Array>, Diag> {
         Ok(match &e.kind {
             ExprKind::Name(n) => match self.lookup(n) {
                 Some(Binding::Value(v)) => v.clone(),
@@ -479,27 +479,47 @@ impl Checker {
             );
             return;
         };
-        let positional = args.iter().filter(|a| a.name.is_none()).count();
-        if positional < b.min || b.max.is_some_and(|m| positional > m) {
-            self.out.diags.push(
-                Diag::error(
-                    format!("`{n}` takes {}, got {positional}", b.arity_text()),
-                    whole,
-                )
-                .label("wrong number of arguments")
-                .help(format!("usage: {}", b.summary)),
-            );
-        }
+        let names: Vec<Option<&str>> = args
+            .iter()
+            .map(|a| a.name.as_ref().map(|n| n.name.as_str()))
+            .collect();
+        let placed = match b.bind(&names) {
+            Ok(placed) => placed,
+            Err(i) => {
+                let name = args[i].name.as_ref().expect("a named argument");
+                self.out.diags.push(
+                    Diag::error(
+                        format!("argument `{}` is given twice", name.name),
+                        name.span,
+                    )
+                    .label("also given by position")
+                    .help(format!("usage: {}", b.summary)),
+                );
+                return;
+            }
+        };
+        let positional = placed.len();
+        let before = self.out.diags.len();
         if !b.any_named {
             let mut seen: Vec<&str> = Vec::new();
             for a in args {
                 let Some(name) = &a.name else { continue };
+                // A place left unfilled before it is reported as missing, below.
+                if b.is_param(&name.name) {
+                    continue;
+                }
                 if !b.named.contains(&name.name.as_str()) {
-                    let hint = suggest(&name.name, b.named.iter().copied())
-                        .map(|s| format!("did you mean `{s}`?"))
-                        .unwrap_or_else(|| match b.named {
-                            [] => format!("`{n}` takes no named arguments"),
-                            ns => format!("its options are {}", ns.join(", ")),
+                    let hint = crate::syntax::habits::argument(&name.name)
+                        .filter(|gmm_name| b.is_param(gmm_name))
+                        .map(|gmm_name| format!("gmm calls it `{gmm_name}`: `{gmm_name} = ...`"))
+                        .or_else(|| {
+                            suggest(&name.name, b.named.iter().chain(b.params).copied())
+                                .map(|s| format!("did you mean `{s}`?"))
+                        })
+                        .unwrap_or_else(|| match (b.params, b.named) {
+                            ([], []) => format!("`{n}` takes no named arguments"),
+                            (ps, []) => format!("its arguments are {}", ps.join(", ")),
+                            (_, ns) => format!("its options are {}", ns.join(", ")),
                         });
                     self.out.diags.push(
                         Diag::error(format!("`{n}` has no option `{}`", name.name), name.span)
@@ -514,6 +534,24 @@ impl Checker {
                 }
                 seen.push(&name.name);
             }
+        }
+        // An unknown option explains a wrong count (`Normal(loc = 0, scale = 1)`).
+        if self.out.diags.len() > before {
+            return;
+        }
+        if positional < b.min || b.max.is_some_and(|m| positional > m) {
+            let label = match b.params.get(positional) {
+                Some(missing) if positional < b.min => format!("missing `{missing}`"),
+                _ => "wrong number of arguments".into(),
+            };
+            self.out.diags.push(
+                Diag::error(
+                    format!("`{n}` takes {}, got {positional}", b.arity_text()),
+                    whole,
+                )
+                .label(label)
+                .help(format!("usage: {}", b.summary)),
+            );
         }
     }
 

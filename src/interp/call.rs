@@ -301,11 +301,26 @@ impl Interp {
             named: Vec::new(),
             span,
         };
+        let names: Vec<Option<&str>> = args
+            .iter()
+            .map(|a| a.name.as_ref().map(|n| n.name.as_str()))
+            .collect();
+        let placed = b.bind(&names).map_err(|i| {
+            let n = args[i].name.as_ref().expect("a named argument");
+            Diag::error(format!("argument `{}` is given twice", n.name), n.span)
+                .help(format!("usage: {}", b.summary))
+        })?;
+        let mut values = Vec::with_capacity(args.len());
         for arg in args {
-            let v = self.eval(&arg.value, env)?;
-            match &arg.name {
-                None => a.pos.push((v, arg.value.span)),
-                Some(n) => a.named.push((n.name.clone(), v, n.span)),
+            values.push(Some(self.eval(&arg.value, env)?));
+        }
+        for &i in &placed {
+            let v = values[i].take().expect("each argument fills one place");
+            a.pos.push((v, args[i].value.span));
+        }
+        for (arg, v) in args.iter().zip(values) {
+            if let (Some(n), Some(v)) = (&arg.name, v) {
+                a.named.push((n.name.clone(), v, n.span));
             }
         }
         let n = a.pos.len();

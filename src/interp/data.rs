@@ -634,6 +634,55 @@ impl Dataset {
         Ok(Cells::Num(Array::from_vec(shape, data)))
     }
 
+    /// Renames columns: each `(from, to)` gives column `from` the name `to` (`--columns`, so
+    /// `x[0]=eruptions` reads `eruptions` as `x[0]`). `flag` names the option, for messages.
+    pub fn rename(&mut self, pairs: &[(String, String)], flag: &str) -> Result<(), DataError> {
+        let mut renamed = Vec::with_capacity(pairs.len());
+        for (from, _) in pairs {
+            let Some(c) = self.columns.iter().position(|c| &c.name == from) else {
+                return Err(DataError::NoColumn {
+                    name: from.clone(),
+                    available: self.names(),
+                });
+            };
+            if renamed.contains(&c) {
+                return Err(DataError::Shape(format!(
+                    "{flag} names the column `{from}` twice"
+                )));
+            }
+            renamed.push(c);
+        }
+        for ((_, to), &c) in pairs.iter().zip(&renamed) {
+            let clash = self
+                .columns
+                .iter()
+                .enumerate()
+                .any(|(i, other)| &other.name == to && !renamed.contains(&i));
+            if clash || pairs.iter().filter(|(_, t)| t == to).count() > 1 {
+                return Err(DataError::Shape(format!(
+                    "{}{flag} makes a second column `{to}` (from `{}`)",
+                    self.header_at(),
+                    self.columns[c].name
+                )));
+            }
+        }
+        for ((_, to), &c) in pairs.iter().zip(&renamed) {
+            self.columns[c].name = to.clone();
+        }
+        Ok(())
+    }
+
+    /// The numbers of the column named `name`.
+    pub fn column_numbers(&self, name: &str) -> Result<Vec<f64>, DataError> {
+        match self.columns.iter().position(|c| c.name == name) {
+            Some(c) => self.numeric(c),
+            None => Err(DataError::NoColumn {
+                name: name.to_string(),
+                available: self.names(),
+            }),
+        }
+    }
+
     /// The numbers of column `c`; a text cell is an error naming its row and column.
     pub fn numeric(&self, c: usize) -> Result<Vec<f64>, DataError> {
         let col = &self.columns[c];

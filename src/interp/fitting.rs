@@ -169,33 +169,168 @@ impl Setup {
 
     /// The options for `model`: `fixed` resolved to its parameters.
     fn options_for(&self, model: &Model) -> Result<em::Options, Diag> {
-        let mut ids: Vec<ParamId> = Vec::new();
-        for name in &self.fixed {
-            match model.param_id(name) {
-                Some(p) => ids.push(p),
-                None => {
-                    let names: Vec<&str> = model.params.iter().map(|p| p.name.as_str()).collect();
-                    let what = if model.var_id(name).is_some() {
-                        format!(
-                            "`{name}` is a random variable of model `{}`, not a parameter",
-                            model.name
-                        )
-                    } else {
-                        format!("model `{}` has no parameter `{name}`", model.name)
-                    };
-                    let help = suggest(name, names.iter().copied())
-                        .map(|s| format!("did you mean \"{s}\"? "))
-                        .unwrap_or_default();
-                    return Err(Diag::error(what, self.fixed_span)
-                        .help(format!("{help}its parameters are {}", names.join(", "))));
-                }
-            }
-        }
+        let ids = fixed_params(model, &self.fixed)
+            .map_err(|(what, help)| Diag::error(what, self.fixed_span).help(help))?;
         Ok(em::Options {
             fixed: ids,
             ..self.opts.clone()
         })
     }
+}
+
+/// The parameters of `model` named in `names` (a fit's `fixed`); an unknown name gives the
+/// message and its help.
+pub fn fixed_params(model: &Model, names: &[String]) -> Result<Vec<ParamId>, (String, String)> {
+    let mut ids: Vec<ParamId> = Vec::new();
+    for name in names {
+        match model.param_id(name) {
+            Some(p) => ids.push(p),
+            None => {
+                let names: Vec<&str> = model.params.iter().map(|p| p.name.as_str()).collect();
+                let what = if model.var_id(name).is_some() {
+                    format!(
+                        "`{name}` is a random variable of model `{}`, not a parameter",
+                        model.name
+                    )
+                } else {
+                    format!("model `{}` has no parameter `{name}`", model.name)
+                };
+                let help = suggest(name, names.iter().copied())
+                    .map(|s| format!("did you mean \"{s}\"? "))
+                    .unwrap_or_default();
+                return Err((
+                    what,
+                    format!("{help}its parameters are {}", names.join(", ")),
+                ));
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// A note when the data give every discrete variable of the data plate in every row: the fit
+/// is then supervised (plain maximum likelihood, nothing latent), which is rarely meant when
+/// the data came from `sample`, which returns the latent columns too.
+pub fn supervised_note(model: &Model, data: &em::stats::Data) -> Option<String> {
+    let observed: Vec<&str> = model
+        .vars
+        .iter()
+        .enumerate()
+        .filter(|(v, var)| {
+            var.support.is_discrete()
+                && model.data_plate().is_some_and(|p| var.plates.contains(&p))
+                && data.obs[*v]
+                    .as_ref()
+                    .is_some_and(|o| o.lanes == data.rows && o.data.iter().all(|x| !x.is_nan()))
+        })
+        .map(|(_, var)| var.name.as_str())
+        .collect();
+    if observed.is_empty()
+        || model
+            .vars
+            .iter()
+            .enumerate()
+            .any(|(v, var)| var.support.is_discrete() && data.obs[v].is_none())
+    {
+        return None;
+    }
+    let (names, is) = match observed.as_slice() {
+        [one] => (format!("`{one}` is"), "it"),
+        many => (
+            format!(
+                "{} are",
+                many.iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "them",
+        ),
+    };
+    Some(format!(
+        "{names} observed in every row: this is a supervised fit; to fit a mixture, leave {is} out of the data (e.g. table(x = d.x))"
+    ))
+}
+
+/// What a running fit says on stderr, the same from the command line, a script and the REPL:
+/// with `verbose`, every iteration; otherwise, when `timed` and once it has run a second, a
+/// line a second, and after such lines a closing one, so that the last line is the result.
+pub struct Reporter {
+    name: String,
+    restarts: usize,
+    verbose: bool,
+    timed: bool,
+    began: std::time::Instant,
+    shown_at: f64,
+}
+
+impl Reporter {
+    /// A reporter for a fit of model `name` with `restarts` runs.
+    pub fn new(name: &str, restarts: usize, verbose: bool, timed: bool) -> Reporter {
+        Reporter {
+            name: name.to_string(),
+            restarts,
+            verbose,
+            timed,
+            began: std::time::Instant::now(),
+            shown_at: 0.0,
+        }
+    }
+
+    /// The line to show after an iteration, if any.
+    pub fn line(&mut self, p: &Progress) -> Option<String> {
+        let who = if self.restarts > 1 {
+            format!("restart {}/{}, ", p.restart + 1, self.restarts)
+        } else {
+            String::new()
+        };
+        let loglik = crate::array::format_number(p.loglik);
+        if self.verbose {
+            return Some(format!(
+                "fit {}: {who}iteration {}: loglik = {loglik}",
+                self.name, p.iteration
+            ));
+        }
+        let t = self.began.elapsed().as_secs_f64();
+        if !self.timed || t - self.shown_at < 1.0 {
+            return None;
+        }
+        self.shown_at = t;
+        Some(format!(
+            "fit {}: {who}iteration {}, loglik = {loglik}, {t:.1} s",
+            self.name, p.iteration
+        ))
+    }
+
+    /// The closing line, after progress lines were shown.
+    pub fn closing(&self, iterations: usize, loglik: f64) -> Option<String> {
+        (self.shown_at > 0.0).then(|| {
+            format!(
+                "fit {}: done, {iterations} iterations, loglik = {}, {:.1} s",
+                self.name,
+                crate::array::format_number(loglik),
+                self.began.elapsed().as_secs_f64()
+            )
+        })
+    }
+}
+
+/// Checks row weights: finite, non-negative, not all zero.
+pub fn check_weights(w: &[f64]) -> Result<(), String> {
+    if let Some((i, x)) = w
+        .iter()
+        .enumerate()
+        .find(|(_, x)| !(x.is_finite() && **x >= 0.0))
+    {
+        return Err(format!(
+            "weight {i} is {}, but weights must be finite and ≥ 0",
+            crate::array::format_number(*x)
+        ));
+    }
+    if w.iter().sum::<f64>() <= 0.0 {
+        return Err("the weights are all zero".into());
+    }
+    Ok(())
 }
 
 /// Row weights: a vector of one non-negative number per row, not all zero.
@@ -211,27 +346,13 @@ fn weights(v: &Value, s: Span, rows: usize) -> Result<Vec<f64>, Diag> {
             "give one non-negative weight per row",
         ));
     }
-    if let Some((i, x)) = w
-        .data()
-        .iter()
-        .enumerate()
-        .find(|(_, x)| !(x.is_finite() && **x >= 0.0))
-    {
-        return Err(bad(
-            format!(
-                "weight {i} is {}, but weights must be finite and ≥ 0",
-                crate::array::format_number(*x)
-            ),
-            s,
-            "give one non-negative weight per row",
-        ));
-    }
-    if w.data().iter().sum::<f64>() <= 0.0 {
-        return Err(bad(
-            "the weights are all zero",
-            s,
-            "give some row a positive weight",
-        ));
+    if let Err(why) = check_weights(w.data()) {
+        let help = if why.contains("all zero") {
+            "give some row a positive weight"
+        } else {
+            "give one non-negative weight per row"
+        };
+        return Err(bad(why, s, help));
     }
     Ok(w.into_data())
 }
@@ -255,35 +376,46 @@ impl Interp {
         let opts = setup.options_for(model)?;
         let bound = bind(model, data, setup.weights.clone())
             .map_err(|e| Diag::error(e.to_string(), data_span).help(e.help()))?;
-        let restarts = opts.restarts > 1;
+        let mut report = Reporter::new(&model.name, opts.restarts, setup.verbose, self.interactive);
         let mut progress = |p: Progress| {
-            if setup.verbose {
-                let who = if restarts {
-                    format!("restart {}, ", p.restart + 1)
-                } else {
-                    String::new()
-                };
-                self.note(&format!(
-                    "fit {}: {who}iteration {}: loglik = {}",
-                    model.name,
-                    p.iteration,
-                    crate::array::format_number(p.loglik)
-                ));
+            if let Some(line) = report.line(&p) {
+                self.note(&line);
             }
             true
         };
-        let f = em::fit(model, &bound, &opts, &mut progress).map_err(|e| {
-            let unobserved = matches!(e, FitError::Unobserved { .. });
-            let d = fit_diag(e, span);
-            if unobserved {
-                d.help(format!(
-                    "the data's columns are {}",
-                    data.names().join(", ")
-                ))
-            } else {
-                d
+        let fitted = em::fit(model, &bound, &opts, &mut progress);
+        let f = match fitted {
+            Ok(f) => f,
+            Err(FitError::Interrupted {
+                partial: Some(partial),
+            }) if self.interactive => {
+                self.note(&format!(
+                    "fit {}: interrupted after {} iterations; the value is the fit so far (loglik = {}, converged = false)",
+                    model.name,
+                    partial.iterations,
+                    crate::array::format_number(partial.loglik)
+                ));
+                *partial
             }
-        })?;
+            Err(e) => {
+                let unobserved = matches!(e, FitError::Unobserved { .. });
+                let d = fit_diag(e, span);
+                return Err(if unobserved {
+                    d.help(format!(
+                        "the data's columns are {}",
+                        data.names().join(", ")
+                    ))
+                } else {
+                    d
+                });
+            }
+        };
+        if let Some(line) = report.closing(f.iterations, f.loglik) {
+            self.note(&line);
+        }
+        if let Some(note) = supervised_note(model, &bound) {
+            self.note(&format!("note: fit of `{}`: {note}", model.name));
+        }
         for w in &f.warnings {
             self.warn(Diag::warning(format!("fit of `{}`: {w}", model.name), span));
         }

@@ -15,6 +15,7 @@ use crate::diag::{Diag, suggest};
 use crate::infer::{self, Answer, InferError};
 use crate::model::expr as ir;
 use crate::syntax::ast::{self, ExprKind, IndexItem, Span, StmtKind};
+pub use fitting::{Reporter, check_weights, fixed_params, supervised_note};
 use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -46,6 +47,9 @@ pub struct Interp {
     name: String,
     /// Warnings raised by the statement running now, rendered when it ends.
     warnings: RefCell<Vec<Diag>>,
+    /// Interactive: a long fit reports progress once a second, and one cut short by Ctrl-C
+    /// (or the time limit) gives the fit so far instead of an error.
+    interactive: bool,
 }
 
 impl Interp {
@@ -64,7 +68,15 @@ impl Interp {
             err: RefCell::new(Box::new(crate::console::Stderr)),
             name: String::new(),
             warnings: RefCell::new(Vec::new()),
+            interactive: false,
         }
+    }
+
+    /// Behaves as the REPL wants: long fits report progress once a second, and a fit cut
+    /// short gives the fit so far, with a note.
+    pub fn interactive(mut self) -> Interp {
+        self.interactive = true;
+        self
     }
 
     /// Renders warnings as coming from the file `name`, and writes them (and `verbose`
@@ -252,6 +264,16 @@ impl Interp {
         self.env.define(&decl.name.name, Value::Model(mv.clone()));
         self.current = Some(mv);
         Ok(())
+    }
+
+    /// Lowers a declaration outside any script (a template made from the command line): its
+    /// own constants and built-in functions are all it can use.
+    pub fn lower_alone(
+        &self,
+        decl: &ast::ModelDecl,
+        args: &[(String, Option<Array>)],
+    ) -> Result<crate::model::Model, Failure> {
+        self.lower(decl, &Env::default(), args)
     }
 
     /// Lowers a declaration with the script's values in `env`.
@@ -900,8 +922,17 @@ impl Outer for ScriptOuter<'_> {
         self.env.names()
     }
 
-    fn value(&self, e: &ast::Expr) -> Result<Option<Array>, Diag> {
-        let v = self.interp.eval(e, self.env)?;
+    fn value(&self, e: &ast::Expr, locals: &[(String, Array)]) -> Result<Option<Array>, Diag> {
+        let v = if locals.is_empty() {
+            self.interp.eval(e, self.env)?
+        } else {
+            let mut env = self.env.clone();
+            env.push();
+            for (name, value) in locals {
+                env.define(name, Value::Num(value.clone()));
+            }
+            self.interp.eval(e, &env)?
+        };
         match v.as_array() {
             Some(a) => Ok(Some(a)),
             None => Err(Diag::error(

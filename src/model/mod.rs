@@ -378,7 +378,7 @@ impl Family {
     }
 
     /// The family's name.
-    pub fn name(self) -> &'static str {
+    pub const fn name(self) -> &'static str {
         match self {
             Family::Categorical => "Categorical",
             Family::Bernoulli => "Bernoulli",
@@ -388,7 +388,7 @@ impl Family {
     }
 
     /// The names of the arguments, in order.
-    pub fn arg_names(self) -> &'static [&'static str] {
+    pub const fn arg_names(self) -> &'static [&'static str] {
         match self {
             Family::Categorical | Family::Bernoulli => &["p"],
             Family::Normal => &["mean", "sd"],

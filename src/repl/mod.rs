@@ -376,6 +376,7 @@ impl Session {
 /// An interpreter for the session: relative paths from the working directory.
 fn fresh(out: &Shared, err: &Shared, access: &Access) -> Interp {
     Interp::new(PathBuf::from("."), Box::new(out.clone()))
+        .interactive()
         .with_access(access.clone())
         .with_diagnostics(INPUT, Box::new(err.clone()))
 }

@@ -123,6 +123,18 @@ pub fn name(name: &str) -> Option<&'static str> {
     })
 }
 
+/// gmm's name for a distribution argument that TensorFlow Probability, SciPy or PyTorch name
+/// otherwise (`loc`, `scale`, `probs`, …).
+pub fn argument(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "loc" | "mu" | "mean_" => "mean",
+        "scale" | "sigma" | "std" | "stddev" => "sd",
+        "probs" | "prob" | "probabilities" | "weights" => "p",
+        "covariance_matrix" | "covariance" | "Sigma" => "cov",
+        _ => return None,
+    })
+}
+
 /// Help for a `?` the lexer found: `?fit` and `fit?` ask for help in other REPLs.
 pub fn question_mark(text: &str, at: usize) -> String {
     let word = |s: &str| {

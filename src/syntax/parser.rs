@@ -9,8 +9,39 @@ use pest::iterators::{Pair, Pairs};
 use pest::pratt_parser::{Assoc as PrattAssoc, Op, PrattParser};
 use std::sync::LazyLock;
 
-/// The deepest expression tree a program may build (operators and brackets together).
+/// The deepest nesting an expression may have: brackets, calls, prefix operators and operators
+/// of different precedence. A left-to-right chain of one precedence (`a + b - c + ...`) is not
+/// nesting and counts once; its length is bounded by [`MAX_HEIGHT`].
 pub const MAX_EXPR_DEPTH: usize = 200;
+
+/// The highest expression tree: a chain `x1 + x2 + ...` is a tree as high as it is long, and
+/// each later phase walks it by recursion, so it is bounded too, with room for 2 MiB stacks.
+pub const MAX_HEIGHT: usize = 500;
+
+/// How deep an expression is: its nesting (what [`MAX_EXPR_DEPTH`] bounds) and the height of
+/// its tree (what [`MAX_HEIGHT`] bounds, the recursion of every later phase).
+#[derive(Clone, Copy, Debug, Default)]
+struct Size {
+    depth: usize,
+    height: usize,
+}
+
+impl Size {
+    fn max(self, other: Size) -> Size {
+        Size {
+            depth: self.depth.max(other.depth),
+            height: self.height.max(other.height),
+        }
+    }
+
+    /// One level more: a node over operands of this size.
+    fn up(self) -> Size {
+        Size {
+            depth: self.depth + 1,
+            height: self.height + 1,
+        }
+    }
+}
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/gmm.pest"]
@@ -383,7 +414,7 @@ fn tight_span(p: &Pair<Rule>) -> Span {
 /// A parsed operand with what the checks on its parent need to know.
 struct Parsed {
     expr: Expr,
-    depth: usize,
+    size: Size,
     /// Written in parentheses (so `(a < b) < c` is not a chained comparison).
     grouped: bool,
 }
@@ -576,7 +607,7 @@ fn expr_parsed(p: Pair<Rule>) -> Result<Parsed, Diag> {
                 _ => UnOp::Not,
             };
             let span = span_of(&op).to(rhs.expr.span);
-            node(ExprKind::Unary(o, Box::new(rhs.expr)), span, rhs.depth + 1)
+            node(ExprKind::Unary(o, Box::new(rhs.expr)), span, rhs.size.up())
         })
         .map_infix(|lhs, op, rhs| {
             let (lhs, rhs) = (lhs?, rhs?);
@@ -599,11 +630,23 @@ fn expr_parsed(p: Pair<Rule>) -> Result<Parsed, Diag> {
                 .help("add parentheses, or for comparisons write `a < b and b < c`"));
             }
             let span = lhs.expr.span.to(rhs.expr.span);
-            let depth = lhs.depth.max(rhs.depth) + 1;
+            // `a + b + c`: the left operand is the chain so far, one level, however long.
+            let continues = o.assoc() == Assoc::Left
+                && !lhs.grouped
+                && matches!(lhs.expr.kind, ExprKind::Binary(..))
+                && lhs.expr.precedence() == o.precedence();
+            let size = if continues {
+                Size {
+                    depth: lhs.size.depth.max(rhs.size.depth + 1),
+                    height: lhs.size.height.max(rhs.size.height) + 1,
+                }
+            } else {
+                lhs.size.max(rhs.size).up()
+            };
             node(
                 ExprKind::Binary(o, Box::new(lhs.expr), Box::new(rhs.expr)),
                 span,
-                depth,
+                size,
             )
         })
         .map_postfix(|lhs, op| postfix(lhs?, op))
@@ -640,29 +683,29 @@ fn primary(p: Pair<Rule>) -> Result<Parsed, Diag> {
                 .expect("parentheses hold an expression");
             let mut parsed = expr_parsed(inner)?;
             parsed.grouped = true;
-            parsed.depth += 1;
-            check_depth(&parsed.expr, parsed.depth)?;
+            parsed.size.depth += 1;
+            check_size(&parsed.expr, parsed.size)?;
             return Ok(parsed);
         }
         Rule::list => {
             let mut items = Vec::new();
-            let mut depth = 0;
+            let mut size = Size::default();
             for q in p.into_inner() {
                 let e = expr_parsed(q)?;
-                depth = depth.max(e.depth);
+                size = size.max(e.size);
                 items.push(e.expr);
             }
-            return node(ExprKind::List(items), span, depth + 1);
+            return node(ExprKind::List(items), span, size.up());
         }
         Rule::query => {
             let mut inner = p.into_inner();
             let head = inner.next().expect("a query has a head");
-            let (q, depth) = query(head.as_str() == "logp", None, inner.next())?;
-            return node(ExprKind::Query(q), span, depth + 1);
+            let (q, size) = query(head.as_str() == "logp", None, inner.next())?;
+            return node(ExprKind::Query(q), span, size.up());
         }
         r => unreachable!("the grammar allows no other operand: {r:?}"),
     };
-    node(kind, span, 1)
+    node(kind, span, Size::default().up())
 }
 
 fn postfix(lhs: Parsed, op: Pair<Rule>) -> Result<Parsed, Diag> {
@@ -671,32 +714,35 @@ fn postfix(lhs: Parsed, op: Pair<Rule>) -> Result<Parsed, Diag> {
     match op.as_rule() {
         Rule::call_args => {
             let args = call_args_parsed(op)?;
-            let depth = args.1.max(lhs.depth) + 1;
-            node(ExprKind::Call(base, args.0), span, depth)
+            node(
+                ExprKind::Call(base, args.0),
+                span,
+                args.1.max(lhs.size).up(),
+            )
         }
         Rule::index => {
             let mut items = Vec::new();
-            let mut depth = lhs.depth;
+            let mut size = lhs.size;
             for q in op.into_inner() {
                 if q.as_rule() == Rule::index_all {
                     items.push(IndexItem::All(span_of(&q)));
                 } else {
                     let e = expr_parsed(q)?;
-                    depth = depth.max(e.depth);
+                    size = size.max(e.size);
                     items.push(IndexItem::At(e.expr));
                 }
             }
-            node(ExprKind::Index(base, items), span, depth + 1)
+            node(ExprKind::Index(base, items), span, size.up())
         }
         Rule::field => {
             let name = ident(op.into_inner().next().expect("a field has a name"));
-            node(ExprKind::Field(base, name), span, lhs.depth + 1)
+            node(ExprKind::Field(base, name), span, lhs.size.up())
         }
         Rule::method_query => {
             let mut inner = op.into_inner();
             let head = inner.next().expect("a query has a head");
-            let (q, depth) = query(head.as_str() == "logp", Some(base), inner.next())?;
-            node(ExprKind::Query(q), span, depth.max(lhs.depth) + 1)
+            let (q, size) = query(head.as_str() == "logp", Some(base), inner.next())?;
+            node(ExprKind::Query(q), span, size.max(lhs.size).up())
         }
         r => unreachable!("the grammar allows no other postfix: {r:?}"),
     }
@@ -706,10 +752,10 @@ fn query(
     log: bool,
     model: Option<Box<Expr>>,
     body: Option<Pair<Rule>>,
-) -> Result<(Query, usize), Diag> {
+) -> Result<(Query, Size), Diag> {
     let mut targets = Vec::new();
     let mut given = Vec::new();
-    let mut depth = 0;
+    let mut size = Size::default();
     for part in body.expect("a query has a body").into_inner() {
         let is_given = part.as_rule() == Rule::query_given;
         for term in part.into_inner() {
@@ -718,7 +764,7 @@ fn query(
             let value = match t.next() {
                 Some(v) => {
                     let e = expr_parsed(v)?;
-                    depth = depth.max(e.depth);
+                    size = size.max(e.size);
                     Some(e.expr)
                 }
                 None => None,
@@ -749,26 +795,26 @@ fn query(
             targets,
             given,
         },
-        depth,
+        size,
     ))
 }
 
-fn call_args_parsed(p: Pair<Rule>) -> Result<(Vec<Arg>, usize), Diag> {
+fn call_args_parsed(p: Pair<Rule>) -> Result<(Vec<Arg>, Size), Diag> {
     let mut args: Vec<Arg> = Vec::new();
-    let mut depth = 0;
+    let mut size = Size::default();
     for q in p.into_inner() {
         let arg = if q.as_rule() == Rule::named_arg {
             let mut inner = q.into_inner();
             let name = ident(inner.next().expect("a named argument has a name"));
             let e = expr_parsed(inner.next().expect("a named argument has a value"))?;
-            depth = depth.max(e.depth);
+            size = size.max(e.size);
             Arg {
                 name: Some(name),
                 value: e.expr,
             }
         } else {
             let e = expr_parsed(q)?;
-            depth = depth.max(e.depth);
+            size = size.max(e.size);
             if let Some(named) = args.iter().rev().find_map(|a| a.name.as_ref()) {
                 return Err(
                     Diag::error("positional argument after a named one", e.expr.span)
@@ -784,22 +830,29 @@ fn call_args_parsed(p: Pair<Rule>) -> Result<(Vec<Arg>, usize), Diag> {
         };
         args.push(arg);
     }
-    Ok((args, depth))
+    Ok((args, size))
 }
 
-fn node(kind: ExprKind, span: Span, depth: usize) -> Result<Parsed, Diag> {
+fn node(kind: ExprKind, span: Span, size: Size) -> Result<Parsed, Diag> {
     let expr = Expr { kind, span };
-    check_depth(&expr, depth)?;
+    check_size(&expr, size)?;
     Ok(Parsed {
         expr,
-        depth,
+        size,
         grouped: false,
     })
 }
 
-fn check_depth(expr: &Expr, depth: usize) -> Result<(), Diag> {
-    if depth > MAX_EXPR_DEPTH {
+fn check_size(expr: &Expr, size: Size) -> Result<(), Diag> {
+    if size.depth > MAX_EXPR_DEPTH {
         Err(too_deep(expr.span))
+    } else if size.height > MAX_HEIGHT {
+        Err(Diag::error(
+            format!("expression more than {MAX_HEIGHT} operations long"),
+            Span::new(expr.span.start, expr.span.start + 1),
+        )
+        .label("this expression is too long")
+        .help("compute it in pieces with `let`, or add up a vector with sum(...)"))
     } else {
         Ok(())
     }

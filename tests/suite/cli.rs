@@ -317,3 +317,291 @@ fn fit_refuses_bad_flags_data_and_paths() {
     assert!(stderr(&out).contains("cannot write"));
     assert!(!std::path::Path::new("no/such/folder").exists());
 }
+
+/// Runs `gmm ARGS` in `dir`.
+fn gmm_at(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_gmm"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("gmm runs")
+}
+
+/// A two-component full-covariance mixture for Old Faithful, started from given values.
+const FAITHFUL2: &str = "model mix2 {
+    param pi : simplex[2] = [0.5, 0.5]
+    param mu[2] : vector[2] = [[2, 55], [4.5, 80]]
+    param S[2] : cov[2] = [[[1, 0], [0, 100]], [[1, 0], [0, 100]]]
+    plate rows {
+        z ~ Categorical(pi)
+        x ~ MvNormal(mu[z], S[z])
+    }
+}
+";
+
+#[test]
+fn fit_help_shows_defaults_and_the_script_options() {
+    let help = stdout(&gmm(&["fit", "--help"]));
+    for want in [
+        "[default: 1000]",
+        "[default: 1e-6]",
+        "[default: auto]",
+        "--weights <COLUMN>",
+        "--fixed <NAME,...>",
+        "--sieve-iter",
+        "--sieve-keep",
+        "--verbose",
+        "--columns <NAME=COLUMN,...>",
+        "fit(m, data, ...)",
+    ] {
+        assert!(help.contains(want), "`{want}` missing from:\n{help}");
+    }
+    // The command's own options come before the global ones.
+    assert!(help.find("--verbose") < help.find("--time-limit"), "{help}");
+}
+
+#[test]
+fn columns_map_a_csv_with_its_own_names() {
+    let dir = common::scratch("cli-columns");
+    std::fs::write(dir.join("mix2.gmm"), FAITHFUL2).unwrap();
+    std::fs::copy(
+        common::root().join("examples/faithful.csv"),
+        dir.join("faithful.csv"),
+    )
+    .unwrap();
+    // The same data with the model's names, written by hand.
+    let raw = std::fs::read_to_string(dir.join("faithful.csv")).unwrap();
+    let renamed = raw.replacen("eruptions,waiting", "x[0],x[1]", 1);
+    std::fs::write(dir.join("renamed.csv"), renamed).unwrap();
+    let mapped = gmm_at(
+        &dir,
+        &[
+            "fit",
+            "mix2.gmm",
+            "--data",
+            "faithful.csv",
+            "--columns",
+            "x[0]=eruptions,x[1]=waiting",
+        ],
+    );
+    assert!(mapped.status.success(), "{}", stderr(&mapped));
+    let by_hand = gmm_at(&dir, &["fit", "mix2.gmm", "--data", "renamed.csv"]);
+    assert!(by_hand.status.success(), "{}", stderr(&by_hand));
+    assert_eq!(stdout(&mapped), stdout(&by_hand));
+    assert!(
+        stdout(&mapped).contains("# converged = true"),
+        "{}",
+        stdout(&mapped)
+    );
+    // A column that is not there is named, with the ones that are.
+    let wrong = gmm_at(
+        &dir,
+        &[
+            "fit",
+            "mix2.gmm",
+            "--data",
+            "faithful.csv",
+            "--columns",
+            "x[0]=eruption,x[1]=waiting",
+        ],
+    );
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        stderr(&wrong).contains("--columns: faithful.csv: the dataset has no column `eruption`")
+            && stderr(&wrong).contains("did you mean `eruptions`?"),
+        "{}",
+        stderr(&wrong)
+    );
+    // Not NAME=COLUMN: a usage error.
+    let usage = gmm_at(
+        &dir,
+        &[
+            "fit",
+            "mix2.gmm",
+            "--data",
+            "faithful.csv",
+            "--columns",
+            "x[0]",
+        ],
+    );
+    assert_eq!(usage.status.code(), Some(2), "{}", stderr(&usage));
+    // sample names its output's columns the same way, and fit reads them back.
+    let sampled = gmm_at(
+        &dir,
+        &[
+            "sample",
+            "mix2.gmm",
+            "-n",
+            "3",
+            "--columns",
+            "x[0]=eruptions,x[1]=waiting,z=kind",
+        ],
+    );
+    assert!(
+        stdout(&sampled).starts_with("kind,eruptions,waiting\n"),
+        "{}",
+        stdout(&sampled)
+    );
+}
+
+#[test]
+fn fit_flags_match_the_script_options() {
+    let dir = common::scratch("cli-fit-flags");
+    std::fs::write(dir.join("mix2.gmm"), FAITHFUL2).unwrap();
+    let raw = std::fs::read_to_string(common::root().join("examples/faithful.csv")).unwrap();
+    // A weight column: 1, 2, 3, 1, 2, 3, …
+    let mut weighted = String::from("x[0],x[1],w\n");
+    for (i, line) in raw.lines().skip(1).enumerate() {
+        weighted.push_str(&format!("{line},{}\n", i % 3 + 1));
+    }
+    std::fs::write(dir.join("w.csv"), &weighted).unwrap();
+    let flags = [
+        "fit",
+        "mix2.gmm",
+        "--data",
+        "w.csv",
+        "--weights",
+        "w",
+        "--fixed",
+        "pi",
+        "--restarts",
+        "4",
+        "--sieve-iter",
+        "2",
+        "--sieve-keep",
+        "2",
+        "--init",
+        "kmeans",
+        "--seed",
+        "3",
+    ];
+    let cli = gmm_at(&dir, &flags);
+    assert!(cli.status.success(), "{}", stderr(&cli));
+    let script = "let d = load(\"w.csv\")\n\
+        let f = fit(mix2, table(x = columns(d, \"x[0]\", \"x[1]\")), weights = d.w, fixed = [\"pi\"], restarts = 4, sieve_iter = 2, sieve_keep = 2, init = \"kmeans\", seed = 3)\n\
+        print \"# loglik =\", f.loglik\n";
+    std::fs::write(dir.join("same.gmm"), format!("{FAITHFUL2}{script}")).unwrap();
+    let run = gmm_at(&dir, &["run", "same.gmm"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let loglik = |text: &str| {
+        text.lines()
+            .find(|l| l.starts_with("# loglik ="))
+            .map(|l| l.split('=').nth(1).unwrap().trim().to_string())
+            .unwrap_or_else(|| panic!("no loglik in {text}"))
+    };
+    assert_eq!(loglik(&stdout(&cli)), loglik(&stdout(&run)));
+    // `pi` stayed where it was.
+    assert!(
+        stdout(&cli).contains("param pi : simplex[2] = [0.5, 0.5]"),
+        "{}",
+        stdout(&cli)
+    );
+    // --verbose prints every iteration on stderr.
+    let verbose = gmm_at(
+        &dir,
+        &[
+            "fit",
+            "mix2.gmm",
+            "--data",
+            "w.csv",
+            "--max-iter",
+            "3",
+            "--tol",
+            "0",
+            "--verbose",
+        ],
+    );
+    let lines: Vec<&str> = std::str::from_utf8(&verbose.stderr)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("fit mix2: iteration"))
+        .collect();
+    assert_eq!(lines.len(), 3, "{}", stderr(&verbose));
+    // A weight column with a negative weight, and a parameter that does not exist.
+    weighted = weighted.replacen(",1\n", ",-1\n", 1);
+    std::fs::write(dir.join("bad.csv"), &weighted).unwrap();
+    let bad = gmm_at(
+        &dir,
+        &["fit", "mix2.gmm", "--data", "bad.csv", "--weights", "w"],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("weight 0 is -1"), "{}", stderr(&bad));
+    let unknown = gmm_at(
+        &dir,
+        &["fit", "mix2.gmm", "--data", "w.csv", "--fixed", "p"],
+    );
+    assert!(
+        stderr(&unknown).contains("--fixed: model `mix2` has no parameter `p`"),
+        "{}",
+        stderr(&unknown)
+    );
+}
+
+#[test]
+fn an_accidental_supervised_fit_gets_a_note() {
+    let dir = common::scratch("cli-supervised");
+    std::fs::write(dir.join("grades.gmm"), common::GRADES).unwrap();
+    let sample = gmm_at(
+        &dir,
+        &["sample", "grades.gmm", "-n", "500", "--out", "d.csv"],
+    );
+    assert!(sample.status.success(), "{}", stderr(&sample));
+    let note = "`z` is observed in every row: this is a supervised fit";
+    let cli = gmm_at(&dir, &["fit", "grades.gmm", "--data", "d.csv"]);
+    assert!(stderr(&cli).contains(note), "{}", stderr(&cli));
+    let script = format!(
+        "{}let f = fit(grades, sample(grades, 500, seed = 1))\nlet g = fit(grades, table(x = sample(grades, 500, seed = 1).x))\n",
+        common::GRADES
+    );
+    std::fs::write(dir.join("s.gmm"), script).unwrap();
+    let run = gmm_at(&dir, &["run", "s.gmm"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    // Once: the second fit leaves `z` out.
+    assert_eq!(stderr(&run).matches(note).count(), 1, "{}", stderr(&run));
+}
+
+#[test]
+fn a_file_without_a_model_says_what_the_command_wanted() {
+    let dir = common::scratch("cli-no-model");
+    std::fs::write(dir.join("none.gmm"), "print 1\n").unwrap();
+    std::fs::write(dir.join("d.csv"), "x\n1\n").unwrap();
+    for (args, verb) in [
+        (&["fit", "none.gmm", "--data", "d.csv"][..], "fit"),
+        (&["sample", "none.gmm", "-n", "3"][..], "sample"),
+        (&["graph", "none.gmm"][..], "draw"),
+    ] {
+        let out = gmm_at(&dir, args);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "error: none.gmm declares no model to {verb}\n = help: declare one with `model NAME {{ ... }}`\n\n"
+            )
+        );
+    }
+}
+
+#[test]
+fn a_bare_plot_draws_and_other_bare_values_are_warned_about() {
+    let dir = common::scratch("cli-bare");
+    let script = format!(
+        "{}plot(grades, width = 40, height = 10)\np(x = 3.0)\n",
+        common::GRADES
+    );
+    std::fs::write(dir.join("s.gmm"), script).unwrap();
+    let out = gmm_at(&dir, &["run", "s.gmm"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // The chart, in the terminal's text.
+    assert!(stdout(&out).contains("p(x)"), "{}", stdout(&out));
+    assert!(stdout(&out).lines().count() >= 10, "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("warning: value not used"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("write `print p(x = 3.0)`"),
+        "{}",
+        stderr(&out)
+    );
+}

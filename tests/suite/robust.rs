@@ -212,8 +212,14 @@ fn deep_nesting_is_an_error_not_a_crash() {
         ];
         for text in &cases {
             let diags = syntax::parse(text).expect_err("too deep to accept");
+            // A chain (`1+1+...`) is not nesting: it is refused as too long.
+            let word = if text.starts_with("print 1+1") {
+                "long"
+            } else {
+                "deep"
+            };
             assert!(
-                diags.iter().any(|d| d.message.contains("deep")),
+                diags.iter().any(|d| d.message.contains(word)),
                 "{}: {diags:?}",
                 &text[..40]
             );
@@ -221,6 +227,41 @@ fn deep_nesting_is_an_error_not_a_crash() {
         // Wide but shallow input is fine.
         let wide = format!("print [{}]", vec!["1"; 100_000].join(", "));
         assert!(syntax::parse(&wide).is_ok());
+    });
+}
+
+#[test]
+fn long_chains_within_the_limits_run_on_a_small_stack() {
+    on_small_stack(|| {
+        let chain = |n: usize, op: &str| vec!["a"; n].join(op);
+        let cases = [
+            // The reviewers' chains: 250 `+` and 220 `-` terms.
+            format!("let a = 1\nprint {}", chain(250, " + ")),
+            format!("let a = 1\nprint {}", chain(220, " - ")),
+            // At the limits: 499 operators in a row, and nesting with chains inside.
+            format!("let a = 1\nprint {}", chain(499, " * ")),
+            format!(
+                "let a = 1\nprint {}({}){}",
+                "-(".repeat(60),
+                chain(300, " + "),
+                ")".repeat(60)
+            ),
+            format!(
+                "let a = [1, 2]\nprint sum({}) + {}",
+                chain(200, " + "),
+                chain(250, " - ")
+            ),
+        ];
+        for text in &cases {
+            let program = syntax::parse(text).unwrap_or_else(|d| panic!("{d:?}"));
+            let checked = check_program(&program);
+            assert!(checked.diags.is_empty(), "{:?}", checked.diags);
+            let shown = syntax::fmt::format_program(&program, text);
+            assert!(syntax::parse(&shown).is_ok());
+            let mut interp = gmm::interp::Interp::new(".".into(), Box::new(std::io::sink()));
+            assert!(interp.run(&program, text).is_ok());
+            drop(program.clone());
+        }
     });
 }
 

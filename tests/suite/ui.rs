@@ -30,7 +30,10 @@ fn warnings() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{path}: {stderr}");
         assert!(stderr.starts_with("warning"), "{path}: {stderr}");
-        assert!(common::has_script_location(&stderr, &path), "{path}: {stderr}");
+        assert!(
+            common::has_script_location(&stderr, &path),
+            "{path}: {stderr}"
+        );
     }
 }
 
@@ -44,7 +47,10 @@ fn repl_inputs() {
     }) {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{path}: {stderr}");
-        assert!(common::has_script_location(&stderr, "<repl>"), "{path}: {stderr}");
+        assert!(
+            common::has_script_location(&stderr, "<repl>"),
+            "{path}: {stderr}"
+        );
         assert!(!stderr.contains("panicked"), "{path}: {stderr}");
     }
 }

@@ -57,9 +57,10 @@ pub enum FitError {
     /// Data too large in magnitude for variances in 64-bit floats.
     #[error("the data of `{var}` reach {}, beyond the {} that a fit can square without overflow", format_number(*.value), format_number(MAX_DATA_SCALE))]
     Scale { var: String, value: f64 },
-    /// The caller (or Ctrl-C) asked the fit to stop.
+    /// The caller (or Ctrl-C) asked the fit to stop. `partial` is the fit as it stood after
+    /// the last whole iteration (the best run so far, with restarts), when there was one.
     #[error("the fit was interrupted")]
-    Interrupted,
+    Interrupted { partial: Option<Box<Fitted>> },
     /// Inference failed.
     #[error(transparent)]
     Infer(#[from] InferError),
@@ -69,7 +70,7 @@ impl FitError {
     /// How to fix it.
     pub fn help(&self) -> Option<String> {
         match self {
-            FitError::Interrupted => Some(crate::interrupt::why()),
+            FitError::Interrupted { .. } => Some(crate::interrupt::why()),
             FitError::NotDirect { param, .. } => Some(format!(
                 "write the distribution with `{param}` (or `{param}[...]`) as the argument, or hold it with fixed = [\"{param}\"]"
             )),
@@ -155,7 +156,7 @@ impl Default for Options {
 }
 
 /// A finished fit.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Fitted {
     /// The model with its fitted values.
     pub model: Model,
@@ -241,17 +242,19 @@ impl Run {
             opts.reg,
             data.negligible(),
         )?;
+        let cpds = tables(&model)?;
+        let next = estep(&model, &cpds, data, true)?;
+        if !next.loglik.is_finite() {
+            return Err(impossible("updated", &next));
+        }
+        // The step is whole: only now does the run change, so a step cut short leaves it as
+        // it was after the last one.
         for v in report.vanished {
             if !self.vanished.iter().any(|(_, w)| *w == v) {
                 self.vanished.push((self.trace.len() + 1, v));
             }
         }
         self.floored = report.floored;
-        let cpds = tables(&model)?;
-        let next = estep(&model, &cpds, data, true)?;
-        if !next.loglik.is_finite() {
-            return Err(impossible("updated", &next));
-        }
         let change = (next.loglik - self.current.loglik).abs() / data.total_weight();
         self.converged = change < opts.tol;
         self.trace.push(next.loglik);
@@ -361,7 +364,11 @@ pub fn fit(
     // result cut short or an error, the answer is the interruption.
     let result = fit_inner(model, data, opts, progress);
     if crate::interrupt::requested() {
-        return Err(FitError::Interrupted);
+        let partial = match result {
+            Err(FitError::Interrupted { partial }) => partial,
+            _ => None,
+        };
+        return Err(FitError::Interrupted { partial });
     }
     result
 }
@@ -443,7 +450,7 @@ fn fit_inner(
                 loglik: run.loglik(),
             });
             if !go || crate::interrupt::requested() {
-                return Err(FitError::Interrupted);
+                return Err(FitError::Interrupted { partial: None });
             }
         }
         Ok(())
@@ -453,6 +460,15 @@ fn fit_inner(
         if best.as_ref().is_none_or(|(_, b)| run.loglik() > b.loglik()) {
             *best = Some((r, run));
         }
+    };
+    // Cut short: the best run so far, as it stood after its last whole iteration.
+    let stopped = |e: FitError, r: usize, run: Run, mut best: Option<(usize, Run)>| match e {
+        FitError::Interrupted { .. } => {
+            keep_best(r, run, &mut best);
+            let partial = best.map(|(r, run)| Box::new(run.finish(&plan, how(r), opts.reg)));
+            FitError::Interrupted { partial }
+        }
+        e => e,
     };
     if opts.sieve_iter > 0 && opts.restarts > 1 {
         // Only the best `keep` runs so far are kept, so memory does not grow with restarts;
@@ -465,7 +481,9 @@ fn fit_inner(
         let mut runs = Vec::new();
         for r in 0..opts.restarts {
             let mut run = begin(r)?;
-            advance(&mut run, r, opts.sieve_iter.min(opts.max_iter))?;
+            if let Err(e) = advance(&mut run, r, opts.sieve_iter.min(opts.max_iter)) {
+                return Err(stopped(e, r, run, best));
+            }
             runs.push((r, run));
             if runs.len() >= 2 * keep {
                 rank(&mut runs);
@@ -474,13 +492,17 @@ fn fit_inner(
         rank(&mut runs);
         runs.sort_by_key(|(r, _)| *r);
         for (r, mut run) in runs {
-            advance(&mut run, r, opts.max_iter)?;
+            if let Err(e) = advance(&mut run, r, opts.max_iter) {
+                return Err(stopped(e, r, run, best));
+            }
             keep_best(r, run, &mut best);
         }
     } else {
         for r in 0..opts.restarts.max(1) {
             let mut run = begin(r)?;
-            advance(&mut run, r, opts.max_iter)?;
+            if let Err(e) = advance(&mut run, r, opts.max_iter) {
+                return Err(stopped(e, r, run, best));
+            }
             keep_best(r, run, &mut best);
         }
     }
