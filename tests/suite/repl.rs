@@ -149,7 +149,21 @@ fn ctrl_c_stops_a_long_fit_and_keeps_the_session() {
     p.exp_string("iteration 2: loglik").unwrap();
     p.send_control('c').unwrap();
     let shown = p.exp_regex(r"\n\r?gmm> ").unwrap().0;
-    assert!(shown.contains("interrupted"), "{shown}");
+    assert!(shown.contains("interrupted after"), "{shown}");
+    assert!(shown.contains("the value is the fit so far"), "{shown}");
+    // The fit so far is kept: whole iterations, not converged.
+    let shown = enter(&mut p, "f.iterations >= 2 and not f.converged", "gmm> ");
+    assert!(shown.contains("true"), "{shown}");
+    let shown = enter(&mut p, "f.loglik == f.trace[len(f.trace) - 1]", "gmm> ");
+    assert!(shown.contains("true"), "{shown}");
+    // Without verbose, a fit longer than a second reports once a second, as `gmm fit` does.
+    p.send_line("let g = fit(grades, d, tol = 0, max_iter = 1000000)")
+        .unwrap();
+    p.exp_regex(r"fit grades: iteration \d+, loglik = -?[0-9.e]+, \d+\.\d s")
+        .unwrap();
+    p.send_control('c').unwrap();
+    let shown = p.exp_regex(r"\n\r?gmm> ").unwrap().0;
+    assert!(shown.contains("interrupted after"), "{shown}");
     // The session is intact: earlier names are there, new statements run.
     let shown = enter(&mut p, "len(d) + 1", "gmm> ");
     assert!(shown.contains("100001"), "{shown}");

@@ -461,14 +461,15 @@ fn fit_inner(
             *best = Some((r, run));
         }
     };
-    // Cut short: the best run so far, as it stood after its last whole iteration.
-    let stopped = |e: FitError, r: usize, run: Run, mut best: Option<(usize, Run)>| match e {
-        FitError::Interrupted { .. } => {
-            keep_best(r, run, &mut best);
-            let partial = best.map(|(r, run)| Box::new(run.finish(&plan, how(r), opts.reg)));
-            FitError::Interrupted { partial }
+    // Cut short (between iterations, or inside one, which then fails however it fails): the
+    // best run so far, as it stood after its last whole iteration.
+    let stopped = |e: FitError, r: usize, run: Run, mut best: Option<(usize, Run)>| {
+        if !matches!(e, FitError::Interrupted { .. }) && !crate::interrupt::requested() {
+            return e;
         }
-        e => e,
+        keep_best(r, run, &mut best);
+        let partial = best.map(|(r, run)| Box::new(run.finish(&plan, how(r), opts.reg)));
+        FitError::Interrupted { partial }
     };
     if opts.sieve_iter > 0 && opts.restarts > 1 {
         // Only the best `keep` runs so far are kept, so memory does not grow with restarts;
