@@ -1,5 +1,5 @@
-//! `plot(...)`: the script's face of `crate::plot`. With `file = "x.svg"` it writes an SVG and
-//! returns the path; without, it returns the chart as text (the REPL shows it; a script prints
+//! `plot(...)`: the script's face of `crate::plot`. With `file = "x.svg"` it writes an SVG (or,
+//! for `x.png`, that SVG rendered to pixels) and returns the path; without, it returns the chart as text (the REPL shows it; a script prints
 //! it with `print plot(...)`).
 
 use super::Interp;
@@ -14,6 +14,26 @@ use crate::plot::{self, Options, PlotError};
 const SVG_SIZE: (u32, u32) = (800, 500);
 /// Default terminal chart height in rows.
 const TERM_ROWS: u32 = 16;
+
+/// What a plot file holds, by its name's extension.
+#[derive(Clone, Copy)]
+enum Format {
+    Svg,
+    Png,
+}
+
+/// The format a file name asks for: `.svg` or `.png` (in any case), else `None`.
+fn file_format(path: &str) -> Option<Format> {
+    let ext = std::path::Path::new(path)
+        .extension()?
+        .to_str()?
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "svg" => Some(Format::Svg),
+        "png" => Some(Format::Png),
+        _ => None,
+    }
+}
 
 fn plot_diag(e: PlotError, a: &Args<'_>) -> Diag {
     let help = e.help();
@@ -42,6 +62,16 @@ impl Interp {
     /// `plot(m)`, `plot(m, d)`, `plot(v)`, `plot(x, y)`.
     pub(super) fn plot_builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
         let file = a.text_opt("file")?;
+        let format = match &file {
+            Some(path) => Some(file_format(path).ok_or_else(|| {
+                Diag::error(
+                    format!("plot writes .svg or .png files, not `{path}`"),
+                    a.opt("file").map_or(a.span, |(_, s)| s),
+                )
+                .help("end the file name in .svg (a vector image) or .png (pixels)")
+            })?),
+            None => None,
+        };
         // Pixels for an SVG; characters and rows for text, whose canvas holds 8 dots a cell.
         let (max_w, max_h) = if file.is_some() {
             (10_000, 10_000)
@@ -107,7 +137,11 @@ impl Interp {
                     o.height.unwrap_or(SVG_SIZE.1),
                 );
                 let svg = plot::svg::render(&fig, w, h).map_err(|e| plot_diag(e, a))?;
-                self.write_file(&path, svg.as_bytes(), a.span)?;
+                let bytes = match format {
+                    Some(Format::Png) => plot::png::from_svg(&svg).map_err(|e| plot_diag(e, a))?,
+                    _ => svg.into_bytes(),
+                };
+                self.write_file(&path, &bytes, a.span)?;
                 Ok(Value::Str(path))
             }
             None => {

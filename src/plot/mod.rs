@@ -2,6 +2,7 @@
 //! (`svg`) or as a braille chart for the terminal (`term`). Builders evaluate densities and
 //! responsibilities through `infer`; the renderers only draw.
 
+pub mod png;
 pub mod svg;
 pub mod term;
 
@@ -267,13 +268,6 @@ fn density(
         .map(|&x| (x, (0..weights.len()).map(|k| comp(k, x)).sum()))
         .collect();
     top = total.iter().map(|p| p.1).fold(top, f64::max);
-    // The mixture first, so that each component draws over it where they coincide.
-    layers.push(Layer {
-        name: format!("p({name})"),
-        colour: 0,
-        faint: false,
-        shape: Shape::Line(total),
-    });
     if weights.len() > 1 {
         for k in 0..weights.len() {
             layers.push(Layer {
@@ -289,6 +283,13 @@ fn density(
             });
         }
     }
+    // The mixture last, on top: where a component coincides with it, p(x) stays visible.
+    layers.push(Layer {
+        name: format!("p({name})"),
+        colour: 0,
+        faint: false,
+        shape: Shape::Line(total),
+    });
     Ok(Figure {
         title: o.title.clone().unwrap_or_else(|| model.name.clone()),
         xlabel: o.xlabel.clone().unwrap_or_else(|| name.to_string()),

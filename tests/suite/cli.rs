@@ -318,15 +318,6 @@ fn fit_refuses_bad_flags_data_and_paths() {
     assert!(!std::path::Path::new("no/such/folder").exists());
 }
 
-/// Runs `gmm ARGS` in `dir`.
-fn gmm_at(dir: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gmm"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("gmm runs")
-}
-
 /// A two-component full-covariance mixture for Old Faithful, started from given values.
 const FAITHFUL2: &str = "model mix2 {
     param pi : simplex[2] = [0.5, 0.5]
@@ -373,7 +364,7 @@ fn columns_map_a_csv_with_its_own_names() {
     let raw = std::fs::read_to_string(dir.join("faithful.csv")).unwrap();
     let renamed = raw.replacen("eruptions,waiting", "x[0],x[1]", 1);
     std::fs::write(dir.join("renamed.csv"), renamed).unwrap();
-    let mapped = gmm_at(
+    let mapped = common::gmm_at(
         &dir,
         &[
             "fit",
@@ -385,7 +376,7 @@ fn columns_map_a_csv_with_its_own_names() {
         ],
     );
     assert!(mapped.status.success(), "{}", stderr(&mapped));
-    let by_hand = gmm_at(&dir, &["fit", "mix2.gmm", "--data", "renamed.csv"]);
+    let by_hand = common::gmm_at(&dir, &["fit", "mix2.gmm", "--data", "renamed.csv"]);
     assert!(by_hand.status.success(), "{}", stderr(&by_hand));
     assert_eq!(stdout(&mapped), stdout(&by_hand));
     assert!(
@@ -394,7 +385,7 @@ fn columns_map_a_csv_with_its_own_names() {
         stdout(&mapped)
     );
     // A column that is not there is named, with the ones that are.
-    let wrong = gmm_at(
+    let wrong = common::gmm_at(
         &dir,
         &[
             "fit",
@@ -413,7 +404,7 @@ fn columns_map_a_csv_with_its_own_names() {
         stderr(&wrong)
     );
     // Not NAME=COLUMN: a usage error.
-    let usage = gmm_at(
+    let usage = common::gmm_at(
         &dir,
         &[
             "fit",
@@ -426,7 +417,7 @@ fn columns_map_a_csv_with_its_own_names() {
     );
     assert_eq!(usage.status.code(), Some(2), "{}", stderr(&usage));
     // sample names its output's columns the same way, and fit reads them back.
-    let sampled = gmm_at(
+    let sampled = common::gmm_at(
         &dir,
         &[
             "sample",
@@ -475,13 +466,13 @@ fn fit_flags_match_the_script_options() {
         "--seed",
         "3",
     ];
-    let cli = gmm_at(&dir, &flags);
+    let cli = common::gmm_at(&dir, &flags);
     assert!(cli.status.success(), "{}", stderr(&cli));
     let script = "let d = load(\"w.csv\")\n\
         let f = fit(mix2, table(x = columns(d, \"x[0]\", \"x[1]\")), weights = d.w, fixed = [\"pi\"], restarts = 4, sieve_iter = 2, sieve_keep = 2, init = \"kmeans\", seed = 3)\n\
         print \"# loglik =\", f.loglik\n";
     std::fs::write(dir.join("same.gmm"), format!("{FAITHFUL2}{script}")).unwrap();
-    let run = gmm_at(&dir, &["run", "same.gmm"]);
+    let run = common::gmm_at(&dir, &["run", "same.gmm"]);
     assert!(run.status.success(), "{}", stderr(&run));
     let loglik = |text: &str| {
         text.lines()
@@ -497,7 +488,7 @@ fn fit_flags_match_the_script_options() {
         stdout(&cli)
     );
     // --verbose prints every iteration on stderr.
-    let verbose = gmm_at(
+    let verbose = common::gmm_at(
         &dir,
         &[
             "fit",
@@ -520,13 +511,13 @@ fn fit_flags_match_the_script_options() {
     // A weight column with a negative weight, and a parameter that does not exist.
     weighted = weighted.replacen(",1\n", ",-1\n", 1);
     std::fs::write(dir.join("bad.csv"), &weighted).unwrap();
-    let bad = gmm_at(
+    let bad = common::gmm_at(
         &dir,
         &["fit", "mix2.gmm", "--data", "bad.csv", "--weights", "w"],
     );
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("weight 0 is -1"), "{}", stderr(&bad));
-    let unknown = gmm_at(
+    let unknown = common::gmm_at(
         &dir,
         &["fit", "mix2.gmm", "--data", "w.csv", "--fixed", "p"],
     );
@@ -541,20 +532,20 @@ fn fit_flags_match_the_script_options() {
 fn an_accidental_supervised_fit_gets_a_note() {
     let dir = common::scratch("cli-supervised");
     std::fs::write(dir.join("grades.gmm"), common::GRADES).unwrap();
-    let sample = gmm_at(
+    let sample = common::gmm_at(
         &dir,
         &["sample", "grades.gmm", "-n", "500", "--out", "d.csv"],
     );
     assert!(sample.status.success(), "{}", stderr(&sample));
     let note = "`z` is observed in every row: this is a supervised fit";
-    let cli = gmm_at(&dir, &["fit", "grades.gmm", "--data", "d.csv"]);
+    let cli = common::gmm_at(&dir, &["fit", "grades.gmm", "--data", "d.csv"]);
     assert!(stderr(&cli).contains(note), "{}", stderr(&cli));
     let script = format!(
         "{}let f = fit(grades, sample(grades, 500, seed = 1))\nlet g = fit(grades, table(x = sample(grades, 500, seed = 1).x))\n",
         common::GRADES
     );
     std::fs::write(dir.join("s.gmm"), script).unwrap();
-    let run = gmm_at(&dir, &["run", "s.gmm"]);
+    let run = common::gmm_at(&dir, &["run", "s.gmm"]);
     assert!(run.status.success(), "{}", stderr(&run));
     // Once: the second fit leaves `z` out.
     assert_eq!(stderr(&run).matches(note).count(), 1, "{}", stderr(&run));
@@ -570,7 +561,7 @@ fn a_file_without_a_model_says_what_the_command_wanted() {
         (&["sample", "none.gmm", "-n", "3"][..], "sample"),
         (&["graph", "none.gmm"][..], "draw"),
     ] {
-        let out = gmm_at(&dir, args);
+        let out = common::gmm_at(&dir, args);
         assert_eq!(out.status.code(), Some(1));
         assert_eq!(
             stderr(&out),
@@ -589,7 +580,7 @@ fn a_bare_plot_draws_and_other_bare_values_are_warned_about() {
         common::GRADES
     );
     std::fs::write(dir.join("s.gmm"), script).unwrap();
-    let out = gmm_at(&dir, &["run", "s.gmm"]);
+    let out = common::gmm_at(&dir, &["run", "s.gmm"]);
     assert!(out.status.success(), "{}", stderr(&out));
     // The chart, in the terminal's text.
     assert!(stdout(&out).contains("p(x)"), "{}", stdout(&out));

@@ -125,12 +125,16 @@ fn grades_density_over_the_histogram() {
         .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some("#AAAAAA"))
         .count();
     assert!(bars >= 10, "{bars} bars");
+    // The components in their colours, then p(x) in near-black, drawn last so that it stays
+    // on top where a component coincides with it.
+    let strokes: Vec<&str> = c.iter().map(|x| x.0.as_str()).collect();
+    assert_eq!(strokes, ["#1F77B4", "#D62728", "#141414"], "drawing order");
     // The plotted range covers the sample (about 99.9% of the mixture): the density integrates
     // to about 1 and each component to its weight. The tolerance is the curve's pixel rounding.
-    let total = integral(&axes, &c[0].1);
+    let total = integral(&axes, &c[2].1);
     assert!((total - 1.0).abs() < 0.01, "∫ p(x) dx = {total}");
-    let w0 = integral(&axes, &c[1].1);
-    let w1 = integral(&axes, &c[2].1);
+    let w0 = integral(&axes, &c[0].1);
+    let w1 = integral(&axes, &c[1].1);
     assert!(
         (w0 - 0.6).abs() < 0.01 && (w1 - 0.4).abs() < 0.01,
         "{w0}, {w1}"
@@ -235,4 +239,74 @@ fn terminal_chart_shows_the_two_peaks() {
         xs.iter().any(|x| (x - 2.5).abs() < 0.15) && xs.iter().any(|x| (x - 4.8).abs() < 0.15),
         "peaks at {xs:?}\n{chart}"
     );
+}
+
+/// The pixels of a PNG file: width, height and RGBA bytes.
+fn decode_png(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(path).expect("the PNG exists"),
+    ));
+    let mut reader = decoder.read_info().expect("a PNG header");
+    let mut buf = vec![0; reader.output_buffer_size().expect("a size")];
+    let info = reader.next_frame(&mut buf).expect("PNG pixels");
+    assert_eq!(info.color_type, png::ColorType::Rgba);
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+#[test]
+fn png_files_are_real_pngs_with_the_curves_and_the_text() {
+    let dir = common::scratch("plot-png");
+    let script = format!(
+        "{}plot(grades, sample(grades, 300, seed = 2), file = \"g.png\", title = \"Grades: π and μ\")\nplot(grades, file = \"small.PNG\", width = 300, height = 200)\n",
+        common::GRADES
+    );
+    std::fs::write(dir.join("p.gmm"), script).unwrap();
+    let out = common::gmm_at(&dir, &["run", "p.gmm"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (w, h, px) = decode_png(&dir.join("g.png"));
+    assert_eq!((w, h), (800, 500));
+    let at = |x: u32, y: u32| {
+        let i = ((y * w + x) * 4) as usize;
+        (px[i], px[i + 1], px[i + 2])
+    };
+    let count =
+        |pred: &dyn Fn((u8, u8, u8)) -> bool, x: std::ops::Range<u32>, y: std::ops::Range<u32>| {
+            y.flat_map(|y| x.clone().map(move |x| (x, y)))
+                .filter(|&(x, y)| pred(at(x, y)))
+                .count()
+        };
+    let near = |c: (u8, u8, u8), t: (u8, u8, u8)| {
+        c.0.abs_diff(t.0) < 40 && c.1.abs_diff(t.1) < 40 && c.2.abs_diff(t.2) < 40
+    };
+    // A white background, the grey histogram, both components' hues and the near-black p(x).
+    let all = |pred: &dyn Fn((u8, u8, u8)) -> bool| count(pred, 0..w, 0..h);
+    assert!(all(&|c| c == (255, 255, 255)) > (w * h / 2) as usize);
+    assert!(all(&|c| near(c, (170, 170, 170))) > 2000, "histogram bars");
+    assert!(all(&|c| near(c, (31, 119, 180))) > 300, "component 0");
+    assert!(all(&|c| near(c, (214, 39, 40))) > 300, "component 1");
+    assert!(all(&|c| near(c, (20, 20, 20))) > 300, "p(x) and text");
+    // The title is drawn text: dark pixels in the band above the plot, centred.
+    let title = count(&|c| c.0 < 128 && c.1 < 128 && c.2 < 128, 250..550, 0..40);
+    assert!(title > 100, "{title} dark pixels where the title is");
+    let (w2, h2, _) = decode_png(&dir.join("small.PNG"));
+    assert_eq!((w2, h2), (300, 200));
+    // Any other extension is refused, and nothing is written.
+    std::fs::write(
+        dir.join("bad.gmm"),
+        format!("{}plot(grades, file = \"g.jpg\")\n", common::GRADES),
+    )
+    .unwrap();
+    let bad = common::gmm_at(&dir, &["run", "bad.gmm"]);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("plot writes .svg or .png files, not `g.jpg`"),
+        "{err}"
+    );
+    assert!(!dir.join("g.jpg").exists());
 }

@@ -170,6 +170,15 @@ pub fn gmm(args: &[&str]) -> std::process::Output {
         .expect("the gmm binary runs")
 }
 
+/// Runs the `gmm` binary with `args` in `dir`.
+pub fn gmm_at(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_gmm"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the gmm binary runs")
+}
+
 /// The numbers of a printed value (`3`, `[1, 2]`, `[[1, 2], [3, 4]]`, `inf`, `nan`) and its
 /// shape.
 pub fn parse_printed(text: &str) -> (Vec<usize>, Vec<f64>) {
