@@ -16,6 +16,8 @@ use std::rc::Rc;
 pub(super) struct Args<'a> {
     pub(super) b: &'a Builtin,
     pub(super) pos: Vec<(Value, Span)>,
+    /// The expressions the positional arguments were written as, for labels (`plot(x, y)`).
+    pub(super) written: Vec<&'a ast::Expr>,
     pub(super) named: Vec<(String, Value, Span)>,
     pub(super) span: Span,
 }
@@ -298,6 +300,7 @@ impl Interp {
         let mut a = Args {
             b,
             pos: Vec::new(),
+            written: Vec::new(),
             named: Vec::new(),
             span,
         };
@@ -317,6 +320,7 @@ impl Interp {
         for &i in &placed {
             let v = values[i].take().expect("each argument fills one place");
             a.pos.push((v, args[i].value.span));
+            a.written.push(&args[i].value);
         }
         for (arg, v) in args.iter().zip(values) {
             if let (Some(n), Some(v)) = (&arg.name, v) {

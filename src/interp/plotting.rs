@@ -35,6 +35,15 @@ fn file_format(path: &str) -> Option<Format> {
     }
 }
 
+/// How positional argument `i` was written, for an axis label (cut at 40 characters).
+fn written(a: &Args<'_>, i: usize) -> String {
+    let text = crate::syntax::fmt::format_expr(a.written[i]);
+    match text.char_indices().nth(40) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
 fn plot_diag(e: PlotError, a: &Args<'_>) -> Diag {
     let help = e.help();
     Diag::error(e.to_string(), a.span)
@@ -121,12 +130,12 @@ impl Interp {
                 if y.rank() > 1 {
                     return Err(a.error(0, format!("plot(v) draws a vector, got {}", v.kind())));
                 }
-                plot::line_figure(None, y.data(), &o)
+                plot::line_figure(None, y.data(), ("index", &written(a, 0)), &o)
             }
             (x, Some((y, s))) => {
                 let x = numeric(x, a.at(0), "plot's x")?;
                 let y = numeric(y, *s, "plot's y")?;
-                plot::line_figure(Some(x.data()), y.data(), &o)
+                plot::line_figure(Some(x.data()), y.data(), (&written(a, 0), &written(a, 1)), &o)
             }
         }
         .map_err(|e| plot_diag(e, a))?;
@@ -149,7 +158,12 @@ impl Interp {
                     .width
                     .map_or_else(plot::term::terminal_width, |w| w as usize);
                 let h = o.height.unwrap_or(TERM_ROWS) as usize;
-                Ok(Value::Str(plot::term::render(&fig, w, h)))
+                Ok(Value::Str(plot::term::render(
+                    &fig,
+                    w,
+                    h,
+                    plot::term::Ink::for_stdout(),
+                )))
             }
         }
     }

@@ -410,8 +410,14 @@ fn clusters(
     })
 }
 
-/// A line chart of `ys` against `xs` (against 0, 1, 2, … without `xs`).
-pub fn line_figure(xs: Option<&[f64]>, ys: &[f64], o: &Options) -> Result<Figure, PlotError> {
+/// A line through `ys` (against `xs`, or against their indices); `names` label the axes (how
+/// x and y were written) unless the options do.
+pub fn line_figure(
+    xs: Option<&[f64]>,
+    ys: &[f64],
+    names: (&str, &str),
+    o: &Options,
+) -> Result<Figure, PlotError> {
     if ys.is_empty() {
         return Err(PlotError::Data(
             "there is nothing to plot: the vector is empty".into(),
@@ -448,8 +454,8 @@ pub fn line_figure(xs: Option<&[f64]>, ys: &[f64], o: &Options) -> Result<Figure
     let (x0, x1) = range(o, x0, if x1 > x0 { x1 } else { x0 + 1.0 })?;
     Ok(Figure {
         title: o.title.clone().unwrap_or_default(),
-        xlabel: o.xlabel.clone().unwrap_or_else(|| "index".into()),
-        ylabel: o.ylabel.clone().unwrap_or_else(|| "value".into()),
+        xlabel: o.xlabel.clone().unwrap_or_else(|| printable(names.0)),
+        ylabel: o.ylabel.clone().unwrap_or_else(|| printable(names.1)),
         x: (x0, x1),
         y: (y0, y1),
         layers: vec![Layer {

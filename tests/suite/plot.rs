@@ -182,25 +182,100 @@ fn faithful_clusters_with_ellipses() {
     assert_eq!(circles, 272 + 2);
 }
 
-/// The braille dots of a chart: for each dot column, the topmost dot's row.
-fn tops(chart: &str) -> Vec<Option<usize>> {
-    let rows: Vec<Vec<u32>> = chart
-        .lines()
+/// The plot area of a chart in marks (what a pipe gets): its rows, as characters after the
+/// y axis, down to the x axis; then the axis line and the tick labels under it.
+fn plot_area(chart: &str) -> (Vec<Vec<char>>, Vec<char>, String) {
+    let after_axis = |l: &str, axis: &[char]| -> Vec<char> {
+        l.chars()
+            .skip_while(|c| !axis.contains(c))
+            .skip(1)
+            .collect()
+    };
+    let lines: Vec<&str> = chart.lines().collect();
+    let bottom = lines
+        .iter()
+        .position(|l| l.contains('└'))
+        .expect("an x axis");
+    let rows = lines[..bottom]
+        .iter()
         .filter(|l| l.contains('┤') || l.contains('│'))
-        .map(|l| {
-            l.chars()
-                .skip_while(|c| *c != '┤' && *c != '│')
-                .skip(1)
-                .map(|c| c as u32 - 0x2800)
-                .collect()
+        .map(|l| after_axis(l, &['┤', '│']))
+        .collect();
+    let axis = after_axis(lines[bottom], &['└']);
+    // The labels line is indented like the axis: the character after `└` is column 0.
+    let indent = lines[bottom].chars().position(|c| c == '└').unwrap() + 1;
+    let labels: String = lines[bottom + 1].chars().skip(indent).collect();
+    (rows, axis, labels)
+}
+
+/// For each column of a chart, the row of its topmost mark; and the x value of each column,
+/// read from the `┬` ticks and the numbers centred under them.
+fn envelope(chart: &str) -> (Vec<Option<usize>>, Vec<f64>) {
+    let (rows, axis, labels) = plot_area(chart);
+    let cols = axis.len();
+    let tops = (0..cols)
+        .map(|x| (0..rows.len()).find(|&y| rows[y].get(x).is_some_and(|c| *c != ' ')))
+        .collect();
+    let ticks: Vec<usize> = (0..cols).filter(|&x| axis[x] == '┬').collect();
+    let chars: Vec<char> = labels.chars().collect();
+    // Each label: its number and its centre column.
+    let mut numbers = Vec::new();
+    let mut x = 0;
+    while x < chars.len() {
+        if chars[x] == ' ' {
+            x += 1;
+            continue;
+        }
+        let start = x;
+        while x < chars.len() && chars[x] != ' ' {
+            x += 1;
+        }
+        let text: String = chars[start..x].iter().collect();
+        numbers.push((
+            (start + x - 1) as f64 / 2.0,
+            text.parse::<f64>().expect("a tick number"),
+        ));
+    }
+    // Each label sits under a tick (centred, so within one column).
+    let labelled: Vec<(f64, f64)> = numbers
+        .iter()
+        .map(|&(centre, v)| {
+            let t = ticks
+                .iter()
+                .min_by(|a, b| {
+                    (**a as f64 - centre)
+                        .abs()
+                        .total_cmp(&(**b as f64 - centre).abs())
+                })
+                .expect("ticks");
+            assert!((*t as f64 - centre).abs() <= 1.0, "label {v} off its tick");
+            (*t as f64, v)
         })
         .collect();
-    let cols = rows[0].len() * 2;
-    // Braille dot bits by (column, row within the cell).
-    const BITS: [[u32; 4]; 2] = [[0x01, 0x02, 0x04, 0x40], [0x08, 0x10, 0x20, 0x80]];
-    (0..cols)
-        .map(|x| (0..rows.len() * 4).find(|&y| rows[y / 4][x / 2] & BITS[x % 2][y % 4] != 0))
-        .collect()
+    assert!(
+        labelled.len() >= 3,
+        "at least three labelled ticks: {labels}"
+    );
+    // Round numbers, evenly spaced.
+    let step = labelled[1].1 - labelled[0].1;
+    for w in labelled.windows(2) {
+        assert!(
+            ((w[1].1 - w[0].1) - step).abs() < 1e-9,
+            "even ticks: {labelled:?}"
+        );
+    }
+    assert!(
+        [1.0, 2.0, 2.5, 5.0].iter().any(|m| {
+            let r = step / m;
+            (r.log10() - r.log10().round()).abs() < 1e-9
+        }),
+        "a round step: {step}"
+    );
+    let (a, b) = (labelled[0], labelled[labelled.len() - 1]);
+    let x_of = (0..cols)
+        .map(|c| a.1 + (c as f64 - a.0) * (b.1 - a.1) / (b.0 - a.0))
+        .collect();
+    (tops, x_of)
 }
 
 #[test]
@@ -209,24 +284,18 @@ fn terminal_chart_shows_the_two_peaks() {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let chart = &text[text.rfind("grades\n").expect("the chart's title")..];
-    let t = tops(chart);
-    // The x range, from the labels under the axis.
-    let labels: Vec<f64> = chart
-        .lines()
-        .skip_while(|l| !l.contains('└'))
-        .nth(1)
-        .expect("x labels")
-        .split_whitespace()
-        .map(|s| s.parse().expect("a number"))
-        .collect();
-    let (x0, x1) = (labels[0], labels[labels.len() - 1]);
-    let x_of = |col: usize| x0 + (x1 - x0) * col as f64 / (t.len() - 1) as f64;
-    // Local maxima of the envelope (smallest row index = highest dot), away from the floor.
+    // A pipe gets marks, not colours: `*` is p(x), `o` and `+` the components.
+    assert!(!chart.contains('\x1b'), "{chart}");
+    for key in ["* p(x)", "o component 0", "+ component 1"] {
+        assert!(chart.contains(key), "`{key}` in the legend\n{chart}");
+    }
+    let (t, x_of) = envelope(chart);
+    // Local maxima of the envelope (smallest row index = highest mark), away from the floor.
     let floor = t.iter().flatten().max().copied().unwrap_or(0);
     let mut peaks = Vec::new();
     for i in 1..t.len() - 1 {
         if let (Some(a), Some(b), Some(c)) = (t[i - 1], t[i], t[i + 1])
-            && b < floor.saturating_sub(4)
+            && b + 2 < floor
             && b <= a
             && b <= c
             && (b < a || b < c || peaks.last().is_none_or(|&(j, _)| j + 1 != i))
@@ -234,10 +303,137 @@ fn terminal_chart_shows_the_two_peaks() {
             peaks.push((i, b));
         }
     }
-    let xs: Vec<f64> = peaks.iter().map(|&(i, _)| x_of(i)).collect();
+    let xs: Vec<f64> = peaks.iter().map(|&(i, _)| x_of[i]).collect();
     assert!(
-        xs.iter().any(|x| (x - 2.5).abs() < 0.15) && xs.iter().any(|x| (x - 4.8).abs() < 0.15),
+        xs.iter().any(|x| (x - 2.5).abs() < 0.2) && xs.iter().any(|x| (x - 4.8).abs() < 0.2),
         "peaks at {xs:?}\n{chart}"
+    );
+}
+
+#[test]
+fn terminal_charts_colour_a_terminal_and_mark_a_pipe() {
+    let dir = common::scratch("plot-terminal");
+    let script = format!(
+        "{}let d = sample(grades, 400, seed = 3)\nplot(grades, d, width = 80, height = 14)\nlet xs = linspace(0, 6, 61)\nplot(xs, pdf(p(x), xs), width = 60, height = 8)\n",
+        common::GRADES
+    );
+    std::fs::write(dir.join("t.gmm"), &script).unwrap();
+    let run = |force: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_gmm"));
+        cmd.args(["run", "t.gmm"])
+            .current_dir(&dir)
+            .env_remove("NO_COLOR");
+        if force {
+            cmd.env("CLICOLOR_FORCE", "1");
+        } else {
+            cmd.env_remove("CLICOLOR_FORCE");
+        }
+        let out = cmd.output().expect("gmm runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // A terminal (forced here): each series in its ANSI colour, in the chart and the legend.
+    let colour = run(true);
+    for (code, what) in [
+        ("\x1b[34m", "component 0"),
+        ("\x1b[31m", "component 1"),
+        ("\x1b[1m", "p(x)"),
+        ("\x1b[90m", "data"),
+    ] {
+        let in_chart = colour
+            .lines()
+            .filter(|l| l.contains('┤') || l.contains('│'))
+            .any(|l| l.contains(code));
+        assert!(in_chart, "{what} drawn in {code:?}\n{colour}");
+        assert!(
+            colour.contains(&format!("{code}━\x1b[0m {what}")),
+            "{what} in the legend"
+        );
+    }
+    // A pipe: marks, one per series, and the same chart shape.
+    let marks = run(false);
+    assert!(!marks.contains('\x1b'));
+    let first = &marks[..marks.find("xs\n").expect("the second chart's x label")];
+    for (mark, what) in [
+        (':', "data (400 rows)"),
+        ('o', "component 0"),
+        ('+', "component 1"),
+        ('*', "p(x)"),
+    ] {
+        let (rows, _, _) = plot_area(first);
+        assert!(
+            rows.iter().flatten().any(|c| *c == mark),
+            "`{mark}` drawn\n{first}"
+        );
+        assert!(
+            first.contains(&format!("{mark} {what}")),
+            "`{mark} {what}` in the legend\n{first}"
+        );
+    }
+    // plot(x, y) labels its axes with how x and y were written.
+    let second = &marks[marks.find("xs\n").unwrap() - 60..];
+    assert!(second.lines().any(|l| l.trim() == "xs"), "{second}");
+    assert!(second.contains("(y: pdf(p(x), xs))"), "{second}");
+    let (_, x_of) = envelope(&marks[marks.rfind("density").unwrap()..]);
+    assert!(
+        x_of[0].abs() < 0.2 && (x_of[x_of.len() - 1] - 6.0).abs() < 0.2,
+        "{x_of:?}"
+    );
+}
+
+#[test]
+fn a_two_dimensional_scatter_stays_readable() {
+    let out = common::gmm(&["run", "examples/faithful.gmm"]);
+    assert!(out.status.success());
+    let dir = common::scratch("plot-scatter");
+    let script = format!(
+        "let raw = load(\"{}\")\nlet d = table(x = columns(raw, \"eruptions\", \"waiting\"))\n{}plot(fit(mix2, d), d, width = 80, height = 20)\n",
+        common::root().join("examples/faithful.csv").display(),
+        "model mix2 {\n param pi : simplex[2] = [0.5, 0.5]\n param mu[2] : vector[2] = [[2, 55], [4.5, 80]]\n param S[2] : cov[2] = [[[1, 0], [0, 100]], [[1, 0], [0, 100]]]\n plate rows {\n z ~ Categorical(pi)\n x ~ MvNormal(mu[z], S[z])\n }\n}\n"
+    );
+    std::fs::write(dir.join("s.gmm"), script).unwrap();
+    let out = common::gmm_at(
+        &dir,
+        &[
+            "run",
+            "--allow-read",
+            common::root().to_str().unwrap(),
+            "s.gmm",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let chart = String::from_utf8(out.stdout).unwrap();
+    let (rows, _, _) = plot_area(&chart);
+    let count = |m: char| rows.iter().flatten().filter(|c| **c == m).count();
+    // Each cluster in its own mark, the ellipses as dots, the means as `@`.
+    assert!(count('o') > 20 && count('+') > 20, "{chart}");
+    assert!(count('.') > 20, "{chart}");
+    assert!(count('@') >= 2, "{chart}");
+    // The clusters do not mix: the short eruptions (left) are one mark, the long ones another.
+    let side = |m: char| {
+        let cols: Vec<usize> = rows
+            .iter()
+            .flat_map(|r| {
+                r.iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c == m)
+                    .map(|(x, _)| x)
+            })
+            .collect();
+        cols.iter().sum::<usize>() as f64 / cols.len() as f64
+    };
+    let (a, b) = (side('o'), side('+'));
+    assert!(
+        (a - b).abs() > 20.0,
+        "cluster centres at columns {a} and {b}\n{chart}"
     );
 }
 
