@@ -1,5 +1,5 @@
 //! `plot(...)`: the script's face of `crate::plot`. With `file = "x.svg"` it writes an SVG (or,
-//! for `x.png`, that SVG rendered to pixels) and returns the path; without, it returns the chart as text (the REPL shows it; a script prints
+//! for `x.png`, the same drawing in pixels) and returns the path; without, it returns the chart as text (the REPL shows it; a script prints
 //! it with `print plot(...)`).
 
 use super::Interp;
@@ -145,11 +145,11 @@ impl Interp {
                     o.width.unwrap_or(SVG_SIZE.0),
                     o.height.unwrap_or(SVG_SIZE.1),
                 );
-                let svg = plot::svg::render(&fig, w, h).map_err(|e| plot_diag(e, a))?;
                 let bytes = match format {
-                    Some(Format::Png) => plot::png::from_svg(&svg).map_err(|e| plot_diag(e, a))?,
-                    _ => svg.into_bytes(),
-                };
+                    Some(Format::Png) => plot::svg::render_png(&fig, w, h),
+                    _ => plot::svg::render(&fig, w, h).map(String::into_bytes),
+                }
+                .map_err(|e| plot_diag(e, a))?;
                 self.write_file(&path, &bytes, a.span)?;
                 Ok(Value::Str(path))
             }

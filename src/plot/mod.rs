@@ -2,7 +2,6 @@
 //! (`svg`) or as a braille chart for the terminal (`term`). Builders evaluate densities and
 //! responsibilities through `infer`; the renderers only draw.
 
-pub mod png;
 pub mod svg;
 pub mod term;
 

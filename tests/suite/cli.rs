@@ -596,3 +596,41 @@ fn a_bare_plot_draws_and_other_bare_values_are_warned_about() {
         stderr(&out)
     );
 }
+
+/// `cargo test --release` reuses the build of `cargo run --release` only when the tests'
+/// dependencies ask no other features of a shared crate (Cargo.toml names the union). Every
+/// package built for the target must have the same features with and without the
+/// dev-dependencies (proc macros and their dependencies are built for the host, apart).
+#[test]
+fn the_tests_build_on_the_release_build() {
+    let features = |edges: &str| -> std::collections::BTreeMap<String, String> {
+        let out = Command::new(env!("CARGO"))
+            .args(["tree", "--offline", "--prefix", "none", "-e", edges])
+            .args(["-f", "{p} {f}"])
+            .current_dir(common::root())
+            .output()
+            .expect("cargo runs");
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out)
+            .lines()
+            .filter_map(|l| {
+                let mut parts = l.split(' ');
+                let name = format!("{} {}", parts.next()?, parts.next()?);
+                let feats = parts.next().filter(|f| !f.starts_with('(')).unwrap_or("");
+                Some((name, feats.to_string()))
+            })
+            .collect()
+    };
+    let normal = features("normal,no-proc-macro");
+    let with_dev = features("normal,dev,no-proc-macro");
+    let differ: Vec<String> = normal
+        .iter()
+        .filter(|(name, f)| with_dev.get(*name).is_some_and(|g| g != *f))
+        .map(|(name, f)| format!("{name}: [{f}] and with the tests [{}]", with_dev[name]))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "add these features to Cargo.toml:\n{}",
+        differ.join("\n")
+    );
+}
