@@ -311,7 +311,13 @@ pub const BUILTINS: &[Builtin] = &[
         FIT_OPTIONS,
         "select(template, [k...], data, ...): fit each size, keep the lowest BIC",
     ),
-    f("graph", 1, 1, NONE, "graph(model): Graphviz DOT text"),
+    f(
+        "graph",
+        1,
+        1,
+        &["file", "format"],
+        "graph(model, format = \"dot\"): the plate diagram as Graphviz DOT, \"svg\" or \"text\"; with file = \"m.svg\" (or .dot, .txt) written to a file",
+    ),
     f(
         "plot",
         1,

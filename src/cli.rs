@@ -179,6 +179,10 @@ enum Command {
         /// arguments, e.g. `mix(3)`.
         #[arg(long)]
         model: Option<String>,
+        /// Graphviz DOT, an SVG picture laid out by gmm (no Graphviz needed), or a drawing in
+        /// text for the terminal.
+        #[arg(long, default_value = "dot", value_parser = ["dot", "svg", "text"])]
+        format: String,
     },
 }
 
@@ -289,7 +293,11 @@ fn run_command(command: Command, access: Access) -> Result<(), Failed> {
         }
         Command::Check { file } => cmd_check(&file),
         Command::Fmt { file } => cmd_fmt(&file),
-        Command::Graph { file, model } => cmd_graph(&file, model.as_deref()),
+        Command::Graph {
+            file,
+            model,
+            format,
+        } => cmd_graph(&file, model.as_deref(), &format),
     }
 }
 
@@ -570,11 +578,20 @@ fn cmd_fmt(path: &Path) -> Result<(), Failed> {
     write_stdout(syntax::fmt::format_program(&program, &src.text).as_bytes())
 }
 
-fn cmd_graph(path: &Path, model: Option<&str>) -> Result<(), Failed> {
+fn cmd_graph(path: &Path, model: Option<&str>, format: &str) -> Result<(), Failed> {
     let src = read_source(path)?;
     let (program, checked) = front_end(&src)?;
     let model = pick_model(&src, &program, &checked, model, Purpose::Draw)?;
-    write_stdout(to_dot(&model, Observed::Leaves).as_bytes())
+    let text = match format {
+        "svg" => {
+            crate::plot::diagram::to_svg(&crate::plot::diagram::layout(&model, Observed::Leaves))
+        }
+        "text" => {
+            crate::plot::diagram::to_text(&crate::plot::diagram::layout(&model, Observed::Leaves))
+        }
+        _ => to_dot(&model, Observed::Leaves),
+    };
+    write_stdout(text.as_bytes())
 }
 
 /// What a command does with the model it picks, for messages.

@@ -715,13 +715,7 @@ impl Interp {
                 )))
             }
             "nparams" => Ok(Value::num(a.model(0)?.nparams() as f64)),
-            "graph" => {
-                let m = a.model(0)?;
-                Ok(Value::Str(crate::model::dot::to_dot(
-                    &m.model,
-                    crate::model::dot::Observed::Leaves,
-                )))
-            }
+            "graph" => self.graph_builtin(a),
             "fit" => self.fit_builtin(a),
             "select" => self.select_builtin(a),
             "loglik" | "bic" | "aic" => self.score_builtin(a),

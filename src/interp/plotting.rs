@@ -68,6 +68,63 @@ fn size_option(a: &Args<'_>, name: &str, max: usize) -> Result<Option<u32>, Diag
 }
 
 impl Interp {
+    /// `graph(m)`: the plate diagram as DOT text; `format = "svg"` or `"text"` draws it with
+    /// gmm's own layout; `file = "m.svg"` (or `.dot`, `.txt`) writes it and returns the path.
+    pub(super) fn graph_builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
+        let m = a.model(0)?;
+        let file = a.text_opt("file")?;
+        let asked = a.text_opt("format")?;
+        let by_name = file.as_deref().and_then(|f| {
+            let ext = std::path::Path::new(f)
+                .extension()?
+                .to_str()?
+                .to_ascii_lowercase();
+            match ext.as_str() {
+                "svg" => Some("svg"),
+                "dot" | "gv" => Some("dot"),
+                "txt" => Some("text"),
+                _ => None,
+            }
+        });
+        let format = match (asked.as_deref(), by_name, &file) {
+            (Some(f), _, _) => f.to_string(),
+            (None, Some(f), _) => f.to_string(),
+            (None, None, Some(path)) => {
+                return Err(Diag::error(
+                    format!("graph writes .svg, .dot or .txt files, not `{path}`"),
+                    a.opt("file").map_or(a.span, |(_, s)| s),
+                )
+                .help("end the file name in .svg (a picture), .dot (Graphviz) or .txt (text)"));
+            }
+            (None, None, None) => "dot".to_string(),
+        };
+        let text = match format.as_str() {
+            "dot" => crate::model::dot::to_dot(&m.model, crate::model::dot::Observed::Leaves),
+            "svg" | "text" => {
+                let d = plot::diagram::layout(&m.model, crate::model::dot::Observed::Leaves);
+                if format == "svg" {
+                    plot::diagram::to_svg(&d)
+                } else {
+                    plot::diagram::to_text(&d)
+                }
+            }
+            other => {
+                return Err(Diag::error(
+                    format!("graph has no format `{other}`"),
+                    a.opt("format").map_or(a.span, |(_, s)| s),
+                )
+                .help("the formats are \"dot\", \"svg\" and \"text\""));
+            }
+        };
+        match file {
+            Some(path) => {
+                self.write_file(&path, text.as_bytes(), a.span)?;
+                Ok(Value::Str(path))
+            }
+            None => Ok(Value::Str(text)),
+        }
+    }
+
     /// `plot(m)`, `plot(m, d)`, `plot(v)`, `plot(x, y)`.
     pub(super) fn plot_builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
         let file = a.text_opt("file")?;

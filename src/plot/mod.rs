@@ -2,6 +2,7 @@
 //! (`svg`) or as a braille chart for the terminal (`term`). Builders evaluate densities and
 //! responsibilities through `infer`; the renderers only draw.
 
+pub mod diagram;
 pub mod svg;
 pub mod term;
 

@@ -62,7 +62,7 @@ const COMMANDS: &str = "\
 :load FILE     run a .gmm script in this session (its relative paths are from its folder)
 :models        the models and templates defined, one line each
 :vars          every name: its kind and shape
-:graph MODEL   the model's plate diagram as Graphviz DOT (a template with arguments: mix(3))
+:graph MODEL   the model's plate diagram, drawn in text (a template with arguments: mix(3))
 :reset         forget every name and model
 :quit          leave (Ctrl-D too)
 example:

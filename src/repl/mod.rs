@@ -273,7 +273,9 @@ impl Session {
                 }
                 (self.say(&text), true)
             }
-            ":graph" if !rest.is_empty() => self.run_source(&format!("graph({rest})\n"), INPUT),
+            ":graph" if !rest.is_empty() => {
+                self.run_source(&format!("print graph({rest}, format = \"text\")\n"), INPUT)
+            }
             ":reset" => {
                 self.interp = fresh(&self.out, &self.err, &self.access);
                 self.past.clear();

@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod common;
 mod degenerate;
+mod diagram;
 mod em;
 mod fast_path;
 mod files;

@@ -1,0 +1,682 @@
+//! The plate diagram of a model, laid out by gmm itself (no Graphviz): the lecture's picture,
+//! with parameters as small filled dots, random variables as circles (observed ones shaded),
+//! an arrow per dependency and each plate as a rounded box labelled with its name and size in
+//! the lower-right corner. One layout, two renderers: SVG and box-drawing text.
+//!
+//! The layout is layered top to bottom: a variable sits one layer below its lowest parent, a
+//! parameter one layer above its highest child. Across, every plate owns a contiguous run of
+//! columns (its own members', then each nested plate's), so a plate's box holds exactly its
+//! members and nested boxes nest. An edge is straight unless that would cross a node; then it
+//! bends once, through a gap between columns or layers.
+
+use crate::model::dot::Observed;
+use crate::model::{Model, PlateId, PlateSize, VarId};
+
+/// What a node is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A parameter: a small filled dot, its name beside it.
+    Param,
+    /// A latent random variable: a white circle.
+    Latent,
+    /// An observed random variable: a shaded circle.
+    Observed,
+}
+
+/// A placed node.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// The model's name for it.
+    pub name: String,
+    /// What is written: the name, in Greek where it names a Greek letter.
+    pub label: String,
+    pub kind: Kind,
+    pub x: f64,
+    pub y: f64,
+    /// Radius of its circle or dot.
+    pub r: f64,
+    /// The plates it is in (indices into [`Diagram::plates`]), outermost first.
+    pub plates: Vec<usize>,
+}
+
+/// A placed edge: a polyline from the boundary of `from` to the boundary of `to`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Edge {
+    pub from: usize,
+    pub to: usize,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A placed plate box.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlateBox {
+    pub name: String,
+    /// `rows (N)`, `d (2)`.
+    pub label: String,
+    pub x0: f64,
+    pub y0: f64,
+    pub x1: f64,
+    pub y1: f64,
+}
+
+/// A laid-out diagram, in pixels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diagram {
+    pub title: String,
+    pub nodes: Vec<Node>,
+    pub edges: Vec<Edge>,
+    pub plates: Vec<PlateBox>,
+    pub width: f64,
+    pub height: f64,
+}
+
+/// Pixels between layers.
+const LAYER: f64 = 90.0;
+/// The font size of labels, and the width of a character in it (DejaVu Sans, about).
+const FONT: f64 = 14.0;
+const CHAR: f64 = 0.62 * FONT;
+/// Radius of a variable's circle (wider for a long name) and of a parameter's dot.
+const VAR_R: f64 = 20.0;
+const PARAM_R: f64 = 4.5;
+/// Space around a plate's members, and the strip under them for its label.
+const PAD: f64 = 12.0;
+const LABEL_STRIP: f64 = 20.0;
+/// Margin around the drawing, and room above it for the title.
+const MARGIN: f64 = 16.0;
+const TITLE: f64 = 30.0;
+
+/// The Greek letter a parameter's name spells, as the lecture writes it: `pi` → π,
+/// `Sigma` → Σ; other names unchanged.
+pub fn greek(name: &str) -> String {
+    const LETTERS: [(&str, &str); 24] = [
+        ("alpha", "α"),
+        ("beta", "β"),
+        ("gamma", "γ"),
+        ("delta", "δ"),
+        ("epsilon", "ε"),
+        ("eta", "η"),
+        ("theta", "θ"),
+        ("kappa", "κ"),
+        ("lambda", "λ"),
+        ("mu", "μ"),
+        ("nu", "ν"),
+        ("xi", "ξ"),
+        ("pi", "π"),
+        ("rho", "ρ"),
+        ("sigma", "σ"),
+        ("tau", "τ"),
+        ("phi", "φ"),
+        ("psi", "ψ"),
+        ("omega", "ω"),
+        ("Sigma", "Σ"),
+        ("Gamma", "Γ"),
+        ("Delta", "Δ"),
+        ("Lambda", "Λ"),
+        ("Omega", "Ω"),
+    ];
+    LETTERS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or_else(|| name.to_string(), |(_, g)| g.to_string())
+}
+
+/// The width of a label in pixels.
+fn text_width(s: &str) -> f64 {
+    s.chars().count() as f64 * CHAR
+}
+
+/// The plates enclosing `p`, outermost first, `p` last.
+fn chain(model: &Model, p: Option<PlateId>) -> Vec<PlateId> {
+    let mut out = Vec::new();
+    let mut at = p;
+    while let Some(q) = at {
+        out.push(q);
+        at = model.plates[q].parent;
+    }
+    out.reverse();
+    out
+}
+
+/// Lays out the plate diagram of `model`.
+pub fn layout(model: &Model, observed: Observed) -> Diagram {
+    let is_observed = |v: VarId| match &observed {
+        Observed::Leaves => model.children(v).is_empty(),
+        Observed::These(vs) => vs.contains(&v),
+    };
+    // Layers: variables below their parents, parameters above their children.
+    let mut layer = vec![1usize; model.vars.len()];
+    for (v, var) in model.vars.iter().enumerate() {
+        layer[v] = 1 + var.parents.iter().map(|&p| layer[p]).max().unwrap_or(0);
+    }
+    let param_layer: Vec<usize> = (0..model.params.len())
+        .map(|p| {
+            model
+                .vars
+                .iter()
+                .enumerate()
+                .filter(|(_, var)| var.params.contains(&p))
+                .map(|(v, _)| layer[v] - 1)
+                .min()
+                .unwrap_or(0)
+        })
+        .collect();
+    // The nodes: parameters first, then variables, each with its group (innermost plate).
+    struct Pre {
+        name: String,
+        kind: Kind,
+        layer: usize,
+        group: Option<PlateId>,
+        r: f64,
+    }
+    let mut pre: Vec<Pre> = Vec::new();
+    for (p, param) in model.params.iter().enumerate() {
+        pre.push(Pre {
+            name: param.name.clone(),
+            kind: Kind::Param,
+            layer: param_layer[p],
+            group: None,
+            r: PARAM_R,
+        });
+    }
+    let first_var = pre.len();
+    for (v, var) in model.vars.iter().enumerate() {
+        let label = greek(&var.name);
+        pre.push(Pre {
+            name: var.name.clone(),
+            kind: if is_observed(v) {
+                Kind::Observed
+            } else {
+                Kind::Latent
+            },
+            layer: layer[v],
+            group: var.plates.last().copied(),
+            r: VAR_R.max(text_width(&label) / 2.0 + 6.0),
+        });
+    }
+    // Columns: each group's own, then its nested plates', depth first.
+    let mut columns: Vec<Option<PlateId>> = Vec::new();
+    let mut column_of = vec![0usize; pre.len()];
+    fn place(
+        model: &Model,
+        group: Option<PlateId>,
+        pre: &[Pre],
+        columns: &mut Vec<Option<PlateId>>,
+        column_of: &mut [usize],
+    ) {
+        let start = columns.len();
+        let mut used = std::collections::BTreeMap::<usize, usize>::new();
+        for (i, n) in pre.iter().enumerate().filter(|(_, n)| n.group == group) {
+            let k = used.entry(n.layer).or_insert(0);
+            column_of[i] = start + *k;
+            *k += 1;
+        }
+        let own = used.values().copied().max().unwrap_or(0);
+        columns.extend(std::iter::repeat_n(group, own));
+        for (c, plate) in model.plates.iter().enumerate() {
+            if plate.parent == group {
+                place(model, Some(c), pre, columns, column_of);
+            }
+        }
+    }
+    place(model, None, &pre, &mut columns, &mut column_of);
+    // Column widths and positions: a parameter's label sits left of its dot; neighbouring
+    // columns in different plates leave room for the boxes between them.
+    let mut widths = vec![2.0 * VAR_R; columns.len()];
+    for (i, n) in pre.iter().enumerate() {
+        let w = match n.kind {
+            Kind::Param => 2.0 * (text_width(&greek(&n.name)) + n.r + 6.0),
+            _ => 2.0 * n.r,
+        };
+        widths[column_of[i]] = widths[column_of[i]].max(w);
+    }
+    let mut xs = Vec::with_capacity(columns.len());
+    let mut x = MARGIN;
+    for c in 0..columns.len() {
+        if c > 0 {
+            let (a, b) = (chain(model, columns[c - 1]), chain(model, columns[c]));
+            let shared = a.iter().zip(&b).take_while(|(p, q)| p == q).count();
+            let crossings = (a.len() - shared) + (b.len() - shared);
+            x += 30.0 + crossings as f64 * (PAD + 4.0);
+        }
+        // Room on the left for the boxes this column is in.
+        if c == 0 {
+            x += chain(model, columns[c]).len() as f64 * (PAD + 4.0);
+        }
+        xs.push(x + widths[c] / 2.0);
+        x += widths[c];
+    }
+    let top = MARGIN + TITLE;
+    let depth_max = model
+        .plates
+        .iter()
+        .enumerate()
+        .map(|(p, _)| chain(model, Some(p)).len())
+        .max()
+        .unwrap_or(0);
+    let mut nodes: Vec<Node> = pre
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Node {
+            name: n.name.clone(),
+            label: greek(&n.name),
+            kind: n.kind,
+            x: xs[column_of[i]],
+            y: top + depth_max as f64 * PAD + VAR_R + n.layer as f64 * LAYER,
+            r: n.r,
+            plates: Vec::new(),
+        })
+        .collect();
+    // Drop the empty first layer when no parameter needs it.
+    if pre.iter().all(|n| n.layer > 0) {
+        for n in &mut nodes {
+            n.y -= LAYER;
+        }
+    }
+    // Plate boxes, innermost first so that each outer box takes in the inner ones.
+    let mut boxes: Vec<Option<PlateBox>> = vec![None; model.plates.len()];
+    for p in (0..model.plates.len()).rev() {
+        let plate = &model.plates[p];
+        let mut bounds: Option<(f64, f64, f64, f64)> = None;
+        let mut grow = |x0: f64, y0: f64, x1: f64, y1: f64| {
+            bounds = Some(match bounds {
+                None => (x0, y0, x1, y1),
+                Some((a, b, c, d)) => (a.min(x0), b.min(y0), c.max(x1), d.max(y1)),
+            });
+        };
+        for (i, n) in pre.iter().enumerate().skip(first_var) {
+            if n.group == Some(p) {
+                let node = &nodes[i];
+                grow(
+                    node.x - node.r,
+                    node.y - node.r,
+                    node.x + node.r,
+                    node.y + node.r,
+                );
+            }
+        }
+        for (c, child) in model.plates.iter().enumerate() {
+            if child.parent == Some(p)
+                && let Some(b) = &boxes[c]
+            {
+                grow(b.x0, b.y0, b.x1, b.y1);
+            }
+        }
+        let Some((x0, y0, x1, y1)) = bounds else {
+            continue;
+        };
+        let size = match plate.size {
+            PlateSize::Data => "N".to_string(),
+            PlateSize::Fixed(n) => n.to_string(),
+        };
+        let label = format!("{} ({size})", plate.name);
+        let x1 = (x1 + PAD).max(x0 - PAD + text_width(&label) + 2.0 * 6.0);
+        boxes[p] = Some(PlateBox {
+            name: plate.name.clone(),
+            label,
+            x0: x0 - PAD,
+            y0: y0 - PAD,
+            x1,
+            y1: y1 + PAD + LABEL_STRIP,
+        });
+    }
+    // Which boxes each variable is in.
+    let index_of: Vec<Option<usize>> = {
+        let mut k = 0;
+        boxes
+            .iter()
+            .map(|b| {
+                b.as_ref().map(|_| {
+                    k += 1;
+                    k - 1
+                })
+            })
+            .collect()
+    };
+    for (i, n) in pre.iter().enumerate().skip(first_var) {
+        nodes[i].plates = chain(model, n.group)
+            .into_iter()
+            .filter_map(|p| index_of[p])
+            .collect();
+    }
+    let plates: Vec<PlateBox> = boxes.into_iter().flatten().collect();
+    // Edges: parameters and parent variables to each variable.
+    let mut edges = Vec::new();
+    for (v, var) in model.vars.iter().enumerate() {
+        let to = first_var + v;
+        let from = var
+            .params
+            .iter()
+            .copied()
+            .chain(var.parents.iter().map(|&p| first_var + p));
+        for from in from {
+            edges.push(Edge {
+                from,
+                to,
+                points: route(&nodes, from, to),
+            });
+        }
+    }
+    let mut width: f64 = 0.0;
+    let mut height: f64 = 0.0;
+    for n in &nodes {
+        width = width.max(n.x + n.r);
+        height = height.max(n.y + n.r);
+    }
+    for b in &plates {
+        width = width.max(b.x1);
+        height = height.max(b.y1);
+    }
+    let title_width = text_width(&model.name) + 2.0 * MARGIN;
+    Diagram {
+        title: model.name.clone(),
+        nodes,
+        edges,
+        plates,
+        width: (width + MARGIN).max(title_width).ceil(),
+        height: (height + MARGIN).ceil(),
+    }
+}
+
+/// The distance from point `p` to the segment `a`–`b`.
+fn distance(p: (f64, f64), a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (dx, dy) = (b.0 - a.0, b.1 - a.1);
+    let len2 = dx * dx + dy * dy;
+    let t = if len2 == 0.0 {
+        0.0
+    } else {
+        (((p.0 - a.0) * dx + (p.1 - a.1) * dy) / len2).clamp(0.0, 1.0)
+    };
+    let (qx, qy) = (a.0 + t * dx, a.1 + t * dy);
+    ((p.0 - qx).powi(2) + (p.1 - qy).powi(2)).sqrt()
+}
+
+/// Whether the polyline through `pts` keeps clear of every node but `from` and `to`.
+fn clear(nodes: &[Node], from: usize, to: usize, pts: &[(f64, f64)]) -> bool {
+    nodes.iter().enumerate().all(|(i, n)| {
+        i == from
+            || i == to
+            || pts
+                .windows(2)
+                .all(|w| distance((n.x, n.y), w[0], w[1]) > n.r + 4.0)
+    })
+}
+
+/// The path of an edge: straight when that crosses no node, else bent once at the shortest
+/// clear waypoint; then cut back to the two nodes' boundaries.
+fn route(nodes: &[Node], from: usize, to: usize) -> Vec<(f64, f64)> {
+    let (a, b) = (&nodes[from], &nodes[to]);
+    let (pa, pb) = ((a.x, a.y), (b.x, b.y));
+    let mut path = vec![pa, pb];
+    if !clear(nodes, from, to, &path) {
+        let mut xs: Vec<f64> = nodes.iter().map(|n| n.x).collect();
+        let mut ys: Vec<f64> = nodes.iter().map(|n| n.y).collect();
+        xs.sort_by(f64::total_cmp);
+        ys.sort_by(f64::total_cmp);
+        let gaps = |v: &[f64]| -> Vec<f64> {
+            let mut g: Vec<f64> = v.windows(2).map(|w| 0.5 * (w[0] + w[1])).collect();
+            g.extend(v);
+            g
+        };
+        let length = |p: &[(f64, f64)]| -> f64 {
+            p.windows(2)
+                .map(|w| ((w[1].0 - w[0].0).powi(2) + (w[1].1 - w[0].1).powi(2)).sqrt())
+                .sum()
+        };
+        let mut best: Option<Vec<(f64, f64)>> = None;
+        for &x in &gaps(&xs) {
+            for &y in &gaps(&ys) {
+                let p = vec![pa, (x, y), pb];
+                if clear(nodes, from, to, &p)
+                    && best.as_ref().is_none_or(|q| length(&p) < length(q))
+                {
+                    best = Some(p);
+                }
+            }
+        }
+        if let Some(p) = best {
+            path = p;
+        }
+    }
+    // Cut back to the circles' edges.
+    let cut = |from: (f64, f64), toward: (f64, f64), r: f64| {
+        let (dx, dy) = (toward.0 - from.0, toward.1 - from.1);
+        let len = (dx * dx + dy * dy).sqrt().max(1e-9);
+        (from.0 + dx / len * r, from.1 + dy / len * r)
+    };
+    let n = path.len();
+    let start = cut(pa, path[1], a.r);
+    let end = cut(pb, path[n - 2], b.r + 2.0);
+    path[0] = start;
+    path[n - 1] = end;
+    path
+}
+
+/// Escapes text for XML.
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The diagram as a standalone SVG. Text names common font families and falls back to any
+/// sans-serif: nothing needs to be installed for the file to be valid, and the layout does
+/// not depend on the font (labels have room for wide glyphs).
+pub fn to_svg(d: &Diagram) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\" font-size=\"{FONT}\">\n",
+        w = d.width,
+        h = d.height
+    ));
+    out.push_str(&format!("<title>{}</title>\n", xml(&d.title)));
+    out.push_str("<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#222\"/></marker></defs>\n");
+    out.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+    out.push_str(&format!(
+        "<text x=\"{}\" y=\"{}\" font-size=\"16\" text-anchor=\"middle\">{}</text>\n",
+        d.width / 2.0,
+        MARGIN + 14.0,
+        xml(&d.title)
+    ));
+    for b in &d.plates {
+        out.push_str(&format!(
+            "<g class=\"plate\" data-plate=\"{}\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"10\" fill=\"none\" stroke=\"#444\" stroke-width=\"1.2\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text></g>\n",
+            xml(&b.name),
+            b.x0,
+            b.y0,
+            b.x1 - b.x0,
+            b.y1 - b.y0,
+            b.x1 - 6.0,
+            b.y1 - 6.0,
+            xml(&b.label)
+        ));
+    }
+    for e in &d.edges {
+        let pts: Vec<String> = e
+            .points
+            .iter()
+            .map(|(x, y)| format!("{x:.1},{y:.1}"))
+            .collect();
+        out.push_str(&format!(
+            "<polyline class=\"edge\" data-from=\"{}\" data-to=\"{}\" points=\"{}\" fill=\"none\" stroke=\"#222\" stroke-width=\"1.3\" marker-end=\"url(#arrow)\"/>\n",
+            xml(&d.nodes[e.from].name),
+            xml(&d.nodes[e.to].name),
+            pts.join(" ")
+        ));
+    }
+    for n in &d.nodes {
+        match n.kind {
+            Kind::Param => out.push_str(&format!(
+                "<g class=\"parameter\" data-node=\"{}\"><circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"{}\" fill=\"black\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text></g>\n",
+                xml(&n.name),
+                n.x,
+                n.y,
+                n.r,
+                n.x - n.r - 5.0,
+                n.y + FONT * 0.35,
+                xml(&n.label)
+            )),
+            Kind::Latent | Kind::Observed => {
+                let (class, fill) = if n.kind == Kind::Observed {
+                    ("variable observed", "#c8c8c8")
+                } else {
+                    ("variable latent", "white")
+                };
+                out.push_str(&format!(
+                    "<g class=\"{class}\" data-node=\"{}\"><circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"{:.1}\" fill=\"{fill}\" stroke=\"black\" stroke-width=\"1.4\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></g>\n",
+                    xml(&n.name),
+                    n.x,
+                    n.y,
+                    n.r,
+                    n.x,
+                    n.y + FONT * 0.35,
+                    xml(&n.label)
+                ));
+            }
+        }
+    }
+    out.push_str("</svg>\n");
+    out
+}
+
+/// The diagram drawn with box-drawing characters, for the terminal: plates as rounded boxes
+/// with their label in the lower-right corner, latent variables as `(z)`, observed ones as
+/// `((x))`, parameters as `•` after their name, edges as lines ending in an arrowhead.
+pub fn to_text(d: &Diagram) -> String {
+    // Pixels per character across and down.
+    const SX: f64 = 7.0;
+    const SY: f64 = 18.0;
+    let col = |x: f64| (x / SX).round().max(0.0) as usize;
+    let row = |y: f64| (y / SY).round().max(0.0) as usize;
+    let w = col(d.width) + 2;
+    let h = row(d.height) + 1;
+    let mut grid = vec![vec![' '; w]; h];
+    let put = |grid: &mut Vec<Vec<char>>, r: usize, c: usize, ch: char| {
+        if r < grid.len() && c < grid[r].len() {
+            grid[r][c] = ch;
+        }
+    };
+    // Each node's text and the cells it covers: (row, first column, characters).
+    let texts: Vec<(usize, usize, Vec<char>)> = d
+        .nodes
+        .iter()
+        .map(|n| {
+            let text = match n.kind {
+                Kind::Param => format!("{}•", n.label),
+                Kind::Latent => format!("({})", n.label),
+                Kind::Observed => format!("(({}))", n.label),
+            };
+            let chars: Vec<char> = text.chars().collect();
+            let centre = col(n.x);
+            // A parameter's name sits left of its dot, as in the SVG.
+            let start = match n.kind {
+                Kind::Param => (centre + 1).saturating_sub(chars.len()),
+                _ => centre.saturating_sub(chars.len() / 2),
+            };
+            (row(n.y), start, chars)
+        })
+        .collect();
+    let covers = |i: usize, r: i64, c: i64| {
+        let (row, start, chars) = &texts[i];
+        r == *row as i64 && c >= *start as i64 - 1 && c <= (*start + chars.len()) as i64
+    };
+    // Edges first, centre to centre through the waypoints, each step drawn by its direction
+    // and stopped at the child's text, where the arrowhead goes.
+    for e in &d.edges {
+        let mut pts: Vec<(i64, i64)> = e
+            .points
+            .iter()
+            .map(|&(x, y)| (col(x) as i64, row(y) as i64))
+            .collect();
+        let (a, b) = (&d.nodes[e.from], &d.nodes[e.to]);
+        let last = pts.len() - 1;
+        pts[0] = (col(a.x) as i64, row(a.y) as i64);
+        pts[last] = (col(b.x) as i64, row(b.y) as i64);
+        let mut prev: Option<(i64, i64, (i64, i64))> = None;
+        'edge: for seg in pts.windows(2) {
+            let ((mut x, mut y), (x1, y1)) = (seg[0], seg[1]);
+            let (dx, dy) = ((x1 - x).abs(), -(y1 - y).abs());
+            let (sx, sy) = (if x < x1 { 1 } else { -1 }, if y < y1 { 1 } else { -1 });
+            let mut err = dx + dy;
+            while (x, y) != (x1, y1) {
+                let (ox, oy) = (x, y);
+                let e2 = 2 * err;
+                if e2 >= dy {
+                    err += dy;
+                    x += sx;
+                }
+                if e2 <= dx {
+                    err += dx;
+                    y += sy;
+                }
+                let step = (x - ox, y - oy);
+                if covers(e.to, y, x) {
+                    break 'edge;
+                }
+                if covers(e.from, y, x) {
+                    continue;
+                }
+                let ch = match step {
+                    (_, 0) => '─',
+                    (0, _) => '│',
+                    (sx, sy) if sx == sy => '╲',
+                    _ => '╱',
+                };
+                put(&mut grid, y as usize, x as usize, ch);
+                prev = Some((x, y, step));
+            }
+        }
+        if let Some((x, y, step)) = prev {
+            let head = match step {
+                (_, 1) => '▼',
+                (_, -1) => '▲',
+                (1, _) => '▶',
+                _ => '◀',
+            };
+            put(&mut grid, y as usize, x as usize, head);
+        }
+    }
+    for b in &d.plates {
+        let (c0, c1, r0, r1) = (col(b.x0), col(b.x1), row(b.y0), row(b.y1));
+        for c in c0 + 1..c1 {
+            put(&mut grid, r0, c, '─');
+            put(&mut grid, r1, c, '─');
+        }
+        for r in r0 + 1..r1 {
+            put(&mut grid, r, c0, '│');
+            put(&mut grid, r, c1, '│');
+        }
+        put(&mut grid, r0, c0, '╭');
+        put(&mut grid, r0, c1, '╮');
+        put(&mut grid, r1, c0, '╰');
+        put(&mut grid, r1, c1, '╯');
+        let label: Vec<char> = b.label.chars().collect();
+        let start = c1.saturating_sub(label.len() + 1);
+        for (i, ch) in label.into_iter().enumerate() {
+            put(&mut grid, r1 - 1, start + i, ch);
+        }
+    }
+    for (r, start, chars) in &texts {
+        for (i, ch) in chars.iter().enumerate() {
+            put(&mut grid, *r, start + i, *ch);
+        }
+    }
+    let mut out = String::new();
+    let title = format!("{:^w$}", d.title, w = w);
+    out.push_str(title.trim_end());
+    out.push('\n');
+    let first = grid
+        .iter()
+        .position(|l| l.iter().any(|c| *c != ' '))
+        .unwrap_or(0);
+    for line in &grid[first..] {
+        let s: String = line.iter().collect();
+        out.push_str(s.trim_end());
+        out.push('\n');
+    }
+    while out.ends_with("\n\n") {
+        out.pop();
+    }
+    out.push_str("(z) latent   ((x)) observed   π• parameter\n");
+    out
+}
