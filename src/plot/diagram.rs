@@ -594,22 +594,10 @@ pub fn to_text(d: &Diagram) -> String {
         pts[last] = (col(b.x) as i64, row(b.y) as i64);
         let mut prev: Option<(i64, i64, (i64, i64))> = None;
         'edge: for seg in pts.windows(2) {
-            let ((mut x, mut y), (x1, y1)) = (seg[0], seg[1]);
-            let (dx, dy) = ((x1 - x).abs(), -(y1 - y).abs());
-            let (sx, sy) = (if x < x1 { 1 } else { -1 }, if y < y1 { 1 } else { -1 });
-            let mut err = dx + dy;
-            while (x, y) != (x1, y1) {
-                let (ox, oy) = (x, y);
-                let e2 = 2 * err;
-                if e2 >= dy {
-                    err += dy;
-                    x += sx;
-                }
-                if e2 <= dx {
-                    err += dx;
-                    y += sy;
-                }
-                let step = (x - ox, y - oy);
+            let mut from = seg[0];
+            for (x, y) in super::line_cells(seg[0], seg[1]).skip(1) {
+                let step = (x - from.0, y - from.1);
+                from = (x, y);
                 if covers(e.to, y, x) {
                     break 'edge;
                 }

@@ -586,3 +586,34 @@ fn short(x: f64) -> String {
         s.to_string()
     }
 }
+
+/// The cells of a straight line from `a` to `b`, both included (Bresenham), at most 10 000:
+/// the text chart's dots and the text diagram's edges.
+pub fn line_cells(a: (i64, i64), b: (i64, i64)) -> impl Iterator<Item = (i64, i64)> {
+    let (mut x, mut y) = a;
+    let (dx, dy) = ((b.0 - x).abs(), -(b.1 - y).abs());
+    let (sx, sy) = (if x < b.0 { 1 } else { -1 }, if y < b.1 { 1 } else { -1 });
+    let mut err = dx + dy;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let here = (x, y);
+        if here == b {
+            done = true;
+        } else {
+            let e2 = 2 * err;
+            if e2 >= dy {
+                err += dy;
+                x += sx;
+            }
+            if e2 <= dx {
+                err += dx;
+                y += sy;
+            }
+        }
+        Some(here)
+    })
+    .take(10_000)
+}

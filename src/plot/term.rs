@@ -61,26 +61,10 @@ impl Canvas {
         }
     }
 
-    /// A straight run of dots from `a` to `b` (Bresenham).
+    /// A straight run of dots from `a` to `b`.
     fn line(&mut self, a: (i64, i64), b: (i64, i64)) {
-        let (mut x, mut y) = a;
-        let (dx, dy) = ((b.0 - x).abs(), -(b.1 - y).abs());
-        let (sx, sy) = (if x < b.0 { 1 } else { -1 }, if y < b.1 { 1 } else { -1 });
-        let mut err = dx + dy;
-        for _ in 0..10_000 {
+        for (x, y) in super::line_cells(a, b) {
             self.set(x, y);
-            if (x, y) == b {
-                break;
-            }
-            let e2 = 2 * err;
-            if e2 >= dy {
-                err += dy;
-                x += sx;
-            }
-            if e2 <= dx {
-                err += dx;
-                y += sy;
-            }
         }
     }
 
