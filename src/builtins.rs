@@ -319,6 +319,20 @@ pub const BUILTINS: &[Builtin] = &[
         "graph(model, format = \"dot\"): the plate diagram as Graphviz DOT, \"svg\" or \"text\"; with file = \"m.svg\" (or .dot, .txt) written to a file",
     ),
     f(
+        "tex",
+        1,
+        1,
+        NONE,
+        "tex(model): the joint distribution as LaTeX, factorised as the graph says",
+    ),
+    f(
+        "joint",
+        1,
+        1,
+        NONE,
+        "joint(model): the joint distribution as plain Unicode for the terminal",
+    ),
+    f(
         "plot",
         1,
         2,

@@ -171,6 +171,18 @@ enum Command {
         /// The .gmm script.
         file: PathBuf,
     },
+    /// Print a model's joint distribution as LaTeX, factorised as its graph says.
+    Tex {
+        /// The .gmm script.
+        file: PathBuf,
+        /// The model (default: the script's last model); a template with its arguments,
+        /// e.g. `mix(3)`.
+        #[arg(long)]
+        model: Option<String>,
+        /// Plain Unicode for the terminal instead of LaTeX (what `joint(m)` prints).
+        #[arg(long)]
+        unicode: bool,
+    },
     /// Print a model as a Graphviz DOT plate diagram.
     Graph {
         /// The .gmm script.
@@ -298,6 +310,11 @@ fn run_command(command: Command, access: Access) -> Result<(), Failed> {
             model,
             format,
         } => cmd_graph(&file, model.as_deref(), &format),
+        Command::Tex {
+            file,
+            model,
+            unicode,
+        } => cmd_tex(&file, model.as_deref(), unicode),
     }
 }
 
@@ -594,12 +611,26 @@ fn cmd_graph(path: &Path, model: Option<&str>, format: &str) -> Result<(), Faile
     write_stdout(text.as_bytes())
 }
 
+fn cmd_tex(path: &Path, model: Option<&str>, unicode: bool) -> Result<(), Failed> {
+    use crate::model::tex::{Notation, joint};
+    let src = read_source(path)?;
+    let (program, checked) = front_end(&src)?;
+    let model = pick_model(&src, &program, &checked, model, Purpose::Tex)?;
+    let notation = if unicode {
+        Notation::Unicode
+    } else {
+        Notation::Latex
+    };
+    write_stdout(format!("{}\n", joint(&model, notation)).as_bytes())
+}
+
 /// What a command does with the model it picks, for messages.
 #[derive(Clone, Copy)]
 enum Purpose {
     Fit,
     Sample,
     Draw,
+    Tex,
 }
 
 impl Purpose {
@@ -608,6 +639,7 @@ impl Purpose {
             Purpose::Fit => "fit",
             Purpose::Sample => "sample",
             Purpose::Draw => "draw",
+            Purpose::Tex => "write as a formula",
         }
     }
 
@@ -617,6 +649,7 @@ impl Purpose {
             Purpose::Fit => format!("fit({name}, data)"),
             Purpose::Sample => format!("sample({name}, n)"),
             Purpose::Draw => format!("graph({name})"),
+            Purpose::Tex => format!("tex({name})"),
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::builtins::{self, Builtin};
 use crate::diag::{Diag, suggest};
 use crate::infer::numeric::{logsumexp, rng};
 use crate::infer::{DistError, Distribution};
+use crate::model::tex::Notation;
 use crate::syntax::ast::{self, ExprKind, Span};
 use std::rc::Rc;
 
@@ -716,6 +717,16 @@ impl Interp {
             }
             "nparams" => Ok(Value::num(a.model(0)?.nparams() as f64)),
             "graph" => self.graph_builtin(a),
+            "tex" | "joint" => {
+                let notation = match name {
+                    "tex" => Notation::Latex,
+                    _ => Notation::Unicode,
+                };
+                Ok(Value::Str(crate::model::tex::joint(
+                    &a.model(0)?.model,
+                    notation,
+                )))
+            }
             "fit" => self.fit_builtin(a),
             "select" => self.select_builtin(a),
             "loglik" | "bic" | "aic" => self.score_builtin(a),

@@ -16,6 +16,7 @@
 
 pub mod dot;
 pub mod expr;
+pub mod tex;
 
 use crate::array::{Array, show_shape};
 pub use expr::Expr;

@@ -10,6 +10,7 @@
 //! bends once, through a gap between columns or layers.
 
 use crate::model::dot::Observed;
+use crate::model::tex::greek;
 use crate::model::{Model, PlateId, PlateSize, VarId};
 
 /// What a node is.
@@ -84,41 +85,6 @@ const LABEL_STRIP: f64 = 20.0;
 /// Margin around the drawing, and room above it for the title.
 const MARGIN: f64 = 16.0;
 const TITLE: f64 = 30.0;
-
-/// The Greek letter a parameter's name spells, as the lecture writes it: `pi` → π,
-/// `Sigma` → Σ; other names unchanged.
-pub fn greek(name: &str) -> String {
-    const LETTERS: [(&str, &str); 24] = [
-        ("alpha", "α"),
-        ("beta", "β"),
-        ("gamma", "γ"),
-        ("delta", "δ"),
-        ("epsilon", "ε"),
-        ("eta", "η"),
-        ("theta", "θ"),
-        ("kappa", "κ"),
-        ("lambda", "λ"),
-        ("mu", "μ"),
-        ("nu", "ν"),
-        ("xi", "ξ"),
-        ("pi", "π"),
-        ("rho", "ρ"),
-        ("sigma", "σ"),
-        ("tau", "τ"),
-        ("phi", "φ"),
-        ("psi", "ψ"),
-        ("omega", "ω"),
-        ("Sigma", "Σ"),
-        ("Gamma", "Γ"),
-        ("Delta", "Δ"),
-        ("Lambda", "Λ"),
-        ("Omega", "Ω"),
-    ];
-    LETTERS
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map_or_else(|| name.to_string(), |(_, g)| g.to_string())
-}
 
 /// The width of a label in pixels.
 fn text_width(s: &str) -> f64 {
@@ -576,72 +542,58 @@ pub fn to_text(d: &Diagram) -> String {
             (row(n.y), start, chars)
         })
         .collect();
-    let covers = |i: usize, r: i64, c: i64| {
-        let (row, start, chars) = &texts[i];
-        r == *row as i64 && c >= *start as i64 - 1 && c <= (*start + chars.len()) as i64
-    };
-    // Edges first, centre to centre through the waypoints, each step drawn by its direction
-    // and stopped at the child's text, where the arrowhead goes.
-    for e in &d.edges {
-        let mut pts: Vec<(i64, i64)> = e
-            .points
-            .iter()
-            .map(|&(x, y)| (col(x) as i64, row(y) as i64))
-            .collect();
-        let (a, b) = (&d.nodes[e.from], &d.nodes[e.to]);
-        let last = pts.len() - 1;
-        pts[0] = (col(a.x) as i64, row(a.y) as i64);
-        pts[last] = (col(b.x) as i64, row(b.y) as i64);
-        let mut prev: Option<(i64, i64, (i64, i64))> = None;
-        'edge: for seg in pts.windows(2) {
-            let mut from = seg[0];
-            for (x, y) in super::line_cells(seg[0], seg[1]).skip(1) {
-                let step = (x - from.0, y - from.1);
-                from = (x, y);
-                if covers(e.to, y, x) {
-                    break 'edge;
-                }
-                if covers(e.from, y, x) {
-                    continue;
-                }
-                let ch = match step {
-                    (_, 0) => '─',
-                    (0, _) => '│',
-                    (sx, sy) if sx == sy => '╲',
-                    _ => '╱',
-                };
-                put(&mut grid, y as usize, x as usize, ch);
-                prev = Some((x, y, step));
-            }
-        }
-        if let Some((x, y, step)) = prev {
-            let head = match step {
-                (_, 1) => '▼',
-                (_, -1) => '▲',
-                (1, _) => '▶',
-                _ => '◀',
-            };
-            put(&mut grid, y as usize, x as usize, head);
-        }
-    }
+    let mut cells = vec![vec![Cell::Free; w]; h];
     for b in &d.plates {
         let (c0, c1, r0, r1) = (col(b.x0), col(b.x1), row(b.y0), row(b.y1));
         for c in c0 + 1..c1 {
             put(&mut grid, r0, c, '─');
             put(&mut grid, r1, c, '─');
+            mark(&mut cells, r0, c, Cell::Horizontal);
+            mark(&mut cells, r1, c, Cell::Horizontal);
         }
         for r in r0 + 1..r1 {
             put(&mut grid, r, c0, '│');
             put(&mut grid, r, c1, '│');
+            mark(&mut cells, r, c0, Cell::Vertical);
+            mark(&mut cells, r, c1, Cell::Vertical);
         }
-        put(&mut grid, r0, c0, '╭');
-        put(&mut grid, r0, c1, '╮');
-        put(&mut grid, r1, c0, '╰');
-        put(&mut grid, r1, c1, '╯');
+        for (r, c, ch) in [(r0, c0, '╭'), (r0, c1, '╮'), (r1, c0, '╰'), (r1, c1, '╯')] {
+            put(&mut grid, r, c, ch);
+            mark(&mut cells, r, c, Cell::Blocked);
+        }
         let label: Vec<char> = b.label.chars().collect();
         let start = c1.saturating_sub(label.len() + 1);
         for (i, ch) in label.into_iter().enumerate() {
             put(&mut grid, r1 - 1, start + i, ch);
+            mark(&mut cells, r1 - 1, start + i, Cell::Blocked);
+        }
+    }
+    for (r, start, chars) in &texts {
+        for i in 0..chars.len() {
+            mark(&mut cells, *r, start + i, Cell::Blocked);
+        }
+    }
+    // Edges, routed between the boxes and labels: parents' edges in order, each the cheapest
+    // path from beside its parent's text to beside its child's, turning as little as it can
+    // and crossing a box or another edge only at a right angle.
+    for e in &d.edges {
+        let span = |i: usize| (texts[i].0, texts[i].1, texts[i].1 + texts[i].2.len());
+        let spans: Vec<_> = (0..texts.len()).map(span).collect();
+        match route_text(&cells, &spans, span(e.from), span(e.to)) {
+            Some(path) => draw_route(&path, &mut grid, &mut cells),
+            None => {
+                // No free way: a straight line, over whatever it passes.
+                let (a, b) = (&d.nodes[e.from], &d.nodes[e.to]);
+                let (from, to) = (
+                    (col(a.x) as i64, row(a.y) as i64),
+                    (col(b.x) as i64, row(b.y) as i64),
+                );
+                for (x, y) in super::line_cells(from, to) {
+                    if cells[y as usize][x as usize] == Cell::Free {
+                        put(&mut grid, y as usize, x as usize, '·');
+                    }
+                }
+            }
         }
     }
     for (r, start, chars) in &texts {
@@ -667,4 +619,144 @@ pub fn to_text(d: &Diagram) -> String {
     }
     out.push_str("(z) latent   ((x)) observed   π• parameter\n");
     out
+}
+
+/// What a cell of the text drawing lets an edge do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Cell {
+    Free,
+    /// A label, a corner or an arrowhead: nothing passes.
+    Blocked,
+    /// A horizontal line (a box's top or bottom, or an edge): crossed only going up or down.
+    Horizontal,
+    /// A vertical line: crossed only going left or right.
+    Vertical,
+}
+
+fn mark(cells: &mut [Vec<Cell>], r: usize, c: usize, cell: Cell) {
+    if let Some(x) = cells.get_mut(r).and_then(|row| row.get_mut(c)) {
+        *x = cell;
+    }
+}
+
+/// Up, right, down, left.
+const STEPS: [(i64, i64); 4] = [(-1, 0), (0, 1), (1, 0), (0, -1)];
+
+/// The cheapest path from a free cell beside the text at `from` (row, first column, end
+/// column) to a free cell beside the text at `to`, as cells with the direction each was
+/// entered in (0 up, 1 right, 2 down, 3 left). A step costs 1, a turn 4 more, a crossing 3
+/// more, passing just left or right of a text (`spans`) 3 more; no turn on a crossing.
+fn route_text(
+    cells: &[Vec<Cell>],
+    spans: &[(usize, usize, usize)],
+    from: (usize, usize, usize),
+    to: (usize, usize, usize),
+) -> Option<Vec<(usize, usize, usize)>> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let (h, w) = (cells.len(), cells.first().map_or(0, Vec::len));
+    let at = |r: i64, c: i64| -> Option<Cell> {
+        (r >= 0 && c >= 0 && (r as usize) < h && (c as usize) < w)
+            .then(|| cells[r as usize][c as usize])
+    };
+    // Cells beside a text, with the direction that leaves it (or arrives at it, reversed).
+    let beside = |(r, c0, c1): (usize, usize, usize)| {
+        let (r, c0, c1) = (r as i64, c0 as i64, c1 as i64);
+        let mut v: Vec<(i64, i64, usize)> = Vec::new();
+        for c in c0..c1 {
+            v.push((r + 1, c, 2));
+            v.push((r - 1, c, 0));
+        }
+        v.push((r, c1, 1));
+        v.push((r, c0 - 1, 3));
+        v
+    };
+    let id = |r: i64, c: i64, d: usize| (r as usize * w + c as usize) * 4 + d;
+    let mut best = vec![u32::MAX; h * w * 4];
+    let mut prev = vec![usize::MAX; h * w * 4];
+    let mut heap = BinaryHeap::new();
+    for (r, c, d) in beside(from) {
+        if at(r, c) == Some(Cell::Free) {
+            best[id(r, c, d)] = 0;
+            heap.push(Reverse((0u32, id(r, c, d))));
+        }
+    }
+    // The goal: a free cell beside the child, entered towards it.
+    let goals: Vec<(i64, i64, usize)> = beside(to)
+        .into_iter()
+        .map(|(r, c, d)| (r, c, (d + 2) % 4))
+        .filter(|&(r, c, _)| at(r, c) == Some(Cell::Free))
+        .collect();
+    while let Some(Reverse((cost, s))) = heap.pop() {
+        if cost > best[s] {
+            continue;
+        }
+        let (cell, d) = (s / 4, s % 4);
+        let (r, c) = ((cell / w) as i64, (cell % w) as i64);
+        if goals.contains(&(r, c, d)) {
+            let mut path = Vec::new();
+            let mut k = s;
+            while k != usize::MAX {
+                path.push(((k / 4) / w, (k / 4) % w, k % 4));
+                k = prev[k];
+            }
+            path.reverse();
+            return Some(path);
+        }
+        let crossing = at(r, c) != Some(Cell::Free);
+        for (nd, (dr, dc)) in STEPS.iter().enumerate() {
+            if nd == (d + 2) % 4 || (crossing && nd != d) {
+                continue;
+            }
+            let (nr, nc) = (r + dr, c + dc);
+            let beside_text = spans
+                .iter()
+                .any(|&(tr, t0, t1)| nr == tr as i64 && (nc == t0 as i64 - 1 || nc == t1 as i64));
+            let extra = match (at(nr, nc), nd % 2) {
+                (Some(Cell::Free), _) if beside_text => 3,
+                (Some(Cell::Free), _) => 0,
+                (Some(Cell::Horizontal), 0) | (Some(Cell::Vertical), 1) => 3,
+                _ => continue,
+            };
+            let next = cost + 1 + extra + if nd == d { 0 } else { 4 };
+            let k = id(nr, nc, nd);
+            if next < best[k] {
+                best[k] = next;
+                prev[k] = s;
+                heap.push(Reverse((next, k)));
+            }
+        }
+    }
+    None
+}
+
+/// Draws a routed edge: lines and corners, `┼` where it crosses a line, an arrowhead at the
+/// end; its cells then let later edges cross only at right angles.
+fn draw_route(path: &[(usize, usize, usize)], grid: &mut [Vec<char>], cells: &mut [Vec<Cell>]) {
+    for (i, &(r, c, d)) in path.iter().enumerate() {
+        let (ch, cell) = match path.get(i + 1) {
+            None => (['▲', '▶', '▼', '◀'][d], Cell::Blocked),
+            Some(_) if cells[r][c] != Cell::Free => ('┼', Cell::Blocked),
+            Some(&(_, _, next)) if next == d => {
+                if d % 2 == 0 {
+                    ('│', Cell::Vertical)
+                } else {
+                    ('─', Cell::Horizontal)
+                }
+            }
+            Some(&(_, _, next)) => {
+                // The side it came in from and the side it leaves by.
+                let sides = ((d + 2) % 4, next);
+                let ch = match (sides.0.min(sides.1), sides.0.max(sides.1)) {
+                    (0, 1) => '└',
+                    (0, 3) => '┘',
+                    (1, 2) => '┌',
+                    _ => '┐',
+                };
+                (ch, Cell::Blocked)
+            }
+        };
+        grid[r][c] = ch;
+        cells[r][c] = cell;
+    }
 }

@@ -27,7 +27,9 @@ pub fn help(topic: &str) -> Option<String> {
         "data" => DATA.to_string(),
         "builtins" => builtin_list(),
         // The commands, by their names without the colon (`:help load`).
-        "commands" | "help" | "load" | "vars" | "graph" | "reset" | "quit" => COMMANDS.to_string(),
+        "commands" | "help" | "load" | "vars" | "graph" | "joint" | "reset" | "quit" => {
+            COMMANDS.to_string()
+        }
         name => {
             let b = builtins::lookup(name)?;
             let mut s = format!("{}\n", b.summary);
@@ -54,7 +56,8 @@ line or stops a long computation; Ctrl-D leaves.
 
 topics:   :help statements   :help models   :help queries   :help fit   :help data
           :help builtins     :help NAME (a built-in function, e.g. :help pdf)
-commands: :help [topic]   :load FILE   :models   :vars   :graph MODEL   :reset   :quit
+commands: :help [topic]   :load FILE   :models   :vars   :graph MODEL   :joint MODEL
+          :reset   :quit
 ";
 
 const COMMANDS: &str = "\
@@ -63,10 +66,12 @@ const COMMANDS: &str = "\
 :models        the models and templates defined, one line each
 :vars          every name: its kind and shape
 :graph MODEL   the model's plate diagram, drawn in text (a template with arguments: mix(3))
+:joint MODEL   the model's joint distribution, factorised as its graph says (LaTeX: tex(m))
 :reset         forget every name and model
 :quit          leave (Ctrl-D too)
 example:
     :graph grades
+    :joint grades
 ";
 
 const STATEMENTS: &str = "\
@@ -223,6 +228,8 @@ fn example(name: &str) -> Option<&'static str> {
         "aic" => "aic(grades, table(x = [2.1, 4.7]))",
         "select" => "let best = select(mix, [1, 2, 3], d, restarts = 5)",
         "graph" => "print graph(grades)",
+        "tex" => "print tex(grades)",
+        "joint" => "print joint(grades)",
         "plot" => "plot(grades)",
         _ => return None,
     })

@@ -52,7 +52,7 @@ impl GmmHelper {
             } else if trimmed.starts_with(":help") {
                 out.extend(super::help::TOPICS.iter().map(|t| t.to_string()));
                 out.extend(crate::builtins::BUILTINS.iter().map(|b| b.name.to_string()));
-            } else if trimmed.starts_with(":graph") {
+            } else if trimmed.starts_with(":graph") || trimmed.starts_with(":joint") {
                 out.extend(self.scope.borrow().names.iter().map(|(n, _)| n.clone()));
             }
         } else if before[..start].ends_with('.') {

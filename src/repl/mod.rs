@@ -24,7 +24,7 @@ const INPUT: &str = "<repl>";
 
 /// The meta-commands.
 pub const COMMANDS: &[&str] = &[
-    ":help", ":load", ":models", ":vars", ":graph", ":reset", ":quit",
+    ":help", ":load", ":models", ":vars", ":graph", ":joint", ":reset", ":quit",
 ];
 
 /// A writer shared by the session and its interpreter.
@@ -276,17 +276,20 @@ impl Session {
             ":graph" if !rest.is_empty() => {
                 self.run_source(&format!("print graph({rest}, format = \"text\")\n"), INPUT)
             }
+            ":joint" if !rest.is_empty() => {
+                self.run_source(&format!("print joint({rest})\n"), INPUT)
+            }
             ":reset" => {
                 self.interp = fresh(&self.out, &self.err, &self.access);
                 self.past.clear();
                 (self.say("every name and model is forgotten\n"), true)
             }
-            ":load" | ":graph" => self.error(format!(
+            ":load" | ":graph" | ":joint" => self.error(format!(
                 "{cmd} needs an argument: {}",
-                if cmd == ":load" {
-                    ":load FILE"
-                } else {
-                    ":graph MODEL"
+                match cmd {
+                    ":load" => ":load FILE",
+                    ":graph" => ":graph MODEL",
+                    _ => ":joint MODEL",
                 }
             )),
             _ => {

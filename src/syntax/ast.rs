@@ -365,14 +365,23 @@ impl Ident {
 impl Stmt {
     /// The name of the built-in a bare expression statement calls for what it does, not for
     /// its value: `plot(...)` without `file` draws to the terminal, `plot(..., file = ...)` and
-    /// `save` write, `select` prints its table. A script keeps quiet about their values.
+    /// `save` and `graph(..., file = ...)` write, `select` prints its table. A script keeps
+    /// quiet about their values.
     pub fn acting_call(&self) -> Option<&str> {
         let StmtKind::Expr(e) = &self.kind else {
             return None;
         };
         match &e.kind {
-            ExprKind::Call(callee, _) => match &callee.kind {
+            ExprKind::Call(callee, args) => match &callee.kind {
                 ExprKind::Name(n) if matches!(n.as_str(), "plot" | "save" | "select") => Some(n),
+                ExprKind::Name(n)
+                    if n == "graph"
+                        && args
+                            .iter()
+                            .any(|a| a.name.as_ref().is_some_and(|n| n.name == "file")) =>
+                {
+                    Some(n)
+                }
                 _ => None,
             },
             _ => None,

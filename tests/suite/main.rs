@@ -14,6 +14,7 @@ mod hardening;
 mod lexer_grammar;
 mod malformed;
 mod memory;
+mod pictures;
 mod plot;
 mod properties;
 mod reference;

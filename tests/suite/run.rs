@@ -6,21 +6,59 @@ use crate::common;
 
 use std::path::Path;
 
+/// Every example runs without an error or a warning, in a copy of examples/ so that the test
+/// never rewrites the repository; the pictures the examples write (plots and plate diagrams,
+/// shown in the README) must come out exactly as committed. `BLESS=1` copies them back.
 #[test]
 fn every_example_runs_cleanly() {
     let files = common::gmm_files("examples");
     assert!(files.len() >= 7, "examples: {files:?}");
-    for f in files {
-        let rel = f.strip_prefix(common::root()).expect("inside the crate");
-        let out = common::gmm(&["run", rel.to_str().expect("UTF-8 path")]);
+    let work = common::scratch("examples");
+    let committed = common::root().join("examples");
+    for entry in std::fs::read_dir(&committed).expect("examples/") {
+        let path = entry.expect("an entry").path();
+        let name = path.file_name().expect("a file name");
+        if path.extension().is_some_and(|e| e != "svg") {
+            std::fs::copy(&path, work.join(name)).expect("copied");
+        }
+    }
+    for f in &files {
+        let name = f.file_name().expect("a file").to_str().expect("UTF-8 name");
+        let out = common::gmm_at(&work, &["run", name]);
         assert!(
             out.status.success(),
-            "{} failed:\n{}",
-            rel.display(),
+            "examples/{name} failed:\n{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(out.stderr.is_empty(), "{} wrote to stderr", rel.display());
+        assert!(
+            out.stderr.is_empty(),
+            "examples/{name} wrote to stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
+    let bless = std::env::var_os("BLESS").is_some();
+    let mut drawn = 0;
+    let mut stale = Vec::new();
+    for entry in std::fs::read_dir(&work).expect("the copy") {
+        let path = entry.expect("an entry").path();
+        if path.extension().is_none_or(|e| e != "svg") {
+            continue;
+        }
+        drawn += 1;
+        let name = path.file_name().expect("a file name");
+        let made = std::fs::read(&path).expect("readable");
+        if bless {
+            std::fs::write(committed.join(name), &made).expect("writable");
+        } else if std::fs::read(committed.join(name)).ok().as_deref() != Some(&made[..]) {
+            stale.push(name.to_string_lossy().into_owned());
+        }
+    }
+    assert!(drawn >= 7, "the examples drew only {drawn} pictures");
+    assert!(
+        stale.is_empty(),
+        "examples/ holds other pictures than the examples draw now: {stale:?} \
+         (BLESS=1 cargo test --release run:: refreshes them)"
+    );
 }
 
 #[test]

@@ -54,7 +54,6 @@ pub const SPEC_PENDING: &[&str] = &[
     "### 9.2", // issue 21: priors and MAP-EM
     "### 9.3", // issue 21: standard errors
     "### 9.4", // issue 22: chains
-    "### 9.5", // issue 17: model values, tex, graph
 ];
 
 /// A Markdown text split at its `#` headings: each heading line with the text below it.
