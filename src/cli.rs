@@ -72,6 +72,26 @@ impl Cli {
 }
 
 #[derive(Subcommand, Debug)]
+enum Jupyter {
+    /// Register the `gmm` kernel with Jupyter: write its kernelspec (kernel.json and logos).
+    Install {
+        /// Into the user's Jupyter data folder (~/.local/share/jupyter/kernels/gmm; the
+        /// default).
+        #[arg(long)]
+        user: bool,
+        /// Into PREFIX/share/jupyter/kernels/gmm instead, e.g. a virtual environment's.
+        #[arg(long, value_name = "DIR", conflicts_with = "user")]
+        prefix: Option<PathBuf>,
+    },
+    /// Run the kernel (what Jupyter starts, with its connection file).
+    Kernel {
+        /// The connection file Jupyter wrote.
+        #[arg(short = 'f', long = "connection-file", value_name = "CONNECTION_FILE")]
+        connection_file: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
 enum Command {
     /// An interactive session (the default); reads statements from stdin when it is not a
     /// terminal.
@@ -171,6 +191,11 @@ enum Command {
         /// The .gmm script.
         file: PathBuf,
     },
+    /// The Jupyter kernel: `install` registers it, `kernel` runs it.
+    Jupyter {
+        #[command(subcommand)]
+        what: Jupyter,
+    },
     /// Print a model's joint distribution as LaTeX, factorised as its graph says.
     Tex {
         /// The .gmm script.
@@ -241,6 +266,9 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         None => return crate::repl::main(None, access),
         Some(Command::Repl { file }) => return crate::repl::main(file.as_deref(), access),
+        Some(Command::Jupyter {
+            what: Jupyter::Kernel { connection_file },
+        }) => return crate::kernel::main(&connection_file, access),
         Some(command) => run_command(command, access),
     };
     crate::console::exit_code(result.is_ok())
@@ -249,7 +277,13 @@ pub fn main() -> ExitCode {
 /// Runs a command other than the REPL; `access` limits the files a script may use.
 fn run_command(command: Command, access: Access) -> Result<(), Failed> {
     match command {
-        Command::Repl { .. } => unreachable!("the REPL is started by main"),
+        Command::Repl { .. }
+        | Command::Jupyter {
+            what: Jupyter::Kernel { .. },
+        } => unreachable!("the REPL and the kernel are started by main"),
+        Command::Jupyter {
+            what: Jupyter::Install { user: _, prefix },
+        } => cmd_jupyter_install(prefix.as_deref()),
         Command::Run { file } => cmd_run(&file, access),
         Command::Sample {
             file,
@@ -315,6 +349,29 @@ fn run_command(command: Command, access: Access) -> Result<(), Failed> {
             model,
             unicode,
         } => cmd_tex(&file, model.as_deref(), unicode),
+    }
+}
+
+/// `gmm jupyter install`: writes the kernelspec and says where.
+fn cmd_jupyter_install(prefix: Option<&Path>) -> Result<(), Failed> {
+    let installed = crate::kernel::install::folder(prefix).and_then(|dir| {
+        let exe = std::env::current_exe()
+            .and_then(|e| e.canonicalize())
+            .map_err(|e| format!("cannot find the gmm binary: {e}"))?;
+        crate::kernel::install::write(&dir, &exe)?;
+        Ok(dir)
+    });
+    match installed {
+        Ok(dir) => write_stdout(
+            format!(
+                "installed the Jupyter kernel `gmm` in {}\nstart Jupyter with `jupyter lab` or `jupyter notebook` and pick the kernel gmm\n",
+                dir.display()
+            )
+            .as_bytes(),
+        ),
+        Err(e) => Err(fail(Diag::error_nowhere(e).help(
+            "give a folder you can write with --prefix DIR (the kernelspec goes in DIR/share/jupyter/kernels/gmm)",
+        ))),
     }
 }
 

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
+/// Set when the request came from a notebook's interrupt rather than Ctrl-C.
+static BY_MESSAGE: AtomicBool = AtomicBool::new(false);
 /// The deadline in nanoseconds after [`epoch`], 0 for none.
 static DEADLINE: AtomicU64 = AtomicU64::new(0);
 /// The time limit last set, in nanoseconds, for messages.
@@ -26,6 +28,12 @@ fn nanos(d: Duration) -> u64 {
 /// Routes Ctrl-C to the flag for the rest of the process; false if that was not possible.
 pub fn install() -> bool {
     ctrlc::set_handler(|| REQUESTED.store(true, Ordering::SeqCst)).is_ok()
+}
+
+/// Asks the computation in progress to stop, as Ctrl-C does: a notebook's interrupt.
+pub fn request() {
+    BY_MESSAGE.store(true, Ordering::SeqCst);
+    REQUESTED.store(true, Ordering::SeqCst);
 }
 
 /// Stops whatever runs once `limit` has passed from now; `None` removes the limit.
@@ -61,6 +69,8 @@ pub fn why() -> String {
             "the time limit of {} s ran out; raise it with --time-limit",
             limit.as_secs_f64()
         )
+    } else if BY_MESSAGE.load(Ordering::Relaxed) {
+        "the notebook's interrupt stopped it".to_string()
     } else {
         "Ctrl-C stopped it".to_string()
     }
@@ -69,6 +79,7 @@ pub fn why() -> String {
 /// Forgets an earlier Ctrl-C and starts the time limit, if there is one, afresh.
 pub fn clear() {
     REQUESTED.store(false, Ordering::SeqCst);
+    BY_MESSAGE.store(false, Ordering::SeqCst);
     let limit = LIMIT.load(Ordering::SeqCst);
     if limit != 0 {
         set_time_limit(Some(Duration::from_nanos(limit)));

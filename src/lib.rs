@@ -13,6 +13,7 @@ pub mod files;
 pub mod infer;
 pub mod interp;
 pub mod interrupt;
+pub mod kernel;
 pub mod linalg;
 pub mod memory;
 pub mod model;

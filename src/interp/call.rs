@@ -65,6 +65,7 @@ impl Args<'_> {
     pub(super) fn string(&self, i: usize) -> Result<String, Diag> {
         match self.v(i) {
             Value::Str(s) => Ok(s.clone()),
+            Value::Picture(p) => Ok(p.text.clone()),
             other => Err(self.error(i, format!("expected a string, got {}", other.kind()))),
         }
     }
@@ -117,6 +118,7 @@ impl Args<'_> {
         match self.opt(name) {
             None => Ok(None),
             Some((Value::Str(s), _)) => Ok(Some(s.clone())),
+            Some((Value::Picture(p), _)) => Ok(Some(p.text.clone())),
             Some((v, s)) => Err(Diag::error(
                 format!("{name} must be a string, got {}", v.kind()),
                 s,
@@ -445,6 +447,7 @@ impl Interp {
                 Value::Data(d) => d.rows,
                 Value::Text(v, _) => v.len(),
                 Value::Str(s) => s.chars().count(),
+                Value::Picture(p) => p.text.chars().count(),
                 v => {
                     let x = numeric(v, a.at(0), "`len`'s argument")?;
                     x.shape().first().copied().unwrap_or(1)

@@ -379,7 +379,7 @@ impl Interp {
         let mut report = Reporter::new(&model.name, opts.restarts, setup.verbose, self.interactive);
         let mut progress = |p: Progress| {
             if let Some(line) = report.line(&p) {
-                self.note(&line);
+                self.progress(&line);
             }
             true
         };

@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-pub use value::{Env, FIT_FIELDS, ModelValue, Template, Value};
+pub use value::{Drawing, Env, FIT_FIELDS, ModelValue, Picture, Template, Value};
 
 /// A runtime failure: the diagnostics to show (one, or every error of a model declaration).
 /// Empty when the output was closed by its reader (`gmm run f | head`): the script stops
@@ -50,7 +50,12 @@ pub struct Interp {
     /// Interactive: a long fit reports progress once a second, and one cut short by Ctrl-C
     /// (or the time limit) gives the fit so far instead of an error.
     interactive: bool,
+    /// Where a fit's progress lines go instead of `err` (a notebook's updating display).
+    progress: Option<Progress>,
 }
+
+/// Where a fit's progress lines go, when not to the diagnostics.
+pub type Progress = Rc<dyn Fn(&str)>;
 
 impl Interp {
     /// An interpreter whose relative paths resolve against `base` and whose `print` writes to
@@ -69,6 +74,7 @@ impl Interp {
             name: String::new(),
             warnings: RefCell::new(Vec::new()),
             interactive: false,
+            progress: None,
         }
     }
 
@@ -84,6 +90,12 @@ impl Interp {
     pub fn with_diagnostics(mut self, name: impl Into<String>, err: Box<dyn Write>) -> Interp {
         self.name = name.into();
         self.err = RefCell::new(err);
+        self
+    }
+
+    /// Shows fits' progress lines through `show` instead of writing them as notes.
+    pub fn with_progress(mut self, show: Progress) -> Interp {
+        self.progress = Some(show);
         self
     }
 
@@ -109,6 +121,15 @@ impl Interp {
     }
 
     /// Writes a line of progress to the diagnostics stream.
+    /// Shows a line of a fit's progress: through the progress sink if there is one (a
+    /// notebook's updating display), else as a note.
+    fn progress(&self, line: &str) {
+        match &self.progress {
+            Some(show) => show(line),
+            None => self.note(line),
+        }
+    }
+
     fn note(&self, line: &str) {
         let mut err = self.err.borrow_mut();
         let _ = writeln!(err, "{line}").and_then(|_| err.flush());
@@ -189,7 +210,7 @@ impl Interp {
     fn exec_drawing(&mut self, s: &ast::Stmt, text: &str) -> Result<(), Failure> {
         let value = self.exec(s, text)?;
         match value {
-            Some(v @ Value::Str(_)) if s.draws() => self.write_values(&[v], s.span),
+            Some(v @ Value::Picture(_)) if s.draws() => self.write_values(&[v], s.span),
             _ => Ok(()),
         }
     }
@@ -747,6 +768,14 @@ fn binary(
     whole: Span,
 ) -> Result<Value, Diag> {
     use ast::BinOp as B;
+    // A picture compares as its text.
+    let as_text = |v: &Value| match v {
+        Value::Picture(p) => Value::Str(p.text.clone()),
+        v => v.clone(),
+    };
+    if matches!(a, Value::Picture(_)) || matches!(b, Value::Picture(_)) {
+        return binary(op, &as_text(a), &as_text(b), sa, sb, whole);
+    }
     // String comparisons.
     if matches!(op, B::Eq | B::Ne) {
         let eq = |x: &data::Text, y: &str| x.as_deref() == Some(y);

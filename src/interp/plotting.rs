@@ -1,14 +1,16 @@
-//! `plot(...)`: the script's face of `crate::plot`. With `file = "x.svg"` it writes an SVG (or,
-//! for `x.png`, the same drawing in pixels) and returns the path; without, it returns the chart as text (the REPL shows it; a script prints
-//! it with `print plot(...)`).
+//! `plot(...)` and `graph(...)`: the script's face of `crate::plot`. With `file = "x.svg"` they
+//! write an SVG (for `plot`, `x.png` writes the same drawing in pixels) and return the path;
+//! without, they return a [`Picture`]: text for the terminal (the REPL shows it; a script prints
+//! it with `print plot(...)`), SVG for the notebook.
 
 use super::Interp;
 use super::call::{Args, whole};
 use super::data::Cells;
 use super::numeric;
-use super::value::Value;
+use super::value::{Drawing, Picture, Value};
 use crate::diag::Diag;
 use crate::plot::{self, Options, PlotError};
+use std::rc::Rc;
 
 /// Default SVG size in pixels.
 const SVG_SIZE: (u32, u32) = (800, 500);
@@ -98,16 +100,11 @@ impl Interp {
             }
             (None, None, None) => "dot".to_string(),
         };
+        let diagram = plot::diagram::layout(&m.model, crate::model::dot::Observed::Leaves);
         let text = match format.as_str() {
             "dot" => crate::model::dot::to_dot(&m.model, crate::model::dot::Observed::Leaves),
-            "svg" | "text" => {
-                let d = plot::diagram::layout(&m.model, crate::model::dot::Observed::Leaves);
-                if format == "svg" {
-                    plot::diagram::to_svg(&d)
-                } else {
-                    plot::diagram::to_text(&d)
-                }
-            }
+            "svg" => plot::diagram::to_svg(&diagram),
+            "text" => plot::diagram::to_text(&diagram),
             other => {
                 return Err(Diag::error(
                     format!("graph has no format `{other}`"),
@@ -121,7 +118,10 @@ impl Interp {
                 self.write_file(&path, text.as_bytes(), a.span)?;
                 Ok(Value::Str(path))
             }
-            None => Ok(Value::Str(text)),
+            None => Ok(Value::Picture(Rc::new(Picture {
+                text,
+                drawing: Drawing::Diagram(diagram),
+            }))),
         }
     }
 
@@ -215,12 +215,15 @@ impl Interp {
                     .width
                     .map_or_else(plot::term::terminal_width, |w| w as usize);
                 let h = o.height.unwrap_or(TERM_ROWS) as usize;
-                Ok(Value::Str(plot::term::render(
-                    &fig,
-                    w,
-                    h,
-                    plot::term::Ink::for_stdout(),
-                )))
+                let text = plot::term::render(&fig, w, h, plot::term::Ink::for_stdout());
+                Ok(Value::Picture(Rc::new(Picture {
+                    text,
+                    drawing: Drawing::Chart {
+                        figure: fig,
+                        width: SVG_SIZE.0,
+                        height: SVG_SIZE.1,
+                    },
+                })))
             }
         }
     }

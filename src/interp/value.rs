@@ -31,6 +31,45 @@ pub enum Value {
     Model(Rc<ModelValue>),
     /// A model template, to be called with its arguments.
     Template(Rc<Template>),
+    /// A chart or a plate diagram for the screen.
+    Picture(Rc<Picture>),
+}
+
+/// What `plot(...)` and `graph(m)` return when no file is named: a chart or a plate diagram
+/// for the screen. A terminal and a script show its text (the chart drawn in characters, the
+/// diagram as DOT or as asked); the notebook kernel shows its SVG, with the text as the
+/// plain-text fallback.
+#[derive(Clone, Debug)]
+pub struct Picture {
+    pub text: String,
+    pub drawing: Drawing,
+}
+
+/// The drawing behind a [`Picture`].
+#[derive(Clone, Debug)]
+pub enum Drawing {
+    /// A chart, and its size in pixels as an SVG.
+    Chart {
+        figure: crate::plot::Figure,
+        width: u32,
+        height: u32,
+    },
+    /// A plate diagram, laid out.
+    Diagram(crate::plot::diagram::Diagram),
+}
+
+impl Picture {
+    /// The drawing as an SVG document, the same as the file `plot` or `graph` would write.
+    pub fn svg(&self) -> Result<String, crate::plot::PlotError> {
+        match &self.drawing {
+            Drawing::Chart {
+                figure,
+                width,
+                height,
+            } => crate::plot::svg::render(figure, *width, *height),
+            Drawing::Diagram(d) => Ok(crate::plot::diagram::to_svg(d)),
+        }
+    }
 }
 
 /// A model value: the lowered model, and how it was fitted if it was.
@@ -237,6 +276,10 @@ impl Value {
             Value::Dist(d) => format!("a {} distribution", d.family()),
             Value::Model(_) => "a model".into(),
             Value::Template(_) => "a model template".into(),
+            Value::Picture(p) => match p.drawing {
+                Drawing::Chart { .. } => "a chart".into(),
+                Drawing::Diagram(_) => "a plate diagram".into(),
+            },
         }
     }
 
@@ -267,6 +310,7 @@ impl fmt::Display for Value {
             Value::Dist(d) => write!(f, "{d}"),
             Value::Model(m) => f.write_str(super::source::model_source(&m.model).trim_end()),
             Value::Template(t) => f.write_str(&t.text),
+            Value::Picture(p) => f.write_str(&p.text),
         }
     }
 }

@@ -2,14 +2,15 @@
 //! statements or a `:command` — against a persistent interpreter, echoing values and model
 //! summaries and printing diagnostics that point into the input, and goes on after errors. On a
 //! terminal, rustyline reads the input (history, highlighting, completion, continuation while
-//! brackets are open); from a pipe, the same session reads stdin.
+//! brackets are open); from a pipe, the same session reads stdin. The notebook kernel runs the
+//! same session, with its own [`Show`] for values, and asks it for completions and help.
 
-mod help;
+pub mod help;
 mod helper;
 
 use crate::diag::{Diag, Source, suggest};
 use crate::files::Access;
-use crate::interp::{Interp, Value};
+use crate::interp::{Interp, Progress, Value};
 use crate::syntax::{self, StmtKind, lex};
 use helper::{GmmHelper, Scope};
 use rustyline::error::ReadlineError;
@@ -50,6 +51,21 @@ pub enum Flow {
     Quit,
 }
 
+/// How a session shows the value of a bare expression. Without one, the session writes the
+/// value's text to its output, as the terminal shows it; the notebook kernel sends rich
+/// displays instead.
+pub trait Show {
+    /// Shows `value`, the value of the bare expression `stmt`; `last` when `stmt` ends the
+    /// input. An empty error means the output has gone.
+    fn show(
+        &mut self,
+        interp: &Interp,
+        stmt: &syntax::Stmt,
+        value: &Value,
+        last: bool,
+    ) -> Result<(), Vec<Diag>>;
+}
+
 /// An interactive session: the interpreter, and the source of every statement that ran (so
 /// the checker sees each new input as a script would).
 pub struct Session {
@@ -61,6 +77,10 @@ pub struct Session {
     access: Access,
     /// Set when the output device refused what the session wrote.
     output_failed: bool,
+    /// How values are shown; `None` writes their text.
+    show: Option<Box<dyn Show>>,
+    /// Where fits' progress goes; `None` writes it with the diagnostics.
+    progress: Option<Progress>,
 }
 
 impl Session {
@@ -70,24 +90,49 @@ impl Session {
         let err = Shared(Rc::new(RefCell::new(err)));
         let access = Access::working_dir();
         Session {
-            interp: fresh(&out, &err, &access),
+            interp: fresh(&out, &err, &access, None),
             past: String::new(),
             out,
             err,
             access,
             output_failed: false,
+            show: None,
+            progress: None,
         }
+    }
+
+    /// The same session, showing fits' progress through `progress`.
+    pub fn with_progress(mut self, progress: Progress) -> Session {
+        self.progress = Some(progress);
+        self.interp = self.fresh();
+        self
+    }
+
+    /// A fresh interpreter for this session.
+    fn fresh(&self) -> Interp {
+        fresh(&self.out, &self.err, &self.access, self.progress.clone())
+    }
+
+    /// The same session, showing values through `show`.
+    pub fn with_show(mut self, show: Box<dyn Show>) -> Session {
+        self.show = Some(show);
+        self
     }
 
     /// The same session with scripts limited to the files `access` allows.
     pub fn with_access(mut self, access: Access) -> Session {
-        self.interp = fresh(&self.out, &self.err, &access);
         self.access = access;
+        self.interp = self.fresh();
         self
     }
 
     /// Runs one complete input; returns whether to go on and whether it succeeded.
     pub fn input(&mut self, text: &str) -> (Flow, bool) {
+        self.input_named(text, INPUT)
+    }
+
+    /// Runs one complete input whose diagnostics call it `name` (a notebook's `In[3]`).
+    pub fn input_named(&mut self, text: &str, name: &str) -> (Flow, bool) {
         crate::diag::reset_suggestions();
         let trimmed = text.trim();
         if trimmed.is_empty() {
@@ -96,7 +141,56 @@ impl Session {
         if trimmed.starts_with(':') {
             return self.command(trimmed);
         }
-        self.run_source(text, INPUT)
+        let text = if text.ends_with('\n') {
+            text.to_string()
+        } else {
+            format!("{text}\n")
+        };
+        self.run_source(&text, name)
+    }
+
+    /// Completions for the cursor at byte `pos` of `text` (the REPL's Tab): the byte range
+    /// they replace and the candidates.
+    pub fn complete(&self, text: &str, pos: usize) -> (std::ops::Range<usize>, Vec<String>) {
+        let pos = pos.min(text.len());
+        let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+        let helper = GmmHelper::new(Rc::new(RefCell::new(self.scope())));
+        let (start, candidates) = helper.candidates(&text[line_start..line_end], pos - line_start);
+        (line_start + start..pos, candidates)
+    }
+
+    /// Help on the name around byte `pos` of `text`: a built-in's or a distribution's help, or
+    /// what a name in scope holds. `None` when there is no such name.
+    pub fn inspect(&self, text: &str, pos: usize) -> Option<String> {
+        let pos = pos.min(text.len());
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        let start = text[..pos]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| word(*c))
+            .last()
+            .map_or(pos, |(i, _)| i);
+        let end = text[pos..]
+            .find(|c: char| !word(c))
+            .map_or(text.len(), |i| pos + i);
+        let name = &text[start..end];
+        if name.is_empty() {
+            return None;
+        }
+        if let Some(v) = self.interp.env.get(name) {
+            let shape = shape_of(v);
+            let shape = if shape.is_empty() {
+                String::new()
+            } else {
+                format!(", {shape}")
+            };
+            return Some(format!("{name}: {}{shape}\n{}\n", v.kind(), v.brief(2000)));
+        }
+        if crate::builtins::lookup(name).is_some() {
+            return help::help(name);
+        }
+        None
     }
 
     /// Writes to the session's output; `Quit` when its reader has gone, or when the output
@@ -156,7 +250,7 @@ impl Session {
             return (Flow::Continue, false);
         }
         self.interp.set_name(name);
-        for stmt in &program.stmts {
+        for (i, stmt) in program.stmts.iter().enumerate() {
             crate::interrupt::clear();
             let value = match self.interp.exec(stmt, text) {
                 Ok(v) => v,
@@ -169,13 +263,24 @@ impl Session {
             };
             self.past.push_str(&text[stmt.span.start..stmt.span.end]);
             self.past.push('\n');
-            // A string (a text plot) is echoed without its last newline; other values stream.
-            let value = match value {
-                Some(Value::Str(t)) => Some(Value::Str(t.trim_end_matches('\n').to_string())),
-                v => v,
-            };
             if let Some(v) = &value {
-                match self.interp.write_values(std::slice::from_ref(v), stmt.span) {
+                let shown = match &mut self.show {
+                    Some(show) => show.show(&self.interp, stmt, v, i + 1 == program.stmts.len()),
+                    None => {
+                        // A string or a picture is echoed without its last newline; other
+                        // values stream.
+                        let v = match v {
+                            Value::Str(t) => Value::Str(t.trim_end_matches('\n').to_string()),
+                            Value::Picture(p) => {
+                                Value::Str(p.text.trim_end_matches('\n').to_string())
+                            }
+                            v => v.clone(),
+                        };
+                        self.interp
+                            .write_values(std::slice::from_ref(&v), stmt.span)
+                    }
+                };
+                match shown {
                     Ok(()) => continue,
                     Err(diags) if diags.is_empty() => return (Flow::Quit, true),
                     Err(diags) => {
@@ -280,7 +385,7 @@ impl Session {
                 self.run_source(&format!("print joint({rest})\n"), INPUT)
             }
             ":reset" => {
-                self.interp = fresh(&self.out, &self.err, &self.access);
+                self.interp = self.fresh();
                 self.past.clear();
                 (self.say("every name and model is forgotten\n"), true)
             }
@@ -379,11 +484,15 @@ impl Session {
 }
 
 /// An interpreter for the session: relative paths from the working directory.
-fn fresh(out: &Shared, err: &Shared, access: &Access) -> Interp {
-    Interp::new(PathBuf::from("."), Box::new(out.clone()))
+fn fresh(out: &Shared, err: &Shared, access: &Access, progress: Option<Progress>) -> Interp {
+    let interp = Interp::new(PathBuf::from("."), Box::new(out.clone()))
         .interactive()
         .with_access(access.clone())
-        .with_diagnostics(INPUT, Box::new(err.clone()))
+        .with_diagnostics(INPUT, Box::new(err.clone()));
+    match progress {
+        Some(p) => interp.with_progress(p),
+        None => interp,
+    }
 }
 
 /// `template mix(K)`.

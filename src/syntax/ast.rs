@@ -368,20 +368,28 @@ impl Stmt {
     /// `save` and `graph(..., file = ...)` write, `select` prints its table. A script keeps
     /// quiet about their values.
     pub fn acting_call(&self) -> Option<&str> {
+        let (name, args) = self.call()?;
+        match name {
+            "plot" | "save" | "select" => Some(name),
+            "graph"
+                if args
+                    .iter()
+                    .any(|a| a.name.as_ref().is_some_and(|n| n.name == "file")) =>
+            {
+                Some(name)
+            }
+            _ => None,
+        }
+    }
+
+    /// The function a bare expression statement calls by name, and its arguments.
+    pub fn call(&self) -> Option<(&str, &[Arg])> {
         let StmtKind::Expr(e) = &self.kind else {
             return None;
         };
         match &e.kind {
             ExprKind::Call(callee, args) => match &callee.kind {
-                ExprKind::Name(n) if matches!(n.as_str(), "plot" | "save" | "select") => Some(n),
-                ExprKind::Name(n)
-                    if n == "graph"
-                        && args
-                            .iter()
-                            .any(|a| a.name.as_ref().is_some_and(|n| n.name == "file")) =>
-                {
-                    Some(n)
-                }
+                ExprKind::Name(n) => Some((n.as_str(), args.as_slice())),
                 _ => None,
             },
             _ => None,
@@ -390,9 +398,12 @@ impl Stmt {
 
     /// Whether this is a bare `plot(...)` without `file`, which draws to the terminal.
     pub fn draws(&self) -> bool {
-        self.acting_call() == Some("plot")
-            && matches!(&self.kind, StmtKind::Expr(Expr { kind: ExprKind::Call(_, args), .. })
-                if !args.iter().any(|a| a.name.as_ref().is_some_and(|n| n.name == "file")))
+        self.call().is_some_and(|(name, args)| {
+            name == "plot"
+                && !args
+                    .iter()
+                    .any(|a| a.name.as_ref().is_some_and(|n| n.name == "file"))
+        })
     }
 
     fn clear_spans(&mut self) {
