@@ -179,11 +179,10 @@ impl Session {
             return None;
         }
         if let Some(v) = self.interp.env.get(name) {
-            let shape = shape_of(v);
-            let shape = if shape.is_empty() {
-                String::new()
-            } else {
-                format!(", {shape}")
+            // A value's kind names its shape, but for a dataset's.
+            let shape = match v {
+                Value::Data(_) => format!(", {}", shape_of(v)),
+                _ => String::new(),
             };
             return Some(format!("{name}: {}{shape}\n{}\n", v.kind(), v.brief(2000)));
         }

@@ -11,6 +11,7 @@ mod fast_path;
 mod files;
 mod fmt;
 mod hardening;
+mod kernel;
 mod lexer_grammar;
 mod malformed;
 mod memory;
