@@ -814,42 +814,6 @@ impl Dataset {
         out
     }
 
-    /// The first rows as an HTML table, then the row count: a dataset in a notebook.
-    pub fn html(&self, max_rows: usize) -> String {
-        let escape = |s: &str| {
-            s.replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('>', "&gt;")
-        };
-        let shown = self.rows.min(max_rows);
-        let mut out = String::from("<table>\n<thead><tr>");
-        for name in self.names() {
-            out.push_str(&format!("<th>{}</th>", escape(&name)));
-        }
-        out.push_str("</tr></thead>\n<tbody>\n");
-        for r in 0..shown {
-            out.push_str("<tr>");
-            for c in &self.columns {
-                out.push_str(&format!("<td>{}</td>", escape(&c.cell(r))));
-            }
-            out.push_str("</tr>\n");
-        }
-        out.push_str("</tbody>\n</table>\n");
-        let more = if shown < self.rows {
-            format!(" (the first {shown} shown)")
-        } else {
-            String::new()
-        };
-        out.push_str(&format!(
-            "<p>{} row{} × {} column{}{more}</p>\n",
-            self.rows,
-            if self.rows == 1 { "" } else { "s" },
-            self.columns.len(),
-            if self.columns.len() == 1 { "" } else { "s" }
-        ));
-        out
-    }
-
     /// The first rows as an aligned table, then the row count (section 7).
     pub fn preview(&self, max_rows: usize) -> String {
         let shown = self.rows.min(max_rows);

@@ -533,24 +533,35 @@ impl Interp {
                 best = Some((bic, fitted));
             }
         }
+        let (best_bic, best) = best.expect("at least one size");
+        let header: Vec<String> = ["k", "loglik", "nparams", "BIC", "AIC", "best"]
+            .map(String::from)
+            .to_vec();
+        let cells: Vec<Vec<String>> = rows
+            .iter()
+            .map(|(k, info, p, bic, aic)| {
+                vec![
+                    crate::array::format_number(*k),
+                    format!("{:.4}", info.loglik),
+                    p.to_string(),
+                    format!("{bic:.4}"),
+                    format!("{aic:.4}"),
+                    if *bic == best_bic { "*" } else { "" }.to_string(),
+                ]
+            })
+            .collect();
         let mut table = format!(
             "{:>6}  {:>14}  {:>7}  {:>14}  {:>14}\n",
             "k", "loglik", "nparams", "BIC", "AIC"
         );
-        let (best_bic, best) = best.expect("at least one size");
-        for (k, info, p, bic, aic) in &rows {
+        for row in &cells {
+            let best = if row[5].is_empty() { "" } else { "  *" };
             table.push_str(&format!(
-                "{:>6}  {:>14.4}  {:>7}  {:>14.4}  {:>14.4}{}\n",
-                crate::array::format_number(*k),
-                info.loglik,
-                p,
-                bic,
-                aic,
-                if *bic == best_bic { "  *" } else { "" }
+                "{:>6}  {:>14}  {:>7}  {:>14}  {:>14}{best}\n",
+                row[0], row[1], row[2], row[3], row[4]
             ));
         }
-        // A reader that went away misses the table; the result stands.
-        let _ = self.write_out(&table, a.span);
+        self.table(&header, &cells, &table, a.span);
         Ok(Value::Model(Rc::new(best)))
     }
 }

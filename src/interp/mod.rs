@@ -50,12 +50,17 @@ pub struct Interp {
     /// Interactive: a long fit reports progress once a second, and one cut short by Ctrl-C
     /// (or the time limit) gives the fit so far instead of an error.
     interactive: bool,
-    /// Where a fit's progress lines go instead of `err` (a notebook's updating display).
-    progress: Option<Progress>,
+    /// A front end that shows progress and tables its own way (the notebook kernel).
+    rich: Option<Rc<dyn Rich>>,
 }
 
-/// Where a fit's progress lines go, when not to the diagnostics.
-pub type Progress = Rc<dyn Fn(&str)>;
+/// What a rich front end (the notebook kernel) shows its own way instead of as text.
+pub trait Rich {
+    /// A line of a fit's progress, to replace the line before it.
+    fn progress(&self, line: &str);
+    /// A table, such as `select`'s: its column names, its cells, and its text form.
+    fn table(&self, header: &[String], rows: &[Vec<String>], text: &str);
+}
 
 impl Interp {
     /// An interpreter whose relative paths resolve against `base` and whose `print` writes to
@@ -74,7 +79,7 @@ impl Interp {
             name: String::new(),
             warnings: RefCell::new(Vec::new()),
             interactive: false,
-            progress: None,
+            rich: None,
         }
     }
 
@@ -93,9 +98,9 @@ impl Interp {
         self
     }
 
-    /// Shows fits' progress lines through `show` instead of writing them as notes.
-    pub fn with_progress(mut self, show: Progress) -> Interp {
-        self.progress = Some(show);
+    /// Shows fits' progress and tables through `rich` instead of as text.
+    pub fn with_rich(mut self, rich: Rc<dyn Rich>) -> Interp {
+        self.rich = Some(rich);
         self
     }
 
@@ -121,12 +126,23 @@ impl Interp {
     }
 
     /// Writes a line of progress to the diagnostics stream.
-    /// Shows a line of a fit's progress: through the progress sink if there is one (a
+    /// Shows a line of a fit's progress: through the rich front end if there is one (a
     /// notebook's updating display), else as a note.
     fn progress(&self, line: &str) {
-        match &self.progress {
-            Some(show) => show(line),
+        match &self.rich {
+            Some(rich) => rich.progress(line),
             None => self.note(line),
+        }
+    }
+
+    /// Shows a table: through the rich front end if there is one, else as its text. A
+    /// reader that went away misses it; the statement's result stands.
+    fn table(&self, header: &[String], rows: &[Vec<String>], text: &str, span: Span) {
+        match &self.rich {
+            Some(rich) => rich.table(header, rows, text),
+            None => {
+                let _ = self.write_out(text, span);
+            }
         }
     }
 

@@ -52,9 +52,54 @@ pub fn bundles(stmt: &Stmt, value: &Value) -> Vec<Map<String, Json>> {
             ])]
         }
         Value::Data(d) => vec![bundle(&[
-            ("text/html", d.html(ROWS)),
+            ("text/html", dataset_html(d)),
             ("text/plain", plain),
         ])],
         _ => vec![bundle(&[("text/plain", plain)])],
     }
+}
+
+/// The first rows of a dataset as an HTML table, then its size.
+fn dataset_html(d: &crate::interp::data::Dataset) -> String {
+    let shown = d.rows.min(ROWS);
+    let rows: Vec<Vec<String>> = (0..shown)
+        .map(|r| d.columns.iter().map(|c| c.cell(r)).collect())
+        .collect();
+    let plural = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let more = if shown < d.rows {
+        format!(" (the first {shown} shown)")
+    } else {
+        String::new()
+    };
+    format!(
+        "{}<p>{} × {}{more}</p>\n",
+        html_table(&d.names(), &rows),
+        plural(d.rows, "row"),
+        plural(d.columns.len(), "column")
+    )
+}
+
+/// An HTML table of text cells.
+pub fn html_table(header: &[String], rows: &[Vec<String>]) -> String {
+    let mut out = String::from("<table>\n<thead><tr>");
+    for h in header {
+        out.push_str(&format!("<th>{}</th>", escape(h)));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for row in rows {
+        out.push_str("<tr>");
+        for cell in row {
+            out.push_str(&format!("<td>{}</td>", escape(cell)));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n");
+    out
+}
+
+/// Text made safe inside HTML.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }

@@ -10,6 +10,7 @@ pub mod install;
 pub mod wire;
 
 use crate::files::Access;
+use crate::interp::Rich as RichFrontEnd;
 use crate::interp::{Interp, Value};
 use crate::repl::{Session, Show};
 use crate::syntax::Stmt;
@@ -396,6 +397,51 @@ impl Show for Displays {
         }
         Ok(())
     }
+
+    fn echo(&mut self, line: &str) {
+        self.0.flush_stream();
+        self.0.send(
+            "display_data",
+            json!({ "data": { "text/plain": line }, "metadata": {}, "transient": {} }),
+        );
+    }
+}
+
+/// A fit's progress as one updating display per cell; `select`'s table in HTML.
+struct Rich(Shared);
+
+impl RichFrontEnd for Rich {
+    fn progress(&self, line: &str) {
+        self.0.flush_stream();
+        let id = self.0.cell.borrow().progress.clone();
+        let data = json!({ "text/plain": line });
+        match id {
+            Some(id) => self.0.send(
+                "update_display_data",
+                json!({ "data": data, "metadata": {}, "transient": { "display_id": id } }),
+            ),
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                self.0.send(
+                    "display_data",
+                    json!({ "data": data, "metadata": {}, "transient": { "display_id": id } }),
+                );
+                self.0.cell.borrow_mut().progress = Some(id);
+            }
+        }
+    }
+
+    fn table(&self, header: &[String], rows: &[Vec<String>], text: &str) {
+        self.0.flush_stream();
+        self.0.send(
+            "display_data",
+            json!({
+                "data": { "text/html": display::html_table(header, rows), "text/plain": text },
+                "metadata": {},
+                "transient": {},
+            }),
+        );
+    }
 }
 
 /// The session's thread: runs the jobs the shell hands it, one at a time.
@@ -405,32 +451,12 @@ fn run_session(queue: std::sync::mpsc::Receiver<Job>, io: Iopub, access: Access)
         io,
     };
     let diagnostics = Diagnostics::default();
-    let progress_shared = shared.clone();
-    let progress = Rc::new(move |line: &str| {
-        progress_shared.flush_stream();
-        let id = progress_shared.cell.borrow().progress.clone();
-        let data = json!({ "text/plain": line });
-        match id {
-            Some(id) => progress_shared.send(
-                "update_display_data",
-                json!({ "data": data, "metadata": {}, "transient": { "display_id": id } }),
-            ),
-            None => {
-                let id = uuid::Uuid::new_v4().to_string();
-                progress_shared.send(
-                    "display_data",
-                    json!({ "data": data, "metadata": {}, "transient": { "display_id": id } }),
-                );
-                progress_shared.cell.borrow_mut().progress = Some(id);
-            }
-        }
-    });
     let mut session = Session::new(
         Box::new(Stdout(shared.clone())),
         Box::new(diagnostics.clone()),
     )
     .with_access(access)
-    .with_progress(progress)
+    .with_rich(Rc::new(Rich(shared.clone())))
     .with_show(Box::new(Displays(shared.clone())));
     let mut count = 0u64;
     for job in queue {

@@ -10,7 +10,7 @@ mod helper;
 
 use crate::diag::{Diag, Source, suggest};
 use crate::files::Access;
-use crate::interp::{Interp, Progress, Value};
+use crate::interp::{Interp, Rich, Value};
 use crate::syntax::{self, StmtKind, lex};
 use helper::{GmmHelper, Scope};
 use rustyline::error::ReadlineError;
@@ -64,6 +64,10 @@ pub trait Show {
         value: &Value,
         last: bool,
     ) -> Result<(), Vec<Diag>>;
+
+    /// Shows the session's own line about an input, such as the summary of a model it
+    /// declared.
+    fn echo(&mut self, line: &str);
 }
 
 /// An interactive session: the interpreter, and the source of every statement that ran (so
@@ -79,8 +83,8 @@ pub struct Session {
     output_failed: bool,
     /// How values are shown; `None` writes their text.
     show: Option<Box<dyn Show>>,
-    /// Where fits' progress goes; `None` writes it with the diagnostics.
-    progress: Option<Progress>,
+    /// The front end that shows progress and tables its own way; `None` writes them as text.
+    rich: Option<Rc<dyn Rich>>,
 }
 
 impl Session {
@@ -97,20 +101,20 @@ impl Session {
             access,
             output_failed: false,
             show: None,
-            progress: None,
+            rich: None,
         }
     }
 
-    /// The same session, showing fits' progress through `progress`.
-    pub fn with_progress(mut self, progress: Progress) -> Session {
-        self.progress = Some(progress);
+    /// The same session, showing fits' progress and tables through `rich`.
+    pub fn with_rich(mut self, rich: Rc<dyn Rich>) -> Session {
+        self.rich = Some(rich);
         self.interp = self.fresh();
         self
     }
 
     /// A fresh interpreter for this session.
     fn fresh(&self) -> Interp {
-        fresh(&self.out, &self.err, &self.access, self.progress.clone())
+        fresh(&self.out, &self.err, &self.access, self.rich.clone())
     }
 
     /// The same session, showing values through `show`.
@@ -296,10 +300,13 @@ impl Session {
                 },
                 _ => None,
             };
-            if let Some(line) = echo
-                && self.say(&format!("{}\n", line.trim_end_matches('\n'))) == Flow::Quit
-            {
-                return (Flow::Quit, true);
+            if let Some(line) = echo {
+                let line = format!("{}\n", line.trim_end_matches('\n'));
+                if let Some(show) = &mut self.show {
+                    show.echo(&line);
+                } else if self.say(&line) == Flow::Quit {
+                    return (Flow::Quit, true);
+                }
             }
         }
         (Flow::Continue, true)
@@ -483,13 +490,13 @@ impl Session {
 }
 
 /// An interpreter for the session: relative paths from the working directory.
-fn fresh(out: &Shared, err: &Shared, access: &Access, progress: Option<Progress>) -> Interp {
+fn fresh(out: &Shared, err: &Shared, access: &Access, rich: Option<Rc<dyn Rich>>) -> Interp {
     let interp = Interp::new(PathBuf::from("."), Box::new(out.clone()))
         .interactive()
         .with_access(access.clone())
         .with_diagnostics(INPUT, Box::new(err.clone()));
-    match progress {
-        Some(p) => interp.with_progress(p),
+    match rich {
+        Some(r) => interp.with_rich(r),
         None => interp,
     }
 }

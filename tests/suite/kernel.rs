@@ -52,7 +52,13 @@ fn free_port() -> u16 {
 impl Kernel {
     /// Writes a connection file in `dir` and starts `gmm jupyter kernel -f` on it.
     fn start(dir: &Path) -> Kernel {
-        let ports = [free_port(), free_port(), free_port(), free_port(), free_port()];
+        let ports = [
+            free_port(),
+            free_port(),
+            free_port(),
+            free_port(),
+            free_port(),
+        ];
         let connection = dir.join("connection.json");
         let spec = json!({
             "transport": "tcp", "ip": "127.0.0.1",
@@ -319,7 +325,13 @@ fn kernel_info_execute_and_rich_results() {
 
         // State lives across cells; a model shows its diagram, then its joint in LaTeX.
         let (_, io) = c.execute(common::GRADES).await;
-        assert!(io[2].content["text"].as_str().unwrap().starts_with("model grades:"));
+        assert_eq!(io[2].kind(), "display_data", "a declaration's summary is no output");
+        assert!(
+            io[2].content["data"]["text/plain"]
+                .as_str()
+                .unwrap()
+                .starts_with("model grades:")
+        );
         let (reply, io) = c.execute("grades").await;
         assert_eq!(reply.content["execution_count"], 3);
         assert_eq!(
@@ -395,6 +407,64 @@ fn kernel_info_execute_and_rich_results() {
 }
 
 #[test]
+fn fit_progress_updates_one_display_and_select_shows_an_html_table() {
+    let dir = common::scratch("kernel-progress");
+    let kernel = Kernel::start(&dir);
+    runtime().block_on(async {
+        let mut c = Client::connect(&kernel).await;
+        c.wait_ready().await;
+        c.execute(common::GRADES).await;
+        let (reply, io) = c
+            .execute(
+                "let d = sample(grades, 200, seed = 1)\n\
+                 let f = fit(grades, table(x = d.x), max_iter = 3, tol = 0, verbose = true)",
+            )
+            .await;
+        assert_eq!(reply.content["status"], "ok");
+        let shown: Vec<&Msg> = io
+            .iter()
+            .filter(|m| m.kind().ends_with("display_data"))
+            .collect();
+        assert_eq!(
+            kinds(&shown.iter().map(|m| (*m).clone()).collect::<Vec<_>>()),
+            ["display_data", "update_display_data", "update_display_data"]
+        );
+        let id = &shown[0].content["transient"]["display_id"];
+        assert!(id.is_string());
+        for (i, m) in shown.iter().enumerate() {
+            assert_eq!(&m.content["transient"]["display_id"], id);
+            let line = m.content["data"]["text/plain"].as_str().unwrap();
+            assert!(
+                line.starts_with(&format!("fit grades: iteration {}", i + 1)),
+                "{line}"
+            );
+        }
+
+        let (_, io) = c
+            .execute(
+                "model mix(K) {\n    param pi : simplex[K]\n    param mu[K] : real\n    \
+                 param sigma[K] : positive\n    plate rows {\n        z ~ Categorical(pi)\n        \
+                 x ~ Normal(mu[z], sigma[z])\n    }\n}\n\
+                 let best = select(mix, [1, 2], table(x = d.x), seed = 1)",
+            )
+            .await;
+        let table = io
+            .iter()
+            .find(|m| m.content["data"]["text/html"].is_string())
+            .expect("select's table");
+        let html = table.content["data"]["text/html"].as_str().unwrap();
+        assert!(html.contains("<th>BIC</th>"), "{html}");
+        assert_eq!(
+            html.matches("<tr>").count(),
+            3,
+            "a header and two sizes: {html}"
+        );
+        let text = table.content["data"]["text/plain"].as_str().unwrap();
+        assert!(text.contains("nparams") && text.contains('*'), "{text}");
+    });
+}
+
+#[test]
 fn bad_signatures_are_dropped() {
     let dir = common::scratch("kernel-signature");
     let kernel = Kernel::start(&dir);
@@ -404,9 +474,15 @@ fn bad_signatures_are_dropped() {
         let (_, m) = c.message("execute_request", json!({"code": "print 666"}));
         let mut frames = m.into_vec();
         frames[1] = Bytes::from("0".repeat(64));
-        c.shell.send(ZmqMessage::try_from(frames).unwrap()).await.unwrap();
+        c.shell
+            .send(ZmqMessage::try_from(frames).unwrap())
+            .await
+            .unwrap();
         let (reply, io) = c.execute("print 7").await;
-        assert_eq!(reply.content["execution_count"], 1, "the forged cell never ran");
+        assert_eq!(
+            reply.content["execution_count"], 1,
+            "the forged cell never ran"
+        );
         assert_eq!(io[2].content["text"], "7\n");
     });
 }
@@ -436,17 +512,23 @@ fn an_interrupt_stops_a_cell_and_keeps_the_session_and_a_restart_forgets_it() {
         assert_eq!(reply.content["status"], "error");
         assert_eq!(reply.content["ename"], "Interrupted");
         let trace = reply.content["traceback"].to_string();
-        assert!(trace.contains("the notebook's interrupt stopped it"), "{trace}");
+        assert!(
+            trace.contains("the notebook's interrupt stopped it"),
+            "{trace}"
+        );
         let (_, io) = c.execute("kept + 1").await;
         assert_eq!(io[2].content["data"]["text/plain"], "42");
 
         // A restart: the kernel answers and ends; the new one starts afresh.
-        c.send_control("shutdown_request", json!({"restart": true})).await;
+        c.send_control("shutdown_request", json!({"restart": true}))
+            .await;
         let r = c.control_reply().await;
         assert_eq!(r.kind(), "shutdown_reply");
         assert_eq!(r.content["restart"], true);
     });
-    let status = kernel.exited(Duration::from_secs(10)).expect("the kernel ends");
+    let status = kernel
+        .exited(Duration::from_secs(10))
+        .expect("the kernel ends");
     assert!(status.success(), "{status:?}");
     let again = Kernel::on(&dir, kernel.connection.clone(), kernel.ports);
     runtime().block_on(async {
@@ -466,13 +548,20 @@ fn the_heartbeat_echoes() {
     runtime().block_on(async {
         let mut hb = zeromq::ReqSocket::new();
         for _ in 0..100 {
-            if hb.connect(&format!("tcp://127.0.0.1:{}", kernel.ports[4])).await.is_ok() {
+            if hb
+                .connect(&format!("tcp://127.0.0.1:{}", kernel.ports[4]))
+                .await
+                .is_ok()
+            {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         hb.send(ZmqMessage::from("ping")).await.unwrap();
-        let back = tokio::time::timeout(WAIT, hb.recv()).await.unwrap().unwrap();
+        let back = tokio::time::timeout(WAIT, hb.recv())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(back.get(0).unwrap().as_ref(), b"ping");
     });
 }
@@ -481,13 +570,22 @@ fn the_heartbeat_echoes() {
 fn install_writes_the_kernelspec() {
     let dir = common::scratch("kernel-install");
     let out = common::gmm_at(&dir, &["jupyter", "install", "--prefix", "env"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let spec = dir.join("env/share/jupyter/kernels/gmm");
     let j: Json =
         serde_json::from_str(&std::fs::read_to_string(spec.join("kernel.json")).unwrap()).unwrap();
     assert_eq!(
         j["argv"].as_array().unwrap()[1..],
-        [json!("jupyter"), json!("kernel"), json!("-f"), json!("{connection_file}")]
+        [
+            json!("jupyter"),
+            json!("kernel"),
+            json!("-f"),
+            json!("{connection_file}")
+        ]
     );
     assert!(Path::new(j["argv"][0].as_str().unwrap()).is_absolute());
     assert_eq!(j["interrupt_mode"], "message");
@@ -507,4 +605,71 @@ fn install_writes_the_kernelspec() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--prefix DIR"), "{err}");
+}
+
+/// The Python packages of the Jupyter client, pinned.
+const JUPYTER: &[&str] = &[
+    "jupyter_client==8.10.0",
+    "nbclient==0.11.0",
+    "nbformat==5.11.1",
+];
+
+/// A virtual environment with the Jupyter client, made in the target folder on first use; a
+/// failed install fails the test, never skips it.
+fn jupyter_python() -> std::path::PathBuf {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("jupyter-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let mut make = Command::new("python3");
+        make.args(["-m", "venv"]).arg(&venv);
+        let (out, _) = common::run_bounded(make, 120, None);
+        assert!(
+            out.status.success(),
+            "python3 -m venv failed (the notebook test needs Python 3 with venv):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut pip = Command::new(&python);
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ])
+    .args(JUPYTER);
+    let (out, _) = common::run_bounded(pip, 600, None);
+    assert!(
+        out.status.success(),
+        "pip install {} failed:\n{}",
+        JUPYTER.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    python
+}
+
+/// examples/lecture.ipynb under the real Jupyter client: nbclient executes it on the
+/// installed kernelspec, what it prints equals `gmm run` on the same code, its SVG and LaTeX
+/// outputs exist and equal the stored ones, and an interrupt stops a long cell
+/// (tests/notebook/run_lecture.py). `BLESS=1` stores the outputs anew.
+#[test]
+fn the_lecture_notebook_runs_in_jupyter() {
+    let python = jupyter_python();
+    let scratch = common::scratch("kernel-notebook");
+    let mut run = Command::new(python);
+    run.arg(common::root().join("tests/notebook/run_lecture.py"))
+        .arg(env!("CARGO_BIN_EXE_gmm"))
+        .arg(common::root().join("examples"))
+        .arg(&scratch)
+        .current_dir(&scratch)
+        .env("HOME", &scratch)
+        .env_remove("JUPYTER_PATH")
+        .env_remove("JUPYTER_DATA_DIR");
+    let (out, _) = common::run_bounded(run, 600, None);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
