@@ -145,11 +145,15 @@ async fn serve(conn: Connection, access: Access) -> Result<(), String> {
                 "kernel_info_request" => Some(("kernel_info_reply", kernel_info())),
                 _ => None,
             };
-            if let Some((kind, content)) = reply {
-                let m = Message::new(&control_io.session, kind, Some(&msg), content);
-                if let Ok(z) = ZmqMessage::try_from(m.frames(&control_signer)) {
-                    let _ = control.send(z).await;
-                }
+            if let Some(reply) = reply {
+                answer(
+                    &mut control,
+                    &control_signer,
+                    &control_io.session,
+                    &msg,
+                    reply,
+                )
+                .await;
             }
             control_io.status(&msg, "idle");
             if msg.msg_type() == "shutdown_request" {
@@ -186,11 +190,8 @@ async fn serve(conn: Connection, access: Access) -> Result<(), String> {
             "shutdown_request" => Some(shutdown_reply(&msg)),
             _ => None,
         };
-        if let Some((kind, content)) = reply {
-            let m = Message::new(&io.session, kind, Some(&msg), content);
-            if let Ok(z) = ZmqMessage::try_from(m.frames(&signer)) {
-                let _ = shell.send(z).await;
-            }
+        if let Some(reply) = reply {
+            answer(&mut shell, &signer, &io.session, &msg, reply).await;
         }
         io.status(&msg, "idle");
         if msg.msg_type() == "shutdown_request" {
@@ -200,6 +201,20 @@ async fn serve(conn: Connection, access: Access) -> Result<(), String> {
     // Let the last replies leave before the process ends.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     Ok(())
+}
+
+/// Sends the reply `(kind, content)` to `request` on `socket`, signed.
+async fn answer<S: SocketSend>(
+    socket: &mut S,
+    signer: &Signer,
+    session: &str,
+    request: &Message,
+    (kind, content): (&str, Json),
+) {
+    let m = Message::new(session, kind, Some(request), content);
+    if let Ok(z) = ZmqMessage::try_from(m.frames(signer)) {
+        let _ = socket.send(z).await;
+    }
 }
 
 /// A message read off a socket; a malformed or badly signed one is reported and dropped.
@@ -267,10 +282,16 @@ fn is_complete(msg: &Message) -> Json {
     }
 }
 
-/// The byte offset of the `n`th code point of `text` (cursor positions in the protocol count
-/// code points).
-fn byte_at(text: &str, n: usize) -> usize {
-    text.char_indices().nth(n).map_or(text.len(), |(i, _)| i)
+/// A request's code and its cursor as a byte offset (the protocol counts code points).
+fn code_and_cursor(msg: &Message) -> (&str, usize) {
+    let code = msg.content.get("code").and_then(Json::as_str).unwrap_or("");
+    let n = msg
+        .content
+        .get("cursor_pos")
+        .and_then(Json::as_u64)
+        .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let byte = code.char_indices().nth(n).map_or(code.len(), |(i, _)| i);
+    (code, byte)
 }
 
 fn code_points(text: &str, byte: usize) -> usize {
@@ -514,13 +535,8 @@ fn run_session(queue: std::sync::mpsc::Receiver<Job>, io: Iopub, access: Access)
                 let _ = reply.send(content);
             }
             Job::Complete(msg, reply) => {
-                let code = msg.content.get("code").and_then(Json::as_str).unwrap_or("");
-                let cursor = msg
-                    .content
-                    .get("cursor_pos")
-                    .and_then(Json::as_u64)
-                    .unwrap_or(0) as usize;
-                let (range, matches) = session.complete(code, byte_at(code, cursor));
+                let (code, cursor) = code_and_cursor(&msg);
+                let (range, matches) = session.complete(code, cursor);
                 let _ = reply.send(json!({
                     "status": "ok",
                     "matches": matches,
@@ -530,13 +546,8 @@ fn run_session(queue: std::sync::mpsc::Receiver<Job>, io: Iopub, access: Access)
                 }));
             }
             Job::Inspect(msg, reply) => {
-                let code = msg.content.get("code").and_then(Json::as_str).unwrap_or("");
-                let cursor = msg
-                    .content
-                    .get("cursor_pos")
-                    .and_then(Json::as_u64)
-                    .unwrap_or(0) as usize;
-                let content = match session.inspect(code, byte_at(code, cursor)) {
+                let (code, cursor) = code_and_cursor(&msg);
+                let content = match session.inspect(code, cursor) {
                     Some(text) => json!({
                         "status": "ok",
                         "found": true,

@@ -281,18 +281,25 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// Runs `test` as a client of a fresh kernel in the scratch folder `name`, once the kernel is
+/// ready.
+fn with_kernel(name: &str, test: impl AsyncFnOnce(&mut Client)) {
+    let dir = common::scratch(name);
+    let kernel = Kernel::start(&dir);
+    runtime().block_on(async {
+        let mut c = Client::connect(&kernel).await;
+        c.wait_ready().await;
+        test(&mut c).await;
+    });
+}
+
 fn kinds(msgs: &[Msg]) -> Vec<&str> {
     msgs.iter().map(Msg::kind).collect()
 }
 
 #[test]
 fn kernel_info_execute_and_rich_results() {
-    let dir = common::scratch("kernel-execute");
-    let kernel = Kernel::start(&dir);
-    runtime().block_on(async {
-        let mut c = Client::connect(&kernel).await;
-        c.wait_ready().await;
-
+    with_kernel("kernel-execute", async |c: &mut Client| {
         let id = c.send_shell("kernel_info_request", json!({})).await;
         let info = c.shell_reply().await;
         assert_eq!(info.kind(), "kernel_info_reply");
@@ -314,7 +321,13 @@ fn kernel_info_execute_and_rich_results() {
         assert_eq!(reply.content["execution_count"], 1);
         assert_eq!(
             kinds(&io),
-            ["status", "execute_input", "stream", "execute_result", "status"]
+            [
+                "status",
+                "execute_input",
+                "stream",
+                "execute_result",
+                "status"
+            ]
         );
         assert_eq!(io[0].content["execution_state"], "busy");
         assert_eq!(io[1].content["code"], "print 1, 2\nlet a = 20\na + 3");
@@ -325,7 +338,11 @@ fn kernel_info_execute_and_rich_results() {
 
         // State lives across cells; a model shows its diagram, then its joint in LaTeX.
         let (_, io) = c.execute(common::GRADES).await;
-        assert_eq!(io[2].kind(), "display_data", "a declaration's summary is no output");
+        assert_eq!(
+            io[2].kind(),
+            "display_data",
+            "a declaration's summary is no output"
+        );
         assert!(
             io[2].content["data"]["text/plain"]
                 .as_str()
@@ -336,17 +353,31 @@ fn kernel_info_execute_and_rich_results() {
         assert_eq!(reply.content["execution_count"], 3);
         assert_eq!(
             kinds(&io),
-            ["status", "execute_input", "display_data", "execute_result", "status"]
+            [
+                "status",
+                "execute_input",
+                "display_data",
+                "execute_result",
+                "status"
+            ]
         );
         let svg = io[2].content["data"]["image/svg+xml"].as_str().unwrap();
         let doc = roxmltree::Document::parse(svg).expect("the diagram is SVG");
-        let circles = doc.descendants().filter(|n| n.has_tag_name("circle")).count();
+        let circles = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("circle"))
+            .count();
         assert_eq!(circles, 5, "z, x and three parameters");
         assert_eq!(
             io[3].content["data"]["text/latex"],
             "$$p(z, x \\mid \\pi, \\mu, \\sigma) = \\prod_{n=1}^{N} \\mathrm{Cat}(z_n \\mid \\pi)\\,\\mathcal{N}(x_n \\mid \\mu_{z_n}, \\sigma_{z_n})$$"
         );
-        assert!(io[3].content["data"]["text/plain"].as_str().unwrap().starts_with("model grades {"));
+        assert!(
+            io[3].content["data"]["text/plain"]
+                .as_str()
+                .unwrap()
+                .starts_with("model grades {")
+        );
 
         // A chart is SVG with its text as the fallback; a dataset an HTML table.
         let (_, io) = c.execute("plot(grades)").await;
@@ -355,14 +386,20 @@ fn kernel_info_execute_and_rich_results() {
         assert!(data["text/plain"].as_str().unwrap().contains("grades"));
         let (_, io) = c.execute("table(x = [1.5, 2.5], z = [0, 1])").await;
         let html = io[2].content["data"]["text/html"].as_str().unwrap();
-        assert!(html.contains("<th>x</th><th>z</th>") && html.contains("<td>2.5</td>"), "{html}");
+        assert!(
+            html.contains("<th>x</th><th>z</th>") && html.contains("<td>2.5</td>"),
+            "{html}"
+        );
         assert!(html.contains("2 rows × 2 columns"), "{html}");
 
         // An error: the diagnostic is the traceback, located in the cell.
         let (reply, io) = c.execute("let b = 1\nprint sigma").await;
         assert_eq!(reply.content["status"], "error");
         assert_eq!(reply.content["evalue"], "unknown name `sigma`");
-        let error = io.iter().find(|m| m.kind() == "error").expect("an error message");
+        let error = io
+            .iter()
+            .find(|m| m.kind() == "error")
+            .expect("an error message");
         let trace: Vec<&str> = error.content["traceback"]
             .as_array()
             .unwrap()
@@ -370,7 +407,10 @@ fn kernel_info_execute_and_rich_results() {
             .map(|l| l.as_str().unwrap())
             .collect();
         assert!(trace.iter().any(|l| l.contains("In[6]:2:7")), "{trace:?}");
-        assert!(trace.iter().any(|l| l.contains("grades.sigma")), "{trace:?}");
+        assert!(
+            trace.iter().any(|l| l.contains("grades.sigma")),
+            "{trace:?}"
+        );
 
         // Completion, with cursor positions in code points (π is one, two bytes).
         let code = "print \"π\", gra";
@@ -383,36 +423,48 @@ fn kernel_info_execute_and_rich_results() {
         assert_eq!(r.content["cursor_start"], 11);
         assert_eq!(r.content["cursor_end"], 14);
         let r = {
-            c.send_shell("complete_request", json!({"code": "grades.s", "cursor_pos": 8}))
-                .await;
+            c.send_shell(
+                "complete_request",
+                json!({"code": "grades.s", "cursor_pos": 8}),
+            )
+            .await;
             c.shell_reply().await
         };
         assert_eq!(r.content["matches"], json!(["sigma"]));
 
         // Help on a built-in and on a name in scope; the REPL's bracket logic.
-        c.send_shell("inspect_request", json!({"code": "fit(", "cursor_pos": 2, "detail_level": 0}))
-            .await;
+        c.send_shell(
+            "inspect_request",
+            json!({"code": "fit(", "cursor_pos": 2, "detail_level": 0}),
+        )
+        .await;
         let r = c.shell_reply().await;
         assert_eq!(r.content["found"], true);
-        assert!(r.content["data"]["text/plain"].as_str().unwrap().starts_with("fit("));
-        c.send_shell("inspect_request", json!({"code": "a", "cursor_pos": 1, "detail_level": 0}))
-            .await;
+        assert!(
+            r.content["data"]["text/plain"]
+                .as_str()
+                .unwrap()
+                .starts_with("fit(")
+        );
+        c.send_shell(
+            "inspect_request",
+            json!({"code": "a", "cursor_pos": 1, "detail_level": 0}),
+        )
+        .await;
         let r = c.shell_reply().await;
         assert_eq!(r.content["data"]["text/plain"], "a: a number\n20\n");
-        c.send_shell("is_complete_request", json!({"code": "model m {\n"})).await;
+        c.send_shell("is_complete_request", json!({"code": "model m {\n"}))
+            .await;
         assert_eq!(c.shell_reply().await.content["status"], "incomplete");
-        c.send_shell("is_complete_request", json!({"code": "print 1"})).await;
+        c.send_shell("is_complete_request", json!({"code": "print 1"}))
+            .await;
         assert_eq!(c.shell_reply().await.content["status"], "complete");
     });
 }
 
 #[test]
 fn fit_progress_updates_one_display_and_select_shows_an_html_table() {
-    let dir = common::scratch("kernel-progress");
-    let kernel = Kernel::start(&dir);
-    runtime().block_on(async {
-        let mut c = Client::connect(&kernel).await;
-        c.wait_ready().await;
+    with_kernel("kernel-progress", async |c: &mut Client| {
         c.execute(common::GRADES).await;
         let (reply, io) = c
             .execute(
@@ -466,11 +518,7 @@ fn fit_progress_updates_one_display_and_select_shows_an_html_table() {
 
 #[test]
 fn bad_signatures_are_dropped() {
-    let dir = common::scratch("kernel-signature");
-    let kernel = Kernel::start(&dir);
-    runtime().block_on(async {
-        let mut c = Client::connect(&kernel).await;
-        c.wait_ready().await;
+    with_kernel("kernel-signature", async |c: &mut Client| {
         let (_, m) = c.message("execute_request", json!({"code": "print 666"}));
         let mut frames = m.into_vec();
         frames[1] = Bytes::from("0".repeat(64));
