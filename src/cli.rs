@@ -191,6 +191,8 @@ enum Command {
         /// The .gmm script.
         file: PathBuf,
     },
+    /// A language server over stdio, for editors (diagnostics, hover, completion, …).
+    Lsp,
     /// The Jupyter kernel: `install` registers it, `kernel` runs it.
     Jupyter {
         #[command(subcommand)]
@@ -269,6 +271,7 @@ pub fn main() -> ExitCode {
         Some(Command::Jupyter {
             what: Jupyter::Kernel { connection_file },
         }) => return crate::kernel::main(&connection_file, access),
+        Some(Command::Lsp) => return crate::lsp::main(),
         Some(command) => run_command(command, access),
     };
     crate::console::exit_code(result.is_ok())
@@ -278,9 +281,10 @@ pub fn main() -> ExitCode {
 fn run_command(command: Command, access: Access) -> Result<(), Failed> {
     match command {
         Command::Repl { .. }
+        | Command::Lsp
         | Command::Jupyter {
             what: Jupyter::Kernel { .. },
-        } => unreachable!("the REPL and the kernel are started by main"),
+        } => unreachable!("the REPL, the kernel and the language server are started by main"),
         Command::Jupyter {
             what: Jupyter::Install { user: _, prefix },
         } => cmd_jupyter_install(prefix.as_deref()),
@@ -445,13 +449,9 @@ fn front_end(src: &Source) -> Result<(Program, Checked), Failed> {
 
 /// [`front_end`] for a script that runs: also warns about values it computes and drops.
 fn front_end_script(src: &Source) -> Result<(Program, Checked), Failed> {
-    let program = parse(src)?;
-    let mut checked = check::check_program(&program);
-    if checked.diags.iter().all(|d| !d.is_error()) {
-        checked.diags.extend(check::unused_values(&program));
-    }
+    let (program, checked) = check::script(&src.text);
     report(src, &checked.diags)?;
-    Ok((program, checked))
+    Ok((program.ok_or(Failed)?, checked))
 }
 
 fn cmd_check(path: &Path) -> Result<(), Failed> {

@@ -15,6 +15,7 @@ pub mod interp;
 pub mod interrupt;
 pub mod kernel;
 pub mod linalg;
+pub mod lsp;
 pub mod memory;
 pub mod model;
 pub mod plot;

@@ -100,6 +100,29 @@ struct Checker {
     out: Checked,
 }
 
+/// Parses and checks a script as `gmm check` does: the parse errors, or the checker's
+/// diagnostics and, when none is an error, the warnings about values the script computes and
+/// drops. The program is `None` when the script does not parse.
+pub fn script(text: &str) -> (Option<Program>, Checked) {
+    let program = match crate::syntax::parse(text) {
+        Ok(p) => p,
+        Err(diags) => {
+            return (
+                None,
+                Checked {
+                    diags,
+                    ..Checked::default()
+                },
+            );
+        }
+    };
+    let mut checked = check_program(&program);
+    if checked.diags.iter().all(|d| !d.is_error()) {
+        checked.diags.extend(unused_values(&program));
+    }
+    (Some(program), checked)
+}
+
 /// Warnings for a script's bare expression statements whose value goes nowhere: a script
 /// prints nothing by itself (the REPL echoes instead, so it does not ask for these).
 pub fn unused_values(program: &Program) -> Vec<Diag> {

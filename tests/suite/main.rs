@@ -13,6 +13,7 @@ mod fmt;
 mod hardening;
 mod kernel;
 mod lexer_grammar;
+mod lsp;
 mod malformed;
 mod memory;
 mod pictures;
