@@ -662,47 +662,13 @@ const JUPYTER: &[&str] = &[
     "nbformat==5.11.1",
 ];
 
-/// A virtual environment with the Jupyter client, made in the target folder on first use; a
-/// failed install fails the test, never skips it.
-fn jupyter_python() -> std::path::PathBuf {
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("jupyter-venv");
-    let python = venv.join("bin/python");
-    if !python.exists() {
-        let mut make = Command::new("python3");
-        make.args(["-m", "venv"]).arg(&venv);
-        let (out, _) = common::run_bounded(make, 120, None);
-        assert!(
-            out.status.success(),
-            "python3 -m venv failed (the notebook test needs Python 3 with venv):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let mut pip = Command::new(&python);
-    pip.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-    ])
-    .args(JUPYTER);
-    let (out, _) = common::run_bounded(pip, 600, None);
-    assert!(
-        out.status.success(),
-        "pip install {} failed:\n{}",
-        JUPYTER.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    python
-}
-
 /// examples/lecture.ipynb under the real Jupyter client: nbclient executes it on the
 /// installed kernelspec, what it prints equals `gmm run` on the same code, its SVG and LaTeX
 /// outputs exist and equal the stored ones, and an interrupt stops a long cell
 /// (tests/notebook/run_lecture.py). `BLESS=1` stores the outputs anew.
 #[test]
 fn the_lecture_notebook_runs_in_jupyter() {
-    let python = jupyter_python();
+    let python = common::python_venv("jupyter-venv", JUPYTER);
     let scratch = common::scratch("kernel-notebook");
     let mut run = Command::new(python);
     run.arg(common::root().join("tests/notebook/run_lecture.py"))

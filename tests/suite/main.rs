@@ -6,6 +6,7 @@ mod cli;
 mod common;
 mod degenerate;
 mod diagram;
+mod editors;
 mod em;
 mod fast_path;
 mod files;

@@ -359,3 +359,37 @@ pub fn limit(cmd: &mut std::process::Command, address_space: Option<u64>, file_s
         });
     }
 }
+
+/// The Python of a virtual environment in the target folder with `packages` installed by pip,
+/// made on first use. A failed `venv` or install fails the test: it never skips.
+pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let mut make = std::process::Command::new("python3");
+        make.args(["-m", "venv"]).arg(&venv);
+        let (out, _) = run_bounded(make, 120, None);
+        assert!(
+            out.status.success(),
+            "python3 -m venv failed (this test needs Python 3 with venv):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let mut pip = std::process::Command::new(&python);
+    pip.args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+    ])
+    .args(packages);
+    let (out, _) = run_bounded(pip, 600, None);
+    assert!(
+        out.status.success(),
+        "pip install {} failed:\n{}",
+        packages.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    python
+}
