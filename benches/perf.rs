@@ -3,8 +3,8 @@
 //! model against a flat one with as many configurations.
 //!
 //! ```text
-//! cargo bench --bench perf            # every size; scikit-learn side by side if importable
-//! cargo bench --bench perf -- --small # the 10× smaller sizes only
+//! cargo bench --profile release --bench perf         # every size; scikit-learn side by side if importable
+//! cargo bench --profile release --bench perf -- --small # the 10× smaller sizes only
 //! ```
 //!
 //! Each time is the median of several runs. One EM iteration is timed as the difference of a

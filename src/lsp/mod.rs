@@ -81,10 +81,11 @@ struct Server {
 
 /// Runs the server on stdin and stdout until `exit`: status 0 after `shutdown`, 1 otherwise.
 pub fn main() -> ExitCode {
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    serve(std::io::stdin().lock(), std::io::stdout().lock())
+}
+
+/// Runs the server on `input` and `out` until `exit` or the end of the input.
+pub fn serve(mut input: impl std::io::BufRead, mut out: impl std::io::Write) -> ExitCode {
     let mut server = Server::default();
     loop {
         let replies = match transport::read(&mut input) {
