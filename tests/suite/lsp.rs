@@ -374,6 +374,36 @@ fn hover_completion_definition_symbols_rename_and_fixes() {
     assert!(s.shutdown().success());
 }
 
+/// The quick fix a document's only diagnostic offers: its replacement and range.
+fn only_fix(s: &mut Server, uri: &str, text: &str) -> (Json, Json) {
+    let diags = s.open(uri, text);
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    let r = s.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri }, "range": diags[0]["range"],
+                "context": { "diagnostics": diags } }),
+    );
+    let edit = r[0]["edit"]["changes"][uri][0].clone();
+    (edit["newText"].clone(), edit["range"].clone())
+}
+
+#[test]
+fn quick_fixes_for_a_comparison_and_an_assignment_to_a_parameter() {
+    let (mut s, _) = Server::start();
+    let (text, range) = only_fix(&mut s, "file:///a.gmm", "let y = 1\nprint y = 2\n");
+    assert_eq!(text, "==");
+    assert_eq!(range, json!({ "start": at(1, 8), "end": at(1, 9) }));
+    let model = "model grades {\n    param mu[2] : real = [1, 2]\n    plate e { x ~ Normal(mu[0], 1) }\n}\n";
+    let (text, range) = only_fix(
+        &mut s,
+        "file:///b.gmm",
+        &format!("{model}grades.mu = [3, 4]\n"),
+    );
+    assert_eq!(text, "let grades2 = grades.with(mu = [3, 4])");
+    assert_eq!(range, json!({ "start": at(4, 0), "end": at(4, 18) }));
+    assert!(s.shutdown().success());
+}
+
 #[test]
 fn formatting_is_gmm_fmt() {
     let messy = "let a=1+2\nmodel m{\nparam mu:real=0\nplate r{x~Normal(mu,1)}\n}\n";
