@@ -278,12 +278,7 @@ pub fn completion(doc: &Document, params: &Json) -> Result<Json, Failure> {
     let at = offset(doc, params)?;
     let before = &doc.text[..at];
     let line = &before[before.rfind('\n').map_or(0, |i| i + 1)..];
-    let word_start = line
-        .char_indices()
-        .rev()
-        .take_while(|(_, c)| c.is_ascii_alphanumeric() || *c == '_')
-        .last()
-        .map_or(line.len(), |(i, _)| i);
+    let word_start = line.len() - crate::syntax::lex::trailing_name(line).len();
     let head = line[..word_start].trim_end();
     // While a line is half typed the document may not parse: read the names from the text
     // without that line, else from the last version that parsed.
@@ -302,15 +297,8 @@ pub fn completion(doc: &Document, params: &Json) -> Result<Json, Failure> {
     };
     let mut items: Vec<Json> = Vec::new();
     if let Some(owner_end) = line[..word_start].strip_suffix('.') {
-        let owner: String = owner_end
-            .chars()
-            .rev()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        for (f, detail) in fields(doc, text, a, &owner) {
+        let owner = crate::syntax::lex::trailing_name(owner_end);
+        for (f, detail) in fields(doc, text, a, owner) {
             items.push(item(&f, FIELD, &detail));
         }
     } else if head.ends_with('~') {

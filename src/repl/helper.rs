@@ -57,14 +57,7 @@ impl GmmHelper {
             }
         } else if before[..start].ends_with('.') {
             // A field: `name.` followed by part of a field.
-            let owner: String = before[..start - 1]
-                .chars()
-                .rev()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+            let owner = crate::syntax::lex::trailing_name(&before[..start - 1]);
             if let Some((_, fields)) = self.scope.borrow().names.iter().find(|(n, _)| *n == owner) {
                 out.extend(fields.iter().cloned());
             }

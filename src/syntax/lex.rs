@@ -98,6 +98,18 @@ pub enum Token {
     Punct,
 }
 
+/// The name (letters, digits, `_`) that ends `text`, possibly empty: the word a completion
+/// replaces, or the owner before a `.`.
+pub fn trailing_name(text: &str) -> &str {
+    let start = text
+        .char_indices()
+        .rev()
+        .take_while(|(_, c)| c.is_ascii_alphanumeric() || *c == '_')
+        .last()
+        .map_or(text.len(), |(i, _)| i);
+    &text[start..]
+}
+
 /// Splits `text` into tokens with their spans; `Err` marks a character the language does not use.
 pub fn tokens(text: &str) -> impl Iterator<Item = (Result<Token, ()>, Span)> + '_ {
     Token::lexer(text)
