@@ -405,7 +405,9 @@ impl<'a> Engine<'a> {
                 &enumerated
             } else {
                 match observed {
-                    Some(x) if !x[0].is_nan() => x,
+                    // A vector missing some entries is observed: its density is the marginal
+                    // of the others.
+                    Some(x) if x.iter().any(|v| !v.is_nan()) => x,
                     _ => {
                         f(l, Lane::Missing);
                         continue;

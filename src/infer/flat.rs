@@ -105,6 +105,17 @@ impl<'a> Flat<'a> {
         let inside: Vec<VarId> = (0..model.vars.len())
             .filter(|&v| !is_global(model, v))
             .collect();
+        // Rows that miss some entries of a vector, but not all, take the general engine.
+        for (v, o) in obs.iter().enumerate() {
+            if let (Support::RealVector(d), Some(o)) = (model.vars[v].support, o)
+                && o.data.chunks(d).any(|c| {
+                    let missing = c.iter().filter(|x| x.is_nan()).count();
+                    missing != 0 && missing != d
+                })
+            {
+                return None;
+            }
+        }
         // Every variable once per row; the global ones observed (no global latents).
         for (v, o) in obs.iter().enumerate() {
             if Layout::of(model, v).inst != 1 {

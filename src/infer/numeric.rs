@@ -77,8 +77,12 @@ impl Mvn {
         self.mean.len()
     }
 
-    /// log density at `x` (length `dim`); no allocation up to 16 dimensions.
+    /// log density at `x` (length `dim`); no allocation up to 16 dimensions. Missing entries
+    /// (NaN) are integrated out: the density is the marginal of the observed entries.
     pub fn logpdf(&self, x: &[f64]) -> f64 {
+        if x.iter().any(|v| v.is_nan()) {
+            return self.marginal_logpdf(x);
+        }
         const STACK: usize = 16;
         let d = self.dim();
         if d <= STACK {
@@ -102,6 +106,25 @@ impl Mvn {
         }
         let q: f64 = r.iter().map(|v| v * v).sum();
         -0.5 * q + self.log_norm
+    }
+
+    /// The log density of the observed entries of `x` (the others NaN): the density of the
+    /// MvNormal of their sub-vector and sub-matrix, 0 when no entry is observed.
+    fn marginal_logpdf(&self, x: &[f64]) -> f64 {
+        let d = self.dim();
+        let seen: Vec<usize> = (0..d).filter(|&i| !x[i].is_nan()).collect();
+        if seen.is_empty() {
+            return 0.0;
+        }
+        let mean: Vec<f64> = seen.iter().map(|&i| self.mean[i]).collect();
+        let cov: Vec<f64> = seen
+            .iter()
+            .flat_map(|&i| seen.iter().map(move |&j| self.cov[i * d + j]))
+            .collect();
+        let xs: Vec<f64> = seen.iter().map(|&i| x[i]).collect();
+        // A principal sub-matrix of a positive-definite matrix is positive-definite; only an
+        // interrupted factorisation fails, and its result is discarded.
+        Mvn::new(&mean, &cov).map_or(f64::NAN, |m| m.logpdf(&xs))
     }
 
     /// One draw, written to `out` (length `dim`).

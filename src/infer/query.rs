@@ -510,18 +510,8 @@ fn check_values(model: &Model, v: VarId, a: &Array) -> Result<(), InferError> {
                 }
             }
         }
-        Support::Real => {}
-        Support::RealVector(d) => {
-            for chunk in a.data().chunks(d) {
-                let missing = chunk.iter().filter(|x| x.is_nan()).count();
-                if missing != 0 && missing != d {
-                    return Err(fail(format!(
-                        "the value {} is partly missing; give all {d} entries or none",
-                        Array::vector(chunk.to_vec())
-                    )));
-                }
-            }
-        }
+        // A vector may miss some entries: they are integrated out.
+        Support::Real | Support::RealVector(_) => {}
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ mod lexer_grammar;
 mod lsp;
 mod malformed;
 mod memory;
+mod missing;
 mod pictures;
 mod plot;
 mod properties;

@@ -1,5 +1,8 @@
 //! Numbers against values computed independently with NumPy/SciPy:
 //! - `tests/reference/queries.py` writes `queries.expected` for the queries of `queries.gmm`;
+//! - `tests/reference/missing.py` writes `missing.expected` for the queries of `missing.gmm` on
+//!   MvNormal rows that miss some entries (2 to 4 dimensions; full, diagonal, spherical and
+//!   tied covariances);
 //! - `tests/reference/em.py` writes `em.expected` for the EM runs of `em.gmm` (textbook EM with
 //!   an N×K responsibility matrix and uncentred sums; the tied/diagonal/spherical runs also by
 //!   scikit-learn from the same start).
@@ -82,6 +85,15 @@ fn queries_match_scipy() {
     compare(
         "tests/reference/queries.gmm",
         "tests/reference/queries.expected",
+        QUERY_TOL,
+    );
+}
+
+#[test]
+fn partial_rows_match_scipy() {
+    compare(
+        "tests/reference/missing.gmm",
+        "tests/reference/missing.expected",
         QUERY_TOL,
     );
 }
