@@ -1246,6 +1246,9 @@ pub fn free_names(e: &ast::Expr, out: &mut Vec<String>) {
                 free_names(m, out);
             }
             for t in q.targets.iter().chain(&q.given) {
+                if let Some(i) = &t.index {
+                    free_names(i, out);
+                }
                 if let Some(v) = &t.value {
                     free_names(v, out);
                 }

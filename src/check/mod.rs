@@ -580,6 +580,9 @@ impl Checker {
 
     fn query(&mut self, q: &ast::Query, span: Span) {
         for t in q.targets.iter().chain(&q.given) {
+            if let Some(i) = &t.index {
+                self.expr(i);
+            }
             if let Some(v) = &t.value {
                 self.expr(v);
             }
@@ -627,13 +630,15 @@ impl Checker {
             let v = t.var.name.as_str();
             if !m.var_names.iter().any(|x| x == v) {
                 diags.push(unknown_query_variable(&m.name, &t.var, &m.var_names));
-            } else if seen.contains(&v) {
+            } else if t.index.is_none() && seen.contains(&v) {
                 diags.push(
                     Diag::error(format!("`{v}` appears twice in this query"), t.var.span)
                         .help("name each variable once"),
                 );
             }
-            seen.push(v);
+            if t.index.is_none() {
+                seen.push(v);
+            }
         }
         self.out.diags.extend(diags);
     }

@@ -608,6 +608,48 @@ impl Interp {
         }
     }
 
+    /// The entries `ix` names of the `d`-vector `name` in a query: a whole number or a range.
+    fn entries(&self, ix: &ast::Expr, env: &Env, name: &str, d: usize) -> Result<Vec<usize>, Diag> {
+        let v = self.eval(ix, env)?;
+        let a = numeric(&v, ix.span, "an entry")?;
+        if a.rank() > 1 || a.is_empty() {
+            return Err(Diag::error(
+                if a.is_empty() {
+                    format!(
+                        "`{name}[{}]` names no entry",
+                        crate::syntax::fmt::format_expr(ix)
+                    )
+                } else {
+                    format!(
+                        "an entry of `{name}` is a number or a range, not {}",
+                        v.kind()
+                    )
+                },
+                ix.span,
+            )
+            .help(format!(
+                "`{name}` has {d} entries, {}; write `{name}[0]` or `{name}[0..2]`",
+                crate::array::index_words(d)
+            )));
+        }
+        let mut out = Vec::new();
+        for &i in a.data() {
+            if i.fract() != 0.0 || i < 0.0 || i >= d as f64 {
+                return Err(Diag::error(
+                    format!(
+                        "`{name}` has {d} entries, {}: there is no entry {}{}",
+                        crate::array::index_words(d),
+                        crate::array::format_number(i),
+                        crate::array::starts_at_zero(i, d)
+                    ),
+                    ix.span,
+                ));
+            }
+            out.push(i as usize);
+        }
+        Ok(out)
+    }
+
     fn query(&self, q: &ast::Query, env: &Env, span: Span) -> Result<Value, Diag> {
         let mv = match &q.model {
             Some(m) => match self.eval(m, env)? {
@@ -647,18 +689,69 @@ impl Interp {
                 .help("NA marks a missing value; find where the NaN comes from, or replace it with NA")),
             }
         };
-        let mut targets = Vec::new();
-        for t in &q.targets {
-            targets.push((var(t)?, t.value.as_ref().map(value).transpose()?));
-        }
-        let mut given = Vec::new();
-        for t in &q.given {
-            let x = t
-                .value
-                .as_ref()
-                .expect("the grammar gives every condition a value");
-            given.push((var(t)?, value(x)?));
-        }
+        // One side of the query: each variable with its value, if given. Entries of a vector
+        // named one by one (`x[0] = a, x[2] = b`) make one value, NA where no term gives one.
+        let side = |terms: &[ast::QueryTerm]| -> Result<Vec<(usize, Option<Array>)>, Diag> {
+            let mut out: Vec<(usize, Option<Array>)> = Vec::new();
+            let mut parts: Vec<(usize, Vec<Entries>)> = Vec::new();
+            for t in terms {
+                let v = var(t)?;
+                let Some(ix) = &t.index else {
+                    out.push((v, t.value.as_ref().map(value).transpose()?));
+                    continue;
+                };
+                let name = &t.var.name;
+                let crate::model::Support::RealVector(d) = model.vars[v].support else {
+                    return Err(Diag::error(
+                        format!("`{name}` is not a vector, so it has no entries to pick"),
+                        ix.span,
+                    )
+                    .help(format!("write `{name} = ...`")));
+                };
+                let Some(x) = &t.value else {
+                    return Err(Diag::error(
+                        format!(
+                            "`{name}[{}]` without a value asks for the distribution of part of a vector, which gmm does not compute yet",
+                            crate::syntax::fmt::format_expr(ix)
+                        ),
+                        t.var.span.to(ix.span),
+                    )
+                    .help(format!(
+                        "give it a value (`{name}[...] = 1.5`) for its density, or ask about all of `{name}`"
+                    )));
+                };
+                let entries = self.entries(ix, env, name, d)?;
+                let part = Entries {
+                    at: entries,
+                    value: value(x)?,
+                    span: t.var.span.to(x.span),
+                };
+                match parts.iter_mut().find(|(w, _)| *w == v) {
+                    Some((_, list)) => list.push(part),
+                    None => parts.push((v, vec![part])),
+                }
+            }
+            for (v, list) in parts {
+                let name = &model.vars[v].name;
+                if out.iter().any(|(w, _)| *w == v) {
+                    return Err(Diag::error(
+                        format!("`{name}` is given whole and by entries in this query"),
+                        list[0].span,
+                    )
+                    .help(format!("give `{name} = [...]` or its entries, not both")));
+                }
+                let crate::model::Support::RealVector(d) = model.vars[v].support else {
+                    unreachable!("checked above")
+                };
+                out.push((v, Some(assemble(name, d, &list)?)));
+            }
+            Ok(out)
+        };
+        let targets = side(&q.targets)?;
+        let given: Vec<(usize, Array)> = side(&q.given)?
+            .into_iter()
+            .map(|(v, x)| (v, x.expect("the grammar gives every condition a value")))
+            .collect();
         let query = infer::Query {
             targets,
             given,
@@ -701,6 +794,86 @@ impl Interp {
             }
         }
     }
+}
+
+/// Values for some entries of a vector variable in a query: `x[0..2] = v`.
+struct Entries {
+    /// The entries, in the order the value gives them.
+    at: Vec<usize>,
+    /// One number per entry, or a row of them per data copy.
+    value: Array,
+    /// The term, for messages.
+    span: Span,
+}
+
+/// The value of a `d`-vector `name` from its entries' terms: one row per data copy (or a
+/// single vector), NA where no term gives an entry.
+fn assemble(name: &str, d: usize, parts: &[Entries]) -> Result<Array, Diag> {
+    // Each term's rows: (copies, per-row numbers), `None` copies when it has no copy axis.
+    let mut shaped: Vec<(Option<usize>, &Entries)> = Vec::new();
+    for p in parts {
+        let m = p.at.len();
+        let s = p.value.shape();
+        let copies = match (s.len(), m) {
+            (0, 1) => None,
+            (1, 1) => Some(s[0]),
+            (1, _) if s[0] == m => None,
+            (2, _) if s[1] == m => Some(s[0]),
+            _ => {
+                return Err(Diag::error(
+                    format!(
+                        "{m} {} of `{name}` {} named here, but the value has shape {}",
+                        if m == 1 { "entry" } else { "entries" },
+                        if m == 1 { "is" } else { "are" },
+                        crate::array::show_shape(s)
+                    ),
+                    p.span,
+                )
+                .help(format!(
+                    "give {m} number{} per row (a value of shape [{m}], or [rows, {m}] for many rows)",
+                    if m == 1 { "" } else { "s" }
+                )));
+            }
+        };
+        shaped.push((copies, p));
+    }
+    let rows: Vec<usize> = shaped.iter().filter_map(|(c, _)| *c).collect();
+    let n = rows.iter().copied().max();
+    if let Some(n) = n
+        && let Some((_, p)) = shaped
+            .iter()
+            .find(|(c, _)| c.is_some_and(|c| c != n && c != 1))
+    {
+        return Err(Diag::error(
+            format!("these entries of `{name}` give other numbers of rows than {n}"),
+            p.span,
+        )
+        .help("give every entry the same number of rows, or a single value for all of them"));
+    }
+    let copies = n.unwrap_or(1);
+    let mut out = vec![crate::array::NA; copies * d];
+    let mut given = vec![false; d];
+    for (c, p) in &shaped {
+        for (j, &e) in p.at.iter().enumerate() {
+            if given[e] {
+                return Err(Diag::error(format!("`{name}[{e}]` is given twice"), p.span)
+                    .help("give each entry once"));
+            }
+            given[e] = true;
+            let m = p.at.len();
+            for r in 0..copies {
+                let src = match c {
+                    Some(1) | None => j,
+                    Some(_) => r * m + j,
+                };
+                out[r * d + e] = p.value.data()[src];
+            }
+        }
+    }
+    Ok(match n {
+        Some(n) => Array::from_vec(vec![n, d], out),
+        None => Array::vector(out),
+    })
 }
 
 /// The name of a fitted copy of model `name` bound in `env`, the first in name order.

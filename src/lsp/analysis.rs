@@ -223,6 +223,9 @@ impl Analysis {
                 for t in q.targets.iter().chain(&q.given) {
                     self.query_vars.push((t.var.name.clone(), t.var.span));
                     self.not_references.push(t.var.span);
+                    if let Some(i) = &t.index {
+                        self.expr(i);
+                    }
                     if let Some(v) = &t.value {
                         self.expr(v);
                     }

@@ -209,7 +209,11 @@ impl ParamType {
     /// Checks one element (row-major, of [`elem_shape`](Self::elem_shape)); `Err` says why not.
     pub fn validate(self, x: &[f64]) -> Result<(), String> {
         if let Some(bad) = x.iter().find(|v| !v.is_finite()) {
-            return Err(format!("{bad} is not a finite number"));
+            return Err(if crate::array::is_computed_nan(*bad) || !bad.is_nan() {
+                format!("{bad} is not a finite number")
+            } else {
+                "an entry is NA (missing); every entry needs a value".to_string()
+            });
         }
         match self {
             ParamType::Real | ParamType::Vector(_) => Ok(()),

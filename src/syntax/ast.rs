@@ -203,11 +203,13 @@ pub struct Query {
     pub given: Vec<QueryTerm>,
 }
 
-/// `var` or `var = EXPR` in a query.
+/// `var`, `var = EXPR` or `var[INDEX] = EXPR` in a query.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueryTerm {
     /// The model variable.
     pub var: Ident,
+    /// The entries of a vector variable the term is about (`x[1]`, `x[0..2]`), if not all.
+    pub index: Option<Expr>,
     /// Its value, if given.
     pub value: Option<Expr>,
 }
@@ -511,6 +513,7 @@ impl Expr {
                 q.model.iter_mut().for_each(|m| m.clear_spans());
                 for t in q.targets.iter_mut().chain(q.given.iter_mut()) {
                     t.var.clear_spans();
+                    t.index.iter_mut().for_each(Expr::clear_spans);
                     t.value.iter_mut().for_each(Expr::clear_spans);
                 }
             }

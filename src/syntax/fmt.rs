@@ -418,6 +418,11 @@ fn write_terms(out: &mut String, terms: &[QueryTerm]) {
             out.push_str(", ");
         }
         out.push_str(&t.var.name);
+        if let Some(i) = &t.index {
+            out.push('[');
+            write_expr(out, i);
+            out.push(']');
+        }
         if let Some(v) = &t.value {
             out.push_str(" = ");
             write_expr(out, v);

@@ -373,7 +373,7 @@ fn describe(rule: Rule) -> &'static str {
         | Rule::op_matmul
         | Rule::op_pow => "an operator",
         Rule::call_args => "arguments `(...)`",
-        Rule::index => "an index `[...]`",
+        Rule::index | Rule::query_index => "an index `[...]`",
         Rule::field | Rule::method_query => "a field `.name`",
         Rule::named_arg => "an argument",
         Rule::index_all => "`:`",
@@ -761,7 +761,16 @@ fn query(
         for term in part.into_inner() {
             let mut t = term.into_inner();
             let var = ident(t.next().expect("a query term names a variable"));
-            let value = match t.next() {
+            let mut rest = t.peekable();
+            let index = match rest.next_if(|p| p.as_rule() == Rule::query_index) {
+                Some(i) => {
+                    let e = expr_parsed(i.into_inner().next().expect("an index expression"))?;
+                    size = size.max(e.size);
+                    Some(e.expr)
+                }
+                None => None,
+            };
+            let value = match rest.next() {
                 Some(v) => {
                     let e = expr_parsed(v)?;
                     size = size.max(e.size);
@@ -780,7 +789,7 @@ fn query(
                     var.name
                 )));
             }
-            let t = QueryTerm { var, value };
+            let t = QueryTerm { var, index, value };
             if is_given {
                 given.push(t);
             } else {
