@@ -320,6 +320,13 @@ fn hover_completion_definition_symbols_rename_and_fixes() {
     for want in ["pi", "mu", "sigma", "loglik", "trace", "converged"] {
         assert!(got.iter().any(|g| g == want), "{want} in {got:?}");
     }
+    // A dataset's columns, read from the CSV file its `load` names, beside the document.
+    let folder = common::root().join("examples");
+    let beside = format!("file://{}/new.gmm", folder.display());
+    let loading = "let d = load(\"faithful.csv\")\nprint d.\n";
+    s.open(&beside, loading);
+    let r = s.request("textDocument/completion", doc(&beside, at(1, 8)));
+    assert_eq!(labels(&r), ["eruptions", "waiting"]);
     let typing = format!("{text}model m {{\n    plate r {{ y ~ \n}}\n");
     s.change(URI, 3, &typing);
     let r = s.request(
