@@ -55,6 +55,32 @@ pub struct Mvn {
     pub log_norm: f64,
     /// The covariance as given (row-major).
     pub cov: Vec<f64>,
+    /// The marginals of partly observed values, one per pattern of observed entries.
+    marginals: Marginals,
+}
+
+/// An [`Mvn`]'s marginals by the mask of observed entries (up to 64 dimensions), each factored
+/// once however many rows share its pattern. A clone starts empty; the cache takes no part in
+/// equality.
+#[derive(Default)]
+struct Marginals(std::sync::Mutex<std::collections::HashMap<u64, std::sync::Arc<Mvn>>>);
+
+impl Clone for Marginals {
+    fn clone(&self) -> Marginals {
+        Marginals::default()
+    }
+}
+
+impl PartialEq for Marginals {
+    fn eq(&self, _: &Marginals) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Marginals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Marginals")
+    }
 }
 
 impl Mvn {
@@ -69,6 +95,7 @@ impl Mvn {
             log_det,
             log_norm: -0.5 * log_det - d as f64 * LN_SQRT_2PI,
             cov: cov.to_vec(),
+            marginals: Marginals::default(),
         })
     }
 
@@ -116,15 +143,38 @@ impl Mvn {
         if seen.is_empty() {
             return 0.0;
         }
+        let xs: Vec<f64> = seen.iter().map(|&i| x[i]).collect();
+        match self.marginal(&seen) {
+            Some(m) => m.logpdf(&xs),
+            // A principal sub-matrix of a positive-definite matrix is positive-definite; only
+            // an interrupted factorisation fails, and its result is discarded.
+            None => f64::NAN,
+        }
+    }
+
+    /// The marginal of the entries `seen`, factored once per pattern (for up to 64
+    /// dimensions; beyond, each time).
+    fn marginal(&self, seen: &[usize]) -> Option<std::sync::Arc<Mvn>> {
+        let d = self.dim();
+        let mask = (d <= 64).then(|| seen.iter().fold(0u64, |m, &i| m | (1 << i)));
+        if let Some(mask) = mask
+            && let Ok(cache) = self.marginals.0.lock()
+            && let Some(m) = cache.get(&mask)
+        {
+            return Some(m.clone());
+        }
         let mean: Vec<f64> = seen.iter().map(|&i| self.mean[i]).collect();
         let cov: Vec<f64> = seen
             .iter()
             .flat_map(|&i| seen.iter().map(move |&j| self.cov[i * d + j]))
             .collect();
-        let xs: Vec<f64> = seen.iter().map(|&i| x[i]).collect();
-        // A principal sub-matrix of a positive-definite matrix is positive-definite; only an
-        // interrupted factorisation fails, and its result is discarded.
-        Mvn::new(&mean, &cov).map_or(f64::NAN, |m| m.logpdf(&xs))
+        let m = std::sync::Arc::new(Mvn::new(&mean, &cov)?);
+        if let Some(mask) = mask
+            && let Ok(mut cache) = self.marginals.0.lock()
+        {
+            cache.insert(mask, m.clone());
+        }
+        Some(m)
     }
 
     /// One draw, written to `out` (length `dim`).
