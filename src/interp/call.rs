@@ -63,11 +63,10 @@ impl Args<'_> {
     }
 
     pub(super) fn string(&self, i: usize) -> Result<String, Diag> {
-        match self.v(i) {
-            Value::Str(s) => Ok(s.clone()),
-            Value::Picture(p) => Ok(p.text.clone()),
-            other => Err(self.error(i, format!("expected a string, got {}", other.kind()))),
-        }
+        let v = self.v(i);
+        v.as_text()
+            .map(str::to_string)
+            .ok_or_else(|| self.error(i, format!("expected a string, got {}", v.kind())))
     }
 
     fn dist(&self, i: usize) -> Result<Rc<Distribution>, Diag> {
@@ -117,8 +116,7 @@ impl Args<'_> {
     pub(super) fn text_opt(&self, name: &str) -> Result<Option<String>, Diag> {
         match self.opt(name) {
             None => Ok(None),
-            Some((Value::Str(s), _)) => Ok(Some(s.clone())),
-            Some((Value::Picture(p), _)) => Ok(Some(p.text.clone())),
+            Some((v, _)) if v.as_text().is_some() => Ok(v.as_text().map(str::to_string)),
             Some((v, s)) => Err(Diag::error(
                 format!("{name} must be a string, got {}", v.kind()),
                 s,
@@ -446,8 +444,7 @@ impl Interp {
             "len" => Ok(Value::num(match a.v(0) {
                 Value::Data(d) => d.rows,
                 Value::Text(v, _) => v.len(),
-                Value::Str(s) => s.chars().count(),
-                Value::Picture(p) => p.text.chars().count(),
+                v if v.as_text().is_some() => v.as_text().map_or(0, |t| t.chars().count()),
                 v => {
                     let x = numeric(v, a.at(0), "`len`'s argument")?;
                     x.shape().first().copied().unwrap_or(1)

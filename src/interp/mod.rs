@@ -125,7 +125,6 @@ impl Interp {
         self.warnings.borrow_mut().push(d);
     }
 
-    /// Writes a line of progress to the diagnostics stream.
     /// Shows a line of a fit's progress: through the rich front end if there is one (a
     /// notebook's updating display), else as a note.
     fn progress(&self, line: &str) {
@@ -146,6 +145,7 @@ impl Interp {
         }
     }
 
+    /// Writes a line to the diagnostics stream.
     fn note(&self, line: &str) {
         let mut err = self.err.borrow_mut();
         let _ = writeln!(err, "{line}").and_then(|_| err.flush());
@@ -958,11 +958,11 @@ fn binary(
 ) -> Result<Value, Diag> {
     use ast::BinOp as B;
     // A picture compares as its text.
-    let as_text = |v: &Value| match v {
-        Value::Picture(p) => Value::Str(p.text.clone()),
-        v => v.clone(),
-    };
     if matches!(a, Value::Picture(_)) || matches!(b, Value::Picture(_)) {
+        let as_text = |v: &Value| {
+            v.as_text()
+                .map_or_else(|| v.clone(), |t| Value::Str(t.into()))
+        };
         return binary(op, &as_text(a), &as_text(b), sa, sb, whole);
     }
     // String comparisons.

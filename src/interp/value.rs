@@ -204,6 +204,16 @@ impl Env {
 }
 
 impl Value {
+    /// The text of a string, or of a picture (which reads as its text wherever a string is
+    /// expected).
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            Value::Picture(p) => Some(&p.text),
+            _ => None,
+        }
+    }
+
     /// The value as printed, cut after `max` characters with `…`: for messages, which must not
     /// print a whole large array.
     pub fn brief(&self, max: usize) -> String {

@@ -83,23 +83,16 @@ fn dataset_html(d: &crate::interp::data::Dataset) -> String {
 pub fn html_table(header: &[String], rows: &[Vec<String>]) -> String {
     let mut out = String::from("<table>\n<thead><tr>");
     for h in header {
-        out.push_str(&format!("<th>{}</th>", escape(h)));
+        out.push_str(&format!("<th>{}</th>", crate::plot::xml(h)));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
     for row in rows {
         out.push_str("<tr>");
         for cell in row {
-            out.push_str(&format!("<td>{}</td>", escape(cell)));
+            out.push_str(&format!("<td>{}</td>", crate::plot::xml(cell)));
         }
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table>\n");
     out
-}
-
-/// Text made safe inside HTML.
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }

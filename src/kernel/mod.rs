@@ -11,7 +11,7 @@ pub mod wire;
 
 use crate::files::Access;
 use crate::interp::Rich as RichFrontEnd;
-use crate::interp::{Interp, Value};
+use crate::interp::Value;
 use crate::repl::{Session, Show};
 use crate::syntax::Stmt;
 use bytes::Bytes;
@@ -391,7 +391,6 @@ struct Displays(Shared);
 impl Show for Displays {
     fn show(
         &mut self,
-        _interp: &Interp,
         stmt: &Stmt,
         value: &Value,
         last: bool,

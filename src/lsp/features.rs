@@ -157,7 +157,10 @@ fn describe(doc: &Document, d: &Def) -> String {
                     crate::array::show_shape(&p.shape())
                 ));
                 match &p.value {
-                    Some(v) => s.push_str(&format!(", value `{}`", brief(&v.to_string()))),
+                    Some(v) => s.push_str(&format!(
+                        ", value `{}`",
+                        crate::interp::Value::Num(v.clone()).brief(200)
+                    )),
                     None => s.push_str(", no value until a fit gives one"),
                 }
             }
@@ -231,14 +234,6 @@ fn describe(doc: &Document, d: &Def) -> String {
         ),
         DefKind::TemplateArg => format!("**argument** `{}` of template `{owner}`", d.name),
         DefKind::Let => format!("```gmm\n{source}\n```"),
-    }
-}
-
-fn brief(s: &str) -> String {
-    if s.chars().count() > 200 {
-        s.chars().take(197).collect::<String>() + "..."
-    } else {
-        s.to_string()
     }
 }
 

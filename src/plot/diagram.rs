@@ -417,14 +417,6 @@ fn route(nodes: &[Node], from: usize, to: usize) -> Vec<(f64, f64)> {
     path
 }
 
-/// Escapes text for XML.
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// The diagram as a standalone SVG. Text names common font families and falls back to any
 /// sans-serif: nothing needs to be installed for the file to be valid, and the layout does
 /// not depend on the font (labels have room for wide glyphs).
@@ -435,26 +427,26 @@ pub fn to_svg(d: &Diagram) -> String {
         w = d.width,
         h = d.height
     ));
-    out.push_str(&format!("<title>{}</title>\n", xml(&d.title)));
+    out.push_str(&format!("<title>{}</title>\n", super::xml(&d.title)));
     out.push_str("<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto-start-reverse\"><path d=\"M 0 0 L 10 5 L 0 10 z\" fill=\"#222\"/></marker></defs>\n");
     out.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
     out.push_str(&format!(
         "<text x=\"{}\" y=\"{}\" font-size=\"16\" text-anchor=\"middle\">{}</text>\n",
         d.width / 2.0,
         MARGIN + 14.0,
-        xml(&d.title)
+        super::xml(&d.title)
     ));
     for b in &d.plates {
         out.push_str(&format!(
             "<g class=\"plate\" data-plate=\"{}\"><rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"10\" fill=\"none\" stroke=\"#444\" stroke-width=\"1.2\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text></g>\n",
-            xml(&b.name),
+            super::xml(&b.name),
             b.x0,
             b.y0,
             b.x1 - b.x0,
             b.y1 - b.y0,
             b.x1 - 6.0,
             b.y1 - 6.0,
-            xml(&b.label)
+            super::xml(&b.label)
         ));
     }
     for e in &d.edges {
@@ -465,8 +457,8 @@ pub fn to_svg(d: &Diagram) -> String {
             .collect();
         out.push_str(&format!(
             "<polyline class=\"edge\" data-from=\"{}\" data-to=\"{}\" points=\"{}\" fill=\"none\" stroke=\"#222\" stroke-width=\"1.3\" marker-end=\"url(#arrow)\"/>\n",
-            xml(&d.nodes[e.from].name),
-            xml(&d.nodes[e.to].name),
+            super::xml(&d.nodes[e.from].name),
+            super::xml(&d.nodes[e.to].name),
             pts.join(" ")
         ));
     }
@@ -474,13 +466,13 @@ pub fn to_svg(d: &Diagram) -> String {
         match n.kind {
             Kind::Param => out.push_str(&format!(
                 "<g class=\"parameter\" data-node=\"{}\"><circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"{}\" fill=\"black\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}</text></g>\n",
-                xml(&n.name),
+                super::xml(&n.name),
                 n.x,
                 n.y,
                 n.r,
                 n.x - n.r - 5.0,
                 n.y + FONT * 0.35,
-                xml(&n.label)
+                super::xml(&n.label)
             )),
             Kind::Latent | Kind::Observed => {
                 let (class, fill) = if n.kind == Kind::Observed {
@@ -490,13 +482,13 @@ pub fn to_svg(d: &Diagram) -> String {
                 };
                 out.push_str(&format!(
                     "<g class=\"{class}\" data-node=\"{}\"><circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"{:.1}\" fill=\"{fill}\" stroke=\"black\" stroke-width=\"1.4\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text></g>\n",
-                    xml(&n.name),
+                    super::xml(&n.name),
                     n.x,
                     n.y,
                     n.r,
                     n.x,
                     n.y + FONT * 0.35,
-                    xml(&n.label)
+                    super::xml(&n.label)
                 ));
             }
         }

@@ -467,6 +467,14 @@ pub fn line_figure(
     })
 }
 
+/// Text escaped for XML and HTML: an SVG's labels, a notebook's tables.
+pub fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// Text for a figure with control characters shown as escapes (`\u{1}`): they are not
 /// allowed in XML, and in a terminal they would act instead of show.
 pub fn printable(text: &str) -> String {

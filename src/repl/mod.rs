@@ -57,13 +57,7 @@ pub enum Flow {
 pub trait Show {
     /// Shows `value`, the value of the bare expression `stmt`; `last` when `stmt` ends the
     /// input. An empty error means the output has gone.
-    fn show(
-        &mut self,
-        interp: &Interp,
-        stmt: &syntax::Stmt,
-        value: &Value,
-        last: bool,
-    ) -> Result<(), Vec<Diag>>;
+    fn show(&mut self, stmt: &syntax::Stmt, value: &Value, last: bool) -> Result<(), Vec<Diag>>;
 
     /// Shows the session's own line about an input, such as the summary of a model it
     /// declared.
@@ -169,12 +163,7 @@ impl Session {
     pub fn inspect(&self, text: &str, pos: usize) -> Option<String> {
         let pos = pos.min(text.len());
         let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
-        let start = text[..pos]
-            .char_indices()
-            .rev()
-            .take_while(|(_, c)| word(*c))
-            .last()
-            .map_or(pos, |(i, _)| i);
+        let start = pos - lex::trailing_name(&text[..pos]).len();
         let end = text[pos..]
             .find(|c: char| !word(c))
             .map_or(text.len(), |i| pos + i);
@@ -268,17 +257,14 @@ impl Session {
             self.past.push('\n');
             if let Some(v) = &value {
                 let shown = match &mut self.show {
-                    Some(show) => show.show(&self.interp, stmt, v, i + 1 == program.stmts.len()),
+                    Some(show) => show.show(stmt, v, i + 1 == program.stmts.len()),
                     None => {
                         // A string or a picture is echoed without its last newline; other
                         // values stream.
-                        let v = match v {
-                            Value::Str(t) => Value::Str(t.trim_end_matches('\n').to_string()),
-                            Value::Picture(p) => {
-                                Value::Str(p.text.trim_end_matches('\n').to_string())
-                            }
-                            v => v.clone(),
-                        };
+                        let v = v.as_text().map_or_else(
+                            || v.clone(),
+                            |t| Value::Str(t.trim_end_matches('\n').to_string()),
+                        );
                         self.interp
                             .write_values(std::slice::from_ref(&v), stmt.span)
                     }

@@ -364,6 +364,12 @@ impl Ident {
     }
 }
 
+/// Whether a call's arguments name a `file` to write.
+fn names_file(args: &[Arg]) -> bool {
+    args.iter()
+        .any(|a| a.name.as_ref().is_some_and(|n| n.name == "file"))
+}
+
 impl Stmt {
     /// The name of the built-in a bare expression statement calls for what it does, not for
     /// its value: `plot(...)` without `file` draws to the terminal, `plot(..., file = ...)` and
@@ -373,13 +379,7 @@ impl Stmt {
         let (name, args) = self.call()?;
         match name {
             "plot" | "save" | "select" => Some(name),
-            "graph"
-                if args
-                    .iter()
-                    .any(|a| a.name.as_ref().is_some_and(|n| n.name == "file")) =>
-            {
-                Some(name)
-            }
+            "graph" if names_file(args) => Some(name),
             _ => None,
         }
     }
@@ -400,12 +400,8 @@ impl Stmt {
 
     /// Whether this is a bare `plot(...)` without `file`, which draws to the terminal.
     pub fn draws(&self) -> bool {
-        self.call().is_some_and(|(name, args)| {
-            name == "plot"
-                && !args
-                    .iter()
-                    .any(|a| a.name.as_ref().is_some_and(|n| n.name == "file"))
-        })
+        self.call()
+            .is_some_and(|(name, args)| name == "plot" && !names_file(args))
     }
 
     fn clear_spans(&mut self) {
