@@ -324,16 +324,14 @@ impl Shared {
         if cell.pending.is_empty() {
             return;
         }
-        // Keep a partial UTF-8 character for the next message.
-        let text = match std::str::from_utf8(&cell.pending) {
-            Ok(t) => t.to_string(),
-            Err(e) if e.error_len().is_none() => {
-                String::from_utf8_lossy(&cell.pending[..e.valid_up_to()]).into_owned()
-            }
-            Err(_) => String::from_utf8_lossy(&cell.pending).into_owned(),
+        // Keep a partial UTF-8 character at the end for the next message.
+        let keep = match std::str::from_utf8(&cell.pending) {
+            Err(e) if e.error_len().is_none() => cell.pending.len() - e.valid_up_to(),
+            _ => 0,
         };
-        let taken = text.len().min(cell.pending.len());
-        cell.pending.drain(..taken);
+        let upto = cell.pending.len() - keep;
+        let sent: Vec<u8> = cell.pending.drain(..upto).collect();
+        let text = String::from_utf8_lossy(&sent).into_owned();
         if let Some(parent) = &cell.parent {
             self.io
                 .send(parent, "stream", json!({ "name": "stdout", "text": text }));

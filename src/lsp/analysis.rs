@@ -59,7 +59,7 @@ pub struct Analysis {
     pub models: Vec<ModelScope>,
     /// Names written where they name no definition: named arguments, fields after `.`,
     /// variables in queries (with the span of each).
-    pub not_references: Vec<Span>,
+    pub not_references: std::collections::HashSet<Span>,
     /// Variables named in queries.
     pub query_vars: Vec<(String, Span)>,
     /// The names in the text, with their spans, and whether each follows a `.`.
@@ -182,7 +182,7 @@ impl Analysis {
                 self.def(name, DefKind::Variable, item.span, Some(m));
                 for a in args {
                     if let Some(n) = &a.name {
-                        self.not_references.push(n.span);
+                        self.not_references.insert(n.span);
                     }
                     self.expr(&a.value);
                 }
@@ -202,7 +202,7 @@ impl Analysis {
                 self.expr(f);
                 for a in args {
                     if let Some(n) = &a.name {
-                        self.not_references.push(n.span);
+                        self.not_references.insert(n.span);
                     }
                     self.expr(&a.value);
                 }
@@ -222,7 +222,7 @@ impl Analysis {
                 }
                 for t in q.targets.iter().chain(&q.given) {
                     self.query_vars.push((t.var.name.clone(), t.var.span));
-                    self.not_references.push(t.var.span);
+                    self.not_references.insert(t.var.span);
                     if let Some(i) = &t.index {
                         self.expr(i);
                     }
@@ -249,10 +249,11 @@ impl Analysis {
     /// The name at byte `at` (touching it from either side): its span, and the name before
     /// the `.` it follows, if it does.
     pub fn ident_at(&self, text: &str, at: usize) -> Option<(Span, Option<String>)> {
-        let i = self
-            .idents
-            .iter()
-            .position(|(s, _)| s.start <= at && at <= s.end)?;
+        // The names are in text order: the first that ends at or after `at`.
+        let i = self.idents.partition_point(|(s, _)| s.end < at);
+        if self.idents.get(i).is_none_or(|(s, _)| s.start > at) {
+            return None;
+        }
         let (span, after_dot) = self.idents[i];
         let owner = if after_dot && i > 0 {
             let (o, _) = self.idents[i - 1];

@@ -313,11 +313,8 @@ pub fn completion(doc: &Document, params: &Json) -> Result<Json, Failure> {
             items.push(item(b.name, FUNCTION, b.summary));
         }
         let mut seen = std::collections::HashSet::new();
-        let here = if std::ptr::eq(a, &doc.analysis) {
-            a.model_at(at)
-        } else {
-            None
-        };
+        // The text before the cursor's line is the same in every version read here.
+        let here = a.model_at(line_start);
         for d in &a.defs {
             let visible = d.model.is_none() || (here.is_some() && d.model == here);
             if visible && seen.insert(d.name.clone()) {
