@@ -669,21 +669,15 @@ const JUPYTER: &[&str] = &[
 #[test]
 fn the_lecture_notebook_runs_in_jupyter() {
     let python = common::python_venv("jupyter-venv", JUPYTER);
-    let scratch = common::scratch("kernel-notebook");
-    let mut run = Command::new(python);
-    run.arg(common::root().join("tests/notebook/run_lecture.py"))
-        .arg(env!("CARGO_BIN_EXE_gmm"))
-        .arg(common::root().join("examples"))
-        .arg(&scratch)
-        .current_dir(&scratch)
-        .env("HOME", &scratch)
-        .env_remove("JUPYTER_PATH")
-        .env_remove("JUPYTER_DATA_DIR");
-    let (out, _) = common::run_bounded(run, 600, None);
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    common::python_client(
+        &python,
+        "tests/notebook/run_lecture.py",
+        "kernel-notebook",
+        600,
+        |run, scratch| {
+            run.env("HOME", scratch)
+                .env_remove("JUPYTER_PATH")
+                .env_remove("JUPYTER_DATA_DIR");
+        },
     );
 }

@@ -481,18 +481,11 @@ fn exit_without_shutdown_is_status_1() {
 #[test]
 fn a_pygls_client_checks_every_example() {
     let python = common::python_venv("pygls-venv", &["pygls==2.1.1"]);
-    let scratch = common::scratch("lsp-pygls");
-    let mut run = Command::new(python);
-    run.arg(common::root().join("tests/lsp/pygls_client.py"))
-        .arg(env!("CARGO_BIN_EXE_gmm"))
-        .arg(common::root().join("examples"))
-        .arg(&scratch)
-        .current_dir(&scratch);
-    let (out, _) = common::run_bounded(run, 300, None);
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    common::python_client(
+        &python,
+        "tests/lsp/pygls_client.py",
+        "lsp-pygls",
+        300,
+        |_, _| {},
     );
 }

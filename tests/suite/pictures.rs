@@ -157,18 +157,13 @@ print joint(shapes)
         ),
     )
     .unwrap();
-    let out = common::gmm_at(&dir, &["run", "m.gmm"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    let text = String::from_utf8(common::gmm_in(&dir, &["run", "m.gmm"], None)).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let cli = |args: &[&str]| {
-        let o = common::gmm_at(&dir, args);
-        assert!(o.status.success());
-        String::from_utf8(o.stdout).unwrap().trim_end().to_string()
+        String::from_utf8(common::gmm_in(&dir, args, None))
+            .unwrap()
+            .trim_end()
+            .to_string()
     };
     assert_eq!(lines[0], cli(&["tex", "m.gmm", "--model", "grades"]));
     assert_eq!(

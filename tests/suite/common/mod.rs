@@ -393,3 +393,30 @@ pub fn python_venv(name: &str, packages: &[&str]) -> PathBuf {
     );
     python
 }
+
+/// Runs the Python client `script` (under tests/) as `script GMM EXAMPLES SCRATCH` in the
+/// scratch folder `name`, with `python` and within `secs` seconds; the test fails with what it
+/// printed unless it succeeds. `prepare` adjusts the command (its environment).
+pub fn python_client(
+    python: &Path,
+    script: &str,
+    name: &str,
+    secs: u64,
+    prepare: impl FnOnce(&mut std::process::Command, &Path),
+) {
+    let scratch = scratch(name);
+    let mut run = std::process::Command::new(python);
+    run.arg(root().join(script))
+        .arg(env!("CARGO_BIN_EXE_gmm"))
+        .arg(root().join("examples"))
+        .arg(&scratch)
+        .current_dir(&scratch);
+    prepare(&mut run, &scratch);
+    let (out, _) = run_bounded(run, secs, None);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
