@@ -277,6 +277,13 @@ pub const BUILTINS: &[Builtin] = &[
         "fit(model, data, ...): fit parameters by EM",
     ),
     f(
+        "impute",
+        2,
+        2,
+        NONE,
+        "impute(model, data): data with each missing cell filled from its row",
+    ),
+    f(
         "loglik",
         2,
         2,

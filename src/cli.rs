@@ -8,7 +8,7 @@ use crate::files::Access;
 use crate::infer::em::{Init, Options, Progress};
 use crate::interp::Interp;
 use crate::interp::bind::bind;
-use crate::interp::data::{load_csv, sample_rows};
+use crate::interp::data::{Dataset, load_csv, sample_rows};
 use crate::interp::source::model_source;
 use crate::model::Model;
 use crate::model::dot::{Observed, to_dot};
@@ -181,6 +181,29 @@ enum Command {
         #[arg(long)]
         verbose: bool,
     },
+    /// Fill every missing cell of a CSV from the rest of its row under a model: a continuous
+    /// entry by its conditional mean, a discrete one by its most probable value; CSV to
+    /// stdout or --out, with the input's columns in their order.
+    ///
+    /// Scripts can do the same with `impute(m, data)`.
+    Impute {
+        /// The .gmm script.
+        file: PathBuf,
+        /// The CSV data; columns bind to the model's variables by name (see --columns).
+        #[arg(long)]
+        data: PathBuf,
+        /// The model (default: the script's last model); a template with its arguments,
+        /// e.g. `mix(3)`.
+        #[arg(long)]
+        model: Option<String>,
+        /// Read the model's names from other CSV columns, e.g.
+        /// `x[0]=eruptions,x[1]=waiting` (the output keeps the CSV's names).
+        #[arg(long, value_name = "NAME=COLUMN,...", value_delimiter = ',', value_parser = column_pair)]
+        columns: Vec<(String, String)>,
+        /// Write the CSV here (atomically) instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Parse and check a script; print every diagnostic.
     Check {
         /// The .gmm script.
@@ -341,6 +364,13 @@ fn run_command(command: Command, access: Access) -> Result<(), Failed> {
             };
             cmd_fit(&file, &data, &how, opts)
         }
+        Command::Impute {
+            file,
+            data,
+            model,
+            columns,
+            out,
+        } => cmd_impute(&file, &data, model.as_deref(), &columns, out.as_deref()),
         Command::Check { file } => cmd_check(&file),
         Command::Fmt { file } => cmd_fmt(&file),
         Command::Graph {
@@ -569,27 +599,7 @@ fn cmd_fit(
     let model = pick_model(&src, &program, &checked, how.model, Purpose::Fit)?;
     let out = how.out;
     let shown = data_path.display().to_string();
-    let problem = |e: crate::interp::data::DataError| {
-        let help = e.help();
-        fail(Diag::error_nowhere(e.to_string()).help(help))
-    };
-    let mut data = load_csv(data_path, &shown).map_err(problem)?;
-    if data.rows == 0 {
-        return Err(fail(
-            Diag::error_nowhere(format!(
-                "{shown}, line 2: the file has a header but no rows"
-            ))
-            .help("add the data below the header line"),
-        ));
-    }
-    data.rename(
-        &how.columns
-            .iter()
-            .map(|(name, column)| (column.clone(), name.clone()))
-            .collect::<Vec<_>>(),
-        "--columns",
-    )
-    .map_err(|e| fail(Diag::error_nowhere(format!("--columns: {shown}: {e}")).help(e.help())))?;
+    let data = load_data(data_path, how.columns)?;
     let weights = match how.weights {
         None => None,
         Some(column) => {
@@ -607,7 +617,7 @@ fn cmd_fit(
     };
     opts.fixed = crate::interp::fixed_params(&model, how.fixed)
         .map_err(|(what, help)| fail(Diag::error_nowhere(format!("--fixed: {what}")).help(help)))?;
-    let bound = bind(&model, &data, weights).map_err(problem)?;
+    let bound = bind(&model, &data, weights).map_err(data_failure)?;
     let opts = &opts;
     let mut report = crate::interp::Reporter::new(&model.name, opts.restarts, how.verbose, true);
     let mut progress = |p: Progress| {
@@ -643,6 +653,64 @@ fn cmd_fit(
             crate::files::write_named(p, text.as_bytes(), &[path, data_path]).map_err(file_failure)
         }
         None => write_stdout(text.as_bytes()),
+    }
+}
+
+fn data_failure(e: crate::interp::data::DataError) -> Failed {
+    let help = e.help();
+    fail(Diag::error_nowhere(e.to_string()).help(help))
+}
+
+/// Reads the CSV `data_path` with at least one row, its columns renamed to the model's names
+/// by `--columns` (`NAME=COLUMN` pairs).
+fn load_data(data_path: &Path, columns: &[(String, String)]) -> Result<Dataset, Failed> {
+    let shown = data_path.display().to_string();
+    let mut data = load_csv(data_path, &shown).map_err(data_failure)?;
+    if data.rows == 0 {
+        return Err(fail(
+            Diag::error_nowhere(format!(
+                "{shown}, line 2: the file has a header but no rows"
+            ))
+            .help("add the data below the header line"),
+        ));
+    }
+    let to_model: Vec<(String, String)> = columns
+        .iter()
+        .map(|(name, column)| (column.clone(), name.clone()))
+        .collect();
+    data.rename(&to_model, "--columns").map_err(|e| {
+        fail(Diag::error_nowhere(format!("--columns: {shown}: {e}")).help(e.help()))
+    })?;
+    Ok(data)
+}
+
+/// `gmm impute`: the CSV with every missing cell of the model's variables filled, its columns
+/// (and their names) as in the input.
+fn cmd_impute(
+    path: &Path,
+    data_path: &Path,
+    model: Option<&str>,
+    columns: &[(String, String)],
+    out: Option<&Path>,
+) -> Result<(), Failed> {
+    let src = read_source(path)?;
+    let (program, checked) = front_end(&src)?;
+    let model = pick_model(&src, &program, &checked, model, Purpose::Impute)?;
+    let data = load_data(data_path, columns)?;
+    let mut filled = crate::interp::bind::impute(&model, &data).map_err(|e| match e {
+        crate::interp::bind::ImputeError::Data(e) => data_failure(e),
+        crate::interp::bind::ImputeError::Infer(e) => {
+            let help = e.help();
+            fail(Diag::error_nowhere(format!("impute with `{}`: {e}", model.name)).help_opt(help))
+        }
+    })?;
+    filled
+        .rename(columns, "--columns")
+        .map_err(|e| fail(Diag::error_nowhere(e.to_string()).help(e.help())))?;
+    let bytes = filled.to_csv();
+    match out {
+        Some(p) => crate::files::write_named(p, &bytes, &[path, data_path]).map_err(file_failure),
+        None => write_stdout(&bytes),
     }
 }
 
@@ -685,6 +753,7 @@ fn cmd_tex(path: &Path, model: Option<&str>, unicode: bool) -> Result<(), Failed
 #[derive(Clone, Copy)]
 enum Purpose {
     Fit,
+    Impute,
     Sample,
     Draw,
     Tex,
@@ -694,6 +763,7 @@ impl Purpose {
     fn verb(self) -> &'static str {
         match self {
             Purpose::Fit => "fit",
+            Purpose::Impute => "impute with",
             Purpose::Sample => "sample",
             Purpose::Draw => "draw",
             Purpose::Tex => "write as a formula",
@@ -704,6 +774,7 @@ impl Purpose {
     fn call(self, name: &str) -> String {
         match self {
             Purpose::Fit => format!("fit({name}, data)"),
+            Purpose::Impute => format!("impute({name}, data)"),
             Purpose::Sample => format!("sample({name}, n)"),
             Purpose::Draw => format!("graph({name})"),
             Purpose::Tex => format!("tex({name})"),

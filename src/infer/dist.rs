@@ -25,7 +25,9 @@ pub enum Distribution {
     Bernoulli { p: Array },
     /// Multivariate Normal members; `mean` is `batch ++ [D]`, `cov` is `batch ++ [D, D]`.
     MvNormal { mean: Array, cov: Array },
-    /// Σₖ weights[k] · components[k]; the components' batch shape is `[K]`.
+    /// Σₖ weights[…, k] · components[…, k]: `weights` has shape `batch ++ [K]` and the
+    /// components the batch shape `batch ++ [K]` (a batch of mixtures, one per row, is what
+    /// GMM regression gives for many rows at once).
     Mixture {
         weights: Array,
         components: Box<Distribution>,
@@ -213,7 +215,7 @@ impl Distribution {
             Distribution::Bernoulli { p } => p.shape().to_vec(),
             Distribution::Categorical { p } => p.shape()[..p.rank() - 1].to_vec(),
             Distribution::MvNormal { mean, .. } => mean.shape()[..mean.rank() - 1].to_vec(),
-            Distribution::Mixture { .. } => Vec::new(),
+            Distribution::Mixture { weights, .. } => weights.shape()[..weights.rank() - 1].to_vec(),
         }
     }
 
@@ -262,17 +264,24 @@ impl Distribution {
             components,
         } = self
         {
+            // Each value against each component: `S ++ batch ++ [K]`, mixed over the last axis.
             let per = components.logpdf(x)?;
             let logw: Vec<f64> = weights.data().iter().map(|w| w.ln()).collect();
+            let k = *weights.shape().last().expect("a vector");
+            let b = logw.len() / k;
             let out = per
                 .data()
-                .chunks(weights.len())
-                .map(|row| {
-                    let terms: Vec<f64> = row.iter().zip(&logw).map(|(l, w)| l + w).collect();
+                .chunks(k)
+                .enumerate()
+                .map(|(r, row)| {
+                    let w = &logw[(r % b) * k..(r % b + 1) * k];
+                    let terms: Vec<f64> = row.iter().zip(w).map(|(l, w)| l + w).collect();
                     dens(logsumexp(&terms))
                 })
                 .collect();
-            return Ok(Array::from_vec(s, out));
+            let mut shape = s;
+            shape.extend(self.batch_shape());
+            return Ok(Array::from_vec(shape, out));
         }
         let ev: usize = self.event_shape().iter().product();
         let values = x.data().chunks(ev);
@@ -342,13 +351,20 @@ impl Distribution {
                 components,
             } if matches!(**components, Distribution::Normal { .. }) => {
                 let per = components.cdf(x)?;
-                let k = weights.len();
+                let k = *weights.shape().last().expect("a vector");
+                let b = weights.len() / k;
                 let out = per
                     .data()
                     .chunks(k)
-                    .map(|row| row.iter().zip(weights.data()).map(|(c, w)| c * w).sum())
+                    .enumerate()
+                    .map(|(r, row)| {
+                        let w = &weights.data()[(r % b) * k..(r % b + 1) * k];
+                        row.iter().zip(w).map(|(c, w)| c * w).sum()
+                    })
                     .collect();
-                Ok(Array::from_vec(x.shape().to_vec(), out))
+                let mut shape = x.shape().to_vec();
+                shape.extend(self.batch_shape());
+                Ok(Array::from_vec(shape, out))
             }
             _ => Err(DistError::Unsupported(format!(
                 "cdf is defined for Normal and mixtures of Normals, not {}",
@@ -378,15 +394,23 @@ impl Distribution {
                 weights,
                 components,
             } => {
+                // Per member of the batch: Σₖ w_k m_k.
                 let m = components.mean();
-                let ev: usize = self.event_shape().iter().product();
-                let mut out = vec![0.0; ev];
-                for (k, w) in weights.data().iter().enumerate() {
-                    for (o, x) in out.iter_mut().zip(&m.data()[k * ev..(k + 1) * ev]) {
-                        *o += w * x;
+                let ev: usize = self.event_shape().iter().product::<usize>();
+                let k = *weights.shape().last().expect("a vector");
+                let b = weights.len() / k;
+                let mut out = vec![0.0; b * ev];
+                for (j, o) in out.chunks_mut(ev.max(1)).enumerate().take(b) {
+                    for (i, w) in weights.data()[j * k..(j + 1) * k].iter().enumerate() {
+                        let mk = &m.data()[(j * k + i) * ev..(j * k + i + 1) * ev];
+                        for (o, x) in o.iter_mut().zip(mk) {
+                            *o += w * x;
+                        }
                     }
                 }
-                Array::from_vec(self.event_shape(), out)
+                let mut shape = self.batch_shape();
+                shape.extend(self.event_shape());
+                Array::from_vec(shape, out)
             }
         }
     }
@@ -404,31 +428,37 @@ impl Distribution {
                 weights,
                 components,
             } => {
-                // Law of total variance: Σ w (var_k + m_k m_kᵀ) − m mᵀ.
+                // Law of total variance, per member of the batch: Σ w (var_k + m_k m_kᵀ) − m mᵀ.
                 let m = self.mean();
                 let mk = components.mean();
                 let vk = components.var();
-                let d = m.len();
-                let mut out = vec![0.0; d * d];
-                for (k, w) in weights.data().iter().enumerate() {
-                    let mkk = &mk.data()[k * d..(k + 1) * d];
-                    let vkk = &vk.data()[k * d * d..(k + 1) * d * d];
+                let d: usize = self.event_shape().iter().product::<usize>();
+                let k = *weights.shape().last().expect("a vector");
+                let b = weights.len() / k;
+                let mut out = vec![0.0; b * d * d];
+                for (n, out) in out.chunks_mut(d * d).enumerate() {
+                    let w = &weights.data()[n * k..(n + 1) * k];
+                    for (c, w) in w.iter().enumerate() {
+                        let at = n * k + c;
+                        let mkk = &mk.data()[at * d..(at + 1) * d];
+                        let vkk = &vk.data()[at * d * d..(at + 1) * d * d];
+                        for i in 0..d {
+                            for j in 0..d {
+                                out[i * d + j] += w * (vkk[i * d + j] + mkk[i] * mkk[j]);
+                            }
+                        }
+                    }
+                    let mn = &m.data()[n * d..(n + 1) * d];
                     for i in 0..d {
                         for j in 0..d {
-                            out[i * d + j] += w * (vkk[i * d + j] + mkk[i] * mkk[j]);
+                            out[i * d + j] -= mn[i] * mn[j];
                         }
                     }
                 }
-                for i in 0..d {
-                    for j in 0..d {
-                        out[i * d + j] -= m.data()[i] * m.data()[j];
-                    }
+                let mut shape = self.batch_shape();
+                if !matches!(**components, Distribution::Normal { .. }) {
+                    shape.extend([d, d]);
                 }
-                let shape = if matches!(**components, Distribution::Normal { .. }) {
-                    Vec::new()
-                } else {
-                    vec![d, d]
-                };
                 Array::from_vec(shape, out)
             }
         }
@@ -496,16 +526,26 @@ impl Distribution {
                 weights,
                 components,
             } => {
-                let k = draw_index(weights.data(), rng);
-                let member = components.member(k);
-                let inner = member.mvns()?;
-                member.draw_into(out, &inner, rng)?;
+                // Per member of the batch: a component by its weights, then a draw from it.
+                let k = *weights.shape().last().expect("a vector");
+                let b = weights.len() / k;
+                let ev = out.len() / b.max(1);
+                for (j, out) in out.chunks_mut(ev.max(1)).enumerate().take(b) {
+                    let c = draw_index(&weights.data()[j * k..(j + 1) * k], rng);
+                    let member = if b == 1 && weights.rank() == 1 {
+                        components.member(c)
+                    } else {
+                        components.member(j).member(c)
+                    };
+                    let inner = member.mvns()?;
+                    member.draw_into(out, &inner, rng)?;
+                }
             }
         }
         Ok(())
     }
 
-    /// The `k`-th member of a batch of shape `[K]`.
+    /// The `k`-th member along the batch's first axis (a single mixture is its own member).
     pub fn member(&self, k: usize) -> Distribution {
         let pick = |a: &Array| {
             a.index(&[crate::array::Idx::At(k as f64)])
@@ -522,6 +562,13 @@ impl Distribution {
             },
             Distribution::Categorical { p } => Distribution::Categorical { p: pick(p) },
             Distribution::Bernoulli { p } => Distribution::Bernoulli { p: pick(p) },
+            Distribution::Mixture {
+                weights,
+                components,
+            } if weights.rank() > 1 => Distribution::Mixture {
+                weights: pick(weights),
+                components: Box::new(components.member(k)),
+            },
             Distribution::Mixture { .. } => self.clone(),
         }
     }

@@ -81,6 +81,81 @@ pub struct Observed {
     pub data: std::sync::Arc<[f64]>,
     /// 1, or the number of data copies.
     pub lanes: usize,
+    /// The patterns of observed entries of a vector's rows, found once (every E-step of a
+    /// fit reads them).
+    patterns: std::sync::Arc<std::sync::OnceLock<Option<Patterns>>>,
+}
+
+impl Observed {
+    /// `data` over `lanes` copies.
+    pub fn new(data: impl Into<std::sync::Arc<[f64]>>, lanes: usize) -> Observed {
+        Observed {
+            data: data.into(),
+            lanes,
+            patterns: Default::default(),
+        }
+    }
+
+    /// For a vector of `dim` ≤ 64 entries over several copies: each copy's pattern of observed
+    /// entries. `None` beyond 64 entries, or for one shared value.
+    pub fn patterns(&self, dim: usize) -> Option<&Patterns> {
+        if dim > 64 || self.lanes <= 1 || dim == 0 {
+            return None;
+        }
+        self.patterns
+            .get_or_init(|| Some(Patterns::of(&self.data, dim)))
+            .as_ref()
+            .filter(|p| p.dim == dim)
+    }
+}
+
+/// The patterns of observed entries of rows of a vector: bit i of a mask is set when entry i
+/// is observed.
+#[derive(Clone, Debug)]
+pub struct Patterns {
+    /// The vector's length.
+    pub dim: usize,
+    /// The distinct masks, in order of first appearance.
+    pub masks: Vec<u64>,
+    /// Per row, its mask's index in `masks`.
+    pub of_row: Vec<u32>,
+}
+
+impl Patterns {
+    fn of(data: &[f64], dim: usize) -> Patterns {
+        let mut masks: Vec<u64> = Vec::new();
+        let mut index: std::collections::HashMap<u64, u32> = Default::default();
+        let mut last = (u64::MAX, 0u32);
+        let of_row = data
+            .chunks_exact(dim)
+            .map(|row| {
+                let m = row
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |m, (i, x)| if x.is_nan() { m } else { m | (1 << i) });
+                if m == last.0 {
+                    return last.1;
+                }
+                let id = *index.entry(m).or_insert_with(|| {
+                    masks.push(m);
+                    (masks.len() - 1) as u32
+                });
+                last = (m, id);
+                id
+            })
+            .collect();
+        Patterns { dim, masks, of_row }
+    }
+
+    /// Whether some row misses some of the entries but not all.
+    pub fn partial(&self) -> bool {
+        let full = if self.dim == 64 {
+            u64::MAX
+        } else {
+            (1 << self.dim) - 1
+        };
+        self.masks.iter().any(|&m| m != 0 && m != full)
+    }
 }
 
 /// What the engine computed for one set of observations.

@@ -50,6 +50,9 @@ struct Latent<'a> {
 /// An observed continuous variable of the data plate.
 struct Term<'a> {
     var: VarId,
+    /// For a vector whose rows miss some entries: the rows' patterns, and each pattern's
+    /// marginals and conditionals.
+    split: Option<Split<'a>>,
     /// Row-major values, `stride` apart (0: one value shared by every row).
     data: &'a [f64],
     stride: usize,
@@ -68,6 +71,88 @@ struct Term<'a> {
     whiten: Vec<f64>,
     /// Per configuration: the log density's constant.
     log_norm: Vec<f64>,
+}
+
+/// The rows of a vector term that miss some entries (section 9.1), by their pattern of observed
+/// entries: each pattern's marginal (for the log joint) and conditional (for the statistics)
+/// are factored once per configuration. A block takes all its rows as if complete, then
+/// corrects the rows that are not, one by one, with their pattern's small matrices.
+struct Split<'a> {
+    /// Per row of the data, its pattern.
+    of_row: &'a [u32],
+    /// The pattern with every entry observed, if any row has it.
+    full: Option<u32>,
+    parts: Vec<Part>,
+}
+
+/// One pattern of observed entries, per configuration.
+struct Part {
+    seen: Vec<usize>,
+    hidden: Vec<usize>,
+    /// The marginal of the seen entries: the inverse of its Cholesky factor (o×o, row-major
+    /// lower triangle), and its log constant.
+    whiten: Vec<f64>,
+    log_norm: Vec<f64>,
+    /// The conditional of the hidden entries: the gain (h×o) and the covariance (h×h).
+    gain: Vec<f64>,
+    cov: Vec<f64>,
+}
+
+impl<'a> Split<'a> {
+    fn new(
+        patterns: &'a super::engine::Patterns,
+        entry: &[usize],
+        entries: &[Local],
+    ) -> Option<Split<'a>> {
+        let d = patterns.dim;
+        let parts = patterns
+            .masks
+            .iter()
+            .map(|&mask| {
+                let seen: Vec<usize> = (0..d).filter(|&i| mask & (1 << i) != 0).collect();
+                let mut part = Part {
+                    hidden: (0..d).filter(|&i| mask & (1 << i) == 0).collect(),
+                    seen,
+                    whiten: Vec::new(),
+                    log_norm: Vec::new(),
+                    gain: Vec::new(),
+                    cov: Vec::new(),
+                };
+                if part.seen.is_empty() || part.hidden.is_empty() {
+                    return Some(part);
+                }
+                let o = part.seen.len();
+                for &e in entry {
+                    let Local::MvNormal(m) = &entries[e] else {
+                        return None;
+                    };
+                    // A factorisation fails only when interrupted; the caller then reports
+                    // the interruption.
+                    let g = m.given(&part.seen)?;
+                    let marginal = g.marginal.as_ref()?;
+                    let rows = marginal.chol.transpose();
+                    part.whiten.extend(
+                        crate::linalg::inverse_lower(rows.as_slice(), o)
+                            .unwrap_or_else(|_| vec![0.0; o * o]),
+                    );
+                    part.log_norm.push(marginal.log_norm);
+                    part.gain.extend(&g.gain);
+                    part.cov.extend(&g.cov);
+                }
+                Some(part)
+            })
+            .collect::<Option<_>>()?;
+        let full = patterns
+            .masks
+            .iter()
+            .position(|&m| m.count_ones() as usize == d)
+            .map(|p| p as u32);
+        Some(Split {
+            of_row: &patterns.of_row,
+            full,
+            parts,
+        })
+    }
 }
 
 /// Working arrays of one block.
@@ -89,6 +174,11 @@ struct Scratch {
     sum: Vec<f64>,
     /// A row's weight over its sum of exponentials (0 for an impossible row).
     scale: Vec<f64>,
+    /// Per row, the log density's constant (a split term's rows differ by pattern).
+    lin: Vec<f64>,
+    /// Per split term (by slot), per pattern and configuration: the responsibility mass of the
+    /// pattern's rows, whose conditional covariance the statistics add at the end.
+    mass: Vec<Vec<f64>>,
 }
 
 impl<'a> Flat<'a> {
@@ -105,9 +195,12 @@ impl<'a> Flat<'a> {
         let inside: Vec<VarId> = (0..model.vars.len())
             .filter(|&v| !is_global(model, v))
             .collect();
-        // Rows that miss some entries of a vector, but not all, take the general engine.
+        // Rows that miss some entries of a vector, but not all, go by their pattern of observed
+        // entries (below); a vector of more than 64 entries, or one value shared by every
+        // row, that does so takes the general engine.
         for (v, o) in obs.iter().enumerate() {
             if let (Support::RealVector(d), Some(o)) = (model.vars[v].support, o)
+                && o.patterns(d).is_none()
                 && o.data.chunks(d).any(|c| {
                     let missing = c.iter().filter(|x| x.is_nan()).count();
                     missing != 0 && missing != d
@@ -226,8 +319,13 @@ impl<'a> Flat<'a> {
                     _ => return None,
                 }
             }
+            let split = match o.patterns(dim) {
+                Some(p) if p.partial() => Some(Split::new(p, &entry, &cpds[v].entries)?),
+                _ => None,
+            };
             terms.push(Term {
                 var: v,
+                split,
                 data: &o.data,
                 stride: if o.lanes == 1 { 0 } else { dim },
                 dim,
@@ -319,6 +417,16 @@ impl<'a> Flat<'a> {
             max: vec![0.0; BLOCK],
             sum: vec![0.0; BLOCK],
             scale: vec![0.0; BLOCK],
+            lin: vec![0.0; BLOCK],
+            mass: self
+                .terms
+                .iter()
+                .map(|t| {
+                    t.split
+                        .as_ref()
+                        .map_or(Vec::new(), |sp| vec![0.0; sp.parts.len() * c])
+                })
+                .collect(),
         };
         for (b, out) in out.chunks_mut(BLOCK).enumerate() {
             // A wide MvNormal makes even one block slow: stop when asked; the caller reports
@@ -331,7 +439,37 @@ impl<'a> Flat<'a> {
             self.normalise(out, &mut s);
             if let Some((weights, stats)) = acc.as_mut() {
                 let wb = &weights[b * BLOCK..b * BLOCK + out.len()];
-                self.add_block(wb, out, &mut s, stats);
+                self.add_block(at, wb, out, &mut s, stats);
+            }
+        }
+        if let Some((_, stats)) = acc {
+            self.add_conditional_covs(&s, stats);
+        }
+    }
+
+    /// Adds each split term's conditional covariances, weighted by the responsibility mass of
+    /// each pattern under each configuration, to the hidden blocks of the second moments.
+    fn add_conditional_covs(&self, s: &Scratch, stats: &mut Stats) {
+        for t in &self.terms {
+            let Some(split) = &t.split else { continue };
+            let dim = t.dim;
+            let width = 1 + dim + dim * dim;
+            for (p, part) in split.parts.iter().enumerate() {
+                let h = part.hidden.len();
+                if part.seen.is_empty() || h == 0 {
+                    continue;
+                }
+                for c in 0..self.configs {
+                    let mass = s.mass[t.slot][p * self.configs + c];
+                    let e = t.entry[c];
+                    let into = &mut stats.data[t.var][e * width..(e + 1) * width];
+                    let cov = &part.cov[c * h * h..(c + 1) * h * h];
+                    for (x, &i) in part.hidden.iter().enumerate() {
+                        for (y, &j) in part.hidden.iter().enumerate() {
+                            into[1 + dim + i * dim + j] += mass * cov[x * h + y];
+                        }
+                    }
+                }
             }
         }
     }
@@ -344,6 +482,10 @@ impl<'a> Flat<'a> {
         }
         for t in &self.terms {
             t.load(at, n, s);
+            if let Some(split) = &t.split {
+                self.log_joint_split(t, split, at, n, s);
+                continue;
+            }
             let dim = t.dim;
             for c in 0..self.configs {
                 let mean = &t.mean[c * dim..(c + 1) * dim];
@@ -360,21 +502,7 @@ impl<'a> Flat<'a> {
                     continue;
                 }
                 t.deviations(c, n, s);
-                let l = &t.whiten[c * dim * dim..(c + 1) * dim * dim];
-                s.q[..n].fill(0.0);
-                for i in 0..dim {
-                    s.z[..n].fill(0.0);
-                    for k in 0..=i {
-                        let lik = l[i * dim + k];
-                        let dk = &s.d[k * BLOCK..k * BLOCK + n];
-                        for (z, &d) in s.z[..n].iter_mut().zip(dk) {
-                            *z += lik * d;
-                        }
-                    }
-                    for (q, &z) in s.q[..n].iter_mut().zip(&s.z[..n]) {
-                        *q += z * z;
-                    }
-                }
+                quadratic(&t.whiten[c * dim * dim..(c + 1) * dim * dim], dim, n, s);
                 let row = &mut s.ll[c * BLOCK..c * BLOCK + n];
                 let keep = &s.keep[t.slot * BLOCK..t.slot * BLOCK + n];
                 for ((r, &q), &keep) in row.iter_mut().zip(&s.q[..n]).zip(keep) {
@@ -393,6 +521,54 @@ impl<'a> Flat<'a> {
                         s.ll[c * BLOCK + j] = f64::NEG_INFINITY;
                     }
                 }
+            }
+        }
+    }
+
+    /// The log joint's terms of a vector whose rows miss some entries: every row as if
+    /// complete, then each row that is not under the marginal of the entries it has (nothing
+    /// for a row that has none).
+    #[inline(always)]
+    fn log_joint_split(
+        &self,
+        t: &Term<'_>,
+        split: &Split<'_>,
+        at: usize,
+        n: usize,
+        s: &mut Scratch,
+    ) {
+        let dim = t.dim;
+        let ids = &split.of_row[at..at + n];
+        for c in 0..self.configs {
+            t.deviations(c, n, s);
+            quadratic(&t.whiten[c * dim * dim..(c + 1) * dim * dim], dim, n, s);
+            s.lin[..n].fill(t.log_norm[c]);
+            for (j, &id) in ids.iter().enumerate() {
+                if Some(id) == split.full {
+                    continue;
+                }
+                let part = &split.parts[id as usize];
+                let o = part.seen.len();
+                if o == 0 {
+                    (s.q[j], s.lin[j]) = (0.0, 0.0);
+                    continue;
+                }
+                // |W·d_s|² with the pattern's whitening, on the stack up to 64 entries.
+                let w = &part.whiten[c * o * o..(c + 1) * o * o];
+                let mut ds = [0.0; 64];
+                for (k, &e) in part.seen.iter().enumerate() {
+                    ds[k] = s.d[e * BLOCK + j];
+                }
+                let mut q = 0.0;
+                for a in 0..o {
+                    let z: f64 = (0..=a).map(|b| w[a * o + b] * ds[b]).sum();
+                    q += z * z;
+                }
+                (s.q[j], s.lin[j]) = (q, part.log_norm[c]);
+            }
+            let row = &mut s.ll[c * BLOCK..c * BLOCK + n];
+            for ((r, &q), &lin) in row.iter_mut().zip(&s.q[..n]).zip(&s.lin[..n]) {
+                *r += -0.5 * q + lin;
             }
         }
     }
@@ -429,7 +605,7 @@ impl<'a> Flat<'a> {
 
     /// Adds the block's weighted expected statistics to `stats`.
     #[inline(always)]
-    fn add_block(&self, w: &[f64], ev: &[f64], s: &mut Scratch, stats: &mut Stats) {
+    fn add_block(&self, at: usize, w: &[f64], ev: &[f64], s: &mut Scratch, stats: &mut Stats) {
         let n = w.len();
         for ((sc, (&wl, &e)), &sum) in s.scale[..n].iter_mut().zip(w.iter().zip(ev)).zip(&s.sum) {
             *sc = if e == f64::NEG_INFINITY {
@@ -453,6 +629,47 @@ impl<'a> Flat<'a> {
         for t in &self.terms {
             let dim = t.dim;
             let width = 1 + dim + dim * dim;
+            if let Some(split) = &t.split {
+                // Every row's deviations as if complete, then each partial row's hidden
+                // entries replaced by their conditional mean's (G·d_s); a row with no entry
+                // has no responsibility here. The conditional covariances wait in `s.mass`.
+                let ids = &split.of_row[at..at + n];
+                for c in 0..self.configs {
+                    t.deviations(c, n, s);
+                    let r = &s.ll[c * BLOCK..c * BLOCK + n];
+                    s.rk[..n].copy_from_slice(r);
+                    for (j, &id) in ids.iter().enumerate() {
+                        if Some(id) == split.full {
+                            continue;
+                        }
+                        let part = &split.parts[id as usize];
+                        let (o, h) = (part.seen.len(), part.hidden.len());
+                        if o == 0 {
+                            s.rk[j] = 0.0;
+                            continue;
+                        }
+                        let gain = &part.gain[c * h * o..(c + 1) * h * o];
+                        for (a, &e) in part.hidden.iter().enumerate() {
+                            let g = &gain[a * o..(a + 1) * o];
+                            s.d[e * BLOCK + j] = part
+                                .seen
+                                .iter()
+                                .zip(g)
+                                .map(|(&i, g)| g * s.d[i * BLOCK + j])
+                                .sum();
+                        }
+                        s.mass[t.slot][id as usize * self.configs + c] += s.rk[j];
+                    }
+                    let e = t.entry[c];
+                    moments(
+                        &mut stats.data[t.var][e * width..(e + 1) * width],
+                        dim,
+                        n,
+                        s,
+                    );
+                }
+                continue;
+            }
             for c in 0..self.configs {
                 t.deviations(c, n, s);
                 let into = &mut stats.data[t.var][t.entry[c] * width..(t.entry[c] + 1) * width];
@@ -461,25 +678,54 @@ impl<'a> Flat<'a> {
                 for ((rk, &r), &keep) in s.rk[..n].iter_mut().zip(r).zip(keep) {
                     *rk = r * keep;
                 }
-                into[0] += sum8(&s.rk[..n]);
-                for i in 0..dim {
-                    let di = &s.d[i * BLOCK..i * BLOCK + n];
-                    // r·dᵢ, kept in z for the second moments of row i.
-                    for ((z, &r), &d) in s.z[..n].iter_mut().zip(&s.rk[..n]).zip(di) {
-                        *z = r * d;
-                    }
-                    into[1 + i] += sum8(&s.z[..n]);
-                    for k in i..dim {
-                        let v = dot8(&s.z[..n], &s.d[k * BLOCK..k * BLOCK + n]);
-                        into[1 + dim + i * dim + k] += v;
-                        if k != i {
-                            into[1 + dim + k * dim + i] += v;
-                        }
-                    }
-                }
+                moments(into, dim, n, s);
             }
         }
     }
+}
+
+/// `s.q` = |L·d|² for rows `..n` of the deviations in `s.d` (`dim` arrays) and the lower
+/// triangle `l` (row-major, dim×dim).
+#[inline(always)]
+fn quadratic(l: &[f64], dim: usize, n: usize, s: &mut Scratch) {
+    s.q[..n].fill(0.0);
+    for i in 0..dim {
+        s.z[..n].fill(0.0);
+        for k in 0..=i {
+            let lik = l[i * dim + k];
+            let dk = &s.d[k * BLOCK..k * BLOCK + n];
+            for (z, &d) in s.z[..n].iter_mut().zip(dk) {
+                *z += lik * d;
+            }
+        }
+        for (q, &z) in s.q[..n].iter_mut().zip(&s.z[..n]) {
+            *q += z * z;
+        }
+    }
+}
+
+/// Adds `[Σr, Σr·d, Σr·d·dᵀ]` over rows `..n` to `into`, with the responsibilities in `s.rk`
+/// and the deviations in `s.d` (`dim` arrays); returns Σr.
+#[inline(always)]
+fn moments(into: &mut [f64], dim: usize, n: usize, s: &mut Scratch) -> f64 {
+    let mass = sum8(&s.rk[..n]);
+    into[0] += mass;
+    for i in 0..dim {
+        let di = &s.d[i * BLOCK..i * BLOCK + n];
+        // r·dᵢ, kept in z for the second moments of row i.
+        for ((z, &r), &d) in s.z[..n].iter_mut().zip(&s.rk[..n]).zip(di) {
+            *z = r * d;
+        }
+        into[1 + i] += sum8(&s.z[..n]);
+        for k in i..dim {
+            let v = dot8(&s.z[..n], &s.d[k * BLOCK..k * BLOCK + n]);
+            into[1 + dim + i * dim + k] += v;
+            if k != i {
+                into[1 + dim + k * dim + i] += v;
+            }
+        }
+    }
+    mass
 }
 
 impl Term<'_> {

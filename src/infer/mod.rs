@@ -7,6 +7,7 @@ pub mod dist;
 pub mod em;
 pub mod engine;
 pub mod flat;
+pub mod impute;
 pub mod numeric;
 pub mod query;
 pub mod sample;

@@ -55,15 +55,45 @@ pub struct Mvn {
     pub log_norm: f64,
     /// The covariance as given (row-major).
     pub cov: Vec<f64>,
-    /// The marginals of partly observed values, one per pattern of observed entries.
+    /// The marginals and conditionals of partly observed values, one per pattern of observed
+    /// entries.
     marginals: Marginals,
 }
 
-/// An [`Mvn`]'s marginals by the mask of observed entries (up to 64 dimensions), each factored
+/// An [`Mvn`] split by a pattern of observed entries `s` (seen) and the others `h` (hidden):
+/// the marginal of `x_s`, and the conditional of `x_h` given `x_s`,
+/// `N(μ_h + G·(x_s − μ_s), C)` with the gain `G = Σ_hs·Σ_ss⁻¹` and `C = Σ_hh − G·Σ_sh`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Given {
+    /// The observed entries, in order.
+    pub seen: Vec<usize>,
+    /// The other entries, in order.
+    pub hidden: Vec<usize>,
+    /// The marginal of the observed entries (`None` when none is).
+    pub marginal: Option<Mvn>,
+    /// `G`, hidden × seen, row-major.
+    pub gain: Vec<f64>,
+    /// `C`, hidden × hidden, row-major.
+    pub cov: Vec<f64>,
+}
+
+impl Given {
+    /// The conditional mean of the hidden entries given the deviations `d_s = x_s − μ_s` of the
+    /// seen ones, as deviations `d_h = G·d_s` from their own mean, written to `out`.
+    pub fn hidden_deviation(&self, seen_dev: &[f64], out: &mut [f64]) {
+        let o = self.seen.len();
+        for (h, out) in out.iter_mut().enumerate().take(self.hidden.len()) {
+            let g = &self.gain[h * o..(h + 1) * o];
+            *out = g.iter().zip(seen_dev).map(|(g, d)| g * d).sum();
+        }
+    }
+}
+
+/// An [`Mvn`]'s splits by the mask of observed entries (up to 64 dimensions), each factored
 /// once however many rows share its pattern. A clone starts empty; the cache takes no part in
 /// equality.
 #[derive(Default)]
-struct Marginals(std::sync::Mutex<std::collections::HashMap<u64, std::sync::Arc<Mvn>>>);
+struct Marginals(std::sync::Mutex<std::collections::HashMap<u64, std::sync::Arc<Given>>>);
 
 impl Clone for Marginals {
     fn clone(&self) -> Marginals {
@@ -144,7 +174,11 @@ impl Mvn {
             return 0.0;
         }
         let xs: Vec<f64> = seen.iter().map(|&i| x[i]).collect();
-        match self.marginal(&seen) {
+        match self
+            .given(&seen)
+            .as_deref()
+            .and_then(|g| g.marginal.as_ref())
+        {
             Some(m) => m.logpdf(&xs),
             // A principal sub-matrix of a positive-definite matrix is positive-definite; only
             // an interrupted factorisation fails, and its result is discarded.
@@ -152,9 +186,10 @@ impl Mvn {
         }
     }
 
-    /// The marginal of the entries `seen`, factored once per pattern (for up to 64
-    /// dimensions; beyond, each time).
-    fn marginal(&self, seen: &[usize]) -> Option<std::sync::Arc<Mvn>> {
+    /// The split by the observed entries `seen` (in order), factored once per pattern (for up
+    /// to 64 dimensions; beyond, each time); `None` only when a factorisation was
+    /// interrupted.
+    pub fn given(&self, seen: &[usize]) -> Option<std::sync::Arc<Given>> {
         let d = self.dim();
         let mask = (d <= 64).then(|| seen.iter().fold(0u64, |m, &i| m | (1 << i)));
         if let Some(mask) = mask
@@ -163,18 +198,53 @@ impl Mvn {
         {
             return Some(m.clone());
         }
-        let mean: Vec<f64> = seen.iter().map(|&i| self.mean[i]).collect();
-        let cov: Vec<f64> = seen
-            .iter()
-            .flat_map(|&i| seen.iter().map(move |&j| self.cov[i * d + j]))
-            .collect();
-        let m = std::sync::Arc::new(Mvn::new(&mean, &cov)?);
+        let g = std::sync::Arc::new(self.split(seen)?);
         if let Some(mask) = mask
             && let Ok(mut cache) = self.marginals.0.lock()
         {
-            cache.insert(mask, m.clone());
+            cache.insert(mask, g.clone());
         }
-        Some(m)
+        Some(g)
+    }
+
+    fn split(&self, seen: &[usize]) -> Option<Given> {
+        let d = self.dim();
+        let hidden: Vec<usize> = (0..d).filter(|i| !seen.contains(i)).collect();
+        let sub = |rows: &[usize], cols: &[usize]| -> DMatrix<f64> {
+            DMatrix::from_fn(rows.len(), cols.len(), |i, j| {
+                self.cov[rows[i] * d + cols[j]]
+            })
+        };
+        let (o, h) = (seen.len(), hidden.len());
+        let c_hh = sub(&hidden, &hidden);
+        if o == 0 {
+            return Some(Given {
+                seen: Vec::new(),
+                hidden,
+                marginal: None,
+                gain: Vec::new(),
+                cov: c_hh.transpose().as_slice().to_vec(),
+            });
+        }
+        let mean: Vec<f64> = seen.iter().map(|&i| self.mean[i]).collect();
+        let c_ss = sub(seen, seen);
+        let marginal = Mvn::new(&mean, c_ss.transpose().as_slice())?;
+        // Gᵀ = Σ_ss⁻¹·Σ_sh, by the marginal's Cholesky factor: L·Y = Σ_sh, then Lᵀ·Gᵀ = Y.
+        let c_sh = sub(seen, &hidden);
+        let y = marginal.chol.solve_lower_triangular(&c_sh)?;
+        let gt = marginal.chol.transpose().solve_upper_triangular(&y)?;
+        let cov = c_hh - gt.transpose() * &c_sh;
+        // Row-major copies (nalgebra stores columns): the transpose's column-major order.
+        let gain = gt.as_slice().to_vec();
+        // C is symmetric; average it with its transpose so rounding keeps it so.
+        let cov = DMatrix::from_fn(h, h, |i, j| 0.5 * (cov[(i, j)] + cov[(j, i)]));
+        Some(Given {
+            seen: seen.to_vec(),
+            hidden,
+            marginal: Some(marginal),
+            gain,
+            cov: cov.as_slice().to_vec(),
+        })
     }
 
     /// One draw, written to `out` (length `dim`).

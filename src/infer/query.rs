@@ -31,6 +31,9 @@ pub struct Query {
     pub conditional: bool,
     /// `logp` rather than `p`.
     pub log: bool,
+    /// The entries asked for of the continuous target without a value (`p(x[1] | x[0] = a)`),
+    /// or `None` for all of it.
+    pub entries: Option<Vec<usize>>,
 }
 
 /// The answer to a query.
@@ -97,6 +100,18 @@ fn query_inner(model: &Model, q: &Query) -> Result<Answer, InferError> {
         if q.log {
             return Err(InferError::Query(format!(
                 "logp of `{name}` without a value would be a distribution; use p(...) for the distribution, or give `{name}` a value"
+            )));
+        }
+        if let Some(entries) = &q.entries {
+            return ctx.part(x, entries, &q.given, &obs_given).map(Answer::Dist);
+        }
+        if let Some(o) = obs_given[x].as_ref()
+            && o.data.iter().any(|v| !v.is_nan())
+        {
+            let d = o.data.len() / o.lanes;
+            return Err(InferError::Query(format!(
+                "`{name}` is both asked for and given in part; ask for entries the condition leaves open: {}",
+                open_entries(name, &o.data[..d])
             )));
         }
         return ctx.distribution(x, &q.given, &obs_given).map(Answer::Dist);
@@ -169,11 +184,24 @@ fn zero_condition(given: &[(VarId, Array)], model: &Model) -> InferError {
     InferError::ZeroCondition(names.join(", "))
 }
 
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     model: &'a Model,
     cpds: &'a [super::cpd::Cpd],
     copies: Copies,
     per_copy: bool,
+}
+
+impl<'a> Ctx<'a> {
+    /// Queries over `n` explicit data copies (the rows of a data set).
+    pub(super) fn rows(model: &'a Model, cpds: &'a [super::cpd::Cpd], n: usize) -> Ctx<'a> {
+        let has_globals = (0..model.vars.len()).any(|v| is_global(model, v));
+        Ctx {
+            model,
+            cpds,
+            copies: Copies { n, explicit: true },
+            per_copy: !has_globals,
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -198,7 +226,11 @@ impl Ctx<'_> {
     /// log p(T = t, observations) for every joint value t of the free discrete targets
     /// `free`: rows × K table, one row per copy when the targets are in the data plate and
     /// copies are explicit, else one row.
-    fn posterior(&self, free: &[VarId], obs: &[Option<Observed>]) -> Result<Vec<f64>, InferError> {
+    pub(super) fn posterior(
+        &self,
+        free: &[VarId],
+        obs: &[Option<Observed>],
+    ) -> Result<Vec<f64>, InferError> {
         let model = self.model;
         let (radix, k) = target_radix(model, free)?;
         let all_local = free.iter().all(|&v| !is_global(model, v));
@@ -212,10 +244,7 @@ impl Ctx<'_> {
         let clamped = |t: usize| -> Vec<Option<Observed>> {
             let mut o = obs.to_vec();
             for (&v, x) in free.iter().zip(unravel(t, &radix)) {
-                o[v] = Some(Observed {
-                    data: [x as f64].into(),
-                    lanes: 1,
-                });
+                o[v] = Some(Observed::new([x as f64], 1));
             }
             o
         };
@@ -367,6 +396,233 @@ impl Ctx<'_> {
     }
 }
 
+impl Ctx<'_> {
+    /// The distribution of the entries `entries` of the vector `x` given the assignments
+    /// (section 9.1), in every copy: under each configuration of `x`'s parents, the Normal of
+    /// those entries conditioned on the entries of `x` the copy gives (their marginal where it
+    /// gives none); mixed over the parents' posterior given the copy's observations. One
+    /// member per copy when the values have copies; a plain Normal or MvNormal when the
+    /// assignments fix every parent.
+    fn part(
+        &self,
+        x: VarId,
+        entries: &[usize],
+        given: &[(VarId, Array)],
+        obs: &[Option<Observed>],
+    ) -> Result<Distribution, InferError> {
+        let model = self.model;
+        let name = &model.vars[x].name;
+        if Layout::of(model, x).inst > 1 {
+            return Err(InferError::Query(format!(
+                "`{name}` is inside a fixed-size plate; give it a value, or ask about one of its parents"
+            )));
+        }
+        let n = if self.copies.explicit {
+            self.copies.n
+        } else {
+            1
+        };
+        let Support::RealVector(dim) = model.vars[x].support else {
+            unreachable!("entries are asked of vectors only")
+        };
+        // Copy i's value of x (NaN where not given), and of each parent.
+        let lane = |o: &Observed, i: usize, per: usize| -> Vec<f64> {
+            let at = if o.lanes == 1 { 0 } else { i };
+            o.data[at * per..(at + 1) * per].to_vec()
+        };
+        let xs: Vec<Vec<f64>> = (0..n)
+            .map(|i| {
+                obs[x]
+                    .as_ref()
+                    .map_or(vec![f64::NAN; dim], |o| lane(o, i, dim))
+            })
+            .collect();
+        for row in &xs {
+            if let Some(&e) = entries.iter().find(|&&e| !row[e].is_nan()) {
+                return Err(InferError::Query(format!(
+                    "`{name}[{e}]` is both asked for and given; ask for entries the condition leaves open: {}",
+                    open_entries(name, row)
+                )));
+            }
+        }
+        if self.copies.explicit && (0..model.vars.len()).any(|v| is_global(model, v)) {
+            return Err(InferError::Query(format!(
+                "with several copies, the distribution of part of `{name}` is computed for models whose variables all sit in the data plate; ask one copy at a time"
+            )));
+        }
+        // Parents given in every copy are fixed there; the others are summed over.
+        let parents = &model.vars[x].parents;
+        let given_in = |p: VarId, i: usize| -> Option<usize> {
+            let o = obs[p].as_ref()?;
+            let v = lane(o, i, 1)[0];
+            (!v.is_nan()).then_some(v as usize)
+        };
+        let free: Vec<VarId> = parents
+            .iter()
+            .copied()
+            .filter(|&p| (0..n).any(|i| given_in(p, i).is_none()))
+            .collect();
+        let (radix, k) = target_radix(model, &free)?;
+        // Posterior weights of the free parents, per copy (one row shared by all when the
+        // values have no copies).
+        let weights: Vec<f64> = if free.is_empty() {
+            vec![1.0; n]
+        } else {
+            let table = self.posterior(&free, obs)?;
+            let rows = table.len() / k;
+            let mut w = Vec::with_capacity(n * k);
+            for i in 0..n {
+                let mut row = table[(i % rows) * k..(i % rows + 1) * k].to_vec();
+                observed_in_copy(&mut row, &free, &radix, obs, i);
+                let den = super::numeric::logsumexp(&row);
+                if den == f64::NEG_INFINITY {
+                    return Err(zero_condition(given, model));
+                }
+                w.extend(row.iter().map(|t| (t - den).exp()));
+            }
+            w
+        };
+        let cpd = &self.cpds[x];
+        let m = entries.len();
+        let (mut means, mut covs) = (
+            Vec::with_capacity(n * k * m),
+            Vec::with_capacity(n * k * m * m),
+        );
+        for (i, row) in xs.iter().enumerate() {
+            for t in 0..k {
+                let mut vals = unravel(t, &radix).into_iter();
+                let key: Vec<usize> = parents
+                    .iter()
+                    .map(|&p| match free.contains(&p) {
+                        true => vals.next().expect("one value per free parent"),
+                        false => given_in(p, i).expect("given in every copy"),
+                    })
+                    .collect();
+                let Local::MvNormal(mvn) = &cpd.entries[cpd.index(&key)] else {
+                    unreachable!("a vector variable is MvNormal")
+                };
+                let (mean, cov) = conditional(mvn, row, entries)?;
+                means.extend(mean);
+                covs.extend(cov);
+            }
+        }
+        let mut batch = if self.copies.explicit {
+            vec![n]
+        } else {
+            vec![]
+        };
+        if !free.is_empty() {
+            batch.push(k);
+        }
+        let dist = if m == 1 {
+            Distribution::Normal {
+                mean: Array::from_vec(batch.clone(), means),
+                sd: Array::from_vec(batch, covs.iter().map(|v| v.sqrt()).collect()),
+            }
+        } else {
+            let mut ms = batch.clone();
+            ms.push(m);
+            let mut cs = batch;
+            cs.extend([m, m]);
+            Distribution::MvNormal {
+                mean: Array::from_vec(ms, means),
+                cov: Array::from_vec(cs, covs),
+            }
+        };
+        if free.is_empty() {
+            return Ok(dist);
+        }
+        let mut ws = if self.copies.explicit {
+            vec![n]
+        } else {
+            vec![]
+        };
+        ws.push(k);
+        Ok(Distribution::Mixture {
+            weights: Array::from_vec(ws, weights),
+            components: Box::new(dist),
+        })
+    }
+}
+
+/// The entries of `name` that `row` leaves open (NaN), in words: `` `x[1]` `` or
+/// `` `x[1]`, `x[2]` ``.
+fn open_entries(name: &str, row: &[f64]) -> String {
+    let open: Vec<String> = (0..row.len())
+        .filter(|&i| row[i].is_nan())
+        .map(|i| format!("`{name}[{i}]`"))
+        .collect();
+    if open.is_empty() {
+        return format!("none, since every entry of `{name}` is given");
+    }
+    open.join(", ")
+}
+
+/// Sets to −∞ the entries of `row` (log p(free = t, …) for each joint value t of the discrete
+/// variables `free`, radix `radix`) that disagree with the values copy `i` observes of them:
+/// the posterior clamps each target for every copy at once, so a copy's own observation of it
+/// is put back here.
+pub(super) fn observed_in_copy(
+    row: &mut [f64],
+    free: &[VarId],
+    radix: &[usize],
+    obs: &[Option<Observed>],
+    i: usize,
+) {
+    let seen: Vec<Option<usize>> = free
+        .iter()
+        .map(|&p| {
+            let o = obs[p].as_ref()?;
+            let v = o.data[if o.lanes == 1 { 0 } else { i }];
+            (!v.is_nan()).then_some(v as usize)
+        })
+        .collect();
+    if seen.iter().all(Option::is_none) {
+        return;
+    }
+    for (t, l) in row.iter_mut().enumerate() {
+        let agrees = unravel(t, radix)
+            .iter()
+            .zip(&seen)
+            .all(|(x, s)| s.is_none_or(|s| s == *x));
+        if !agrees {
+            *l = f64::NEG_INFINITY;
+        }
+    }
+}
+
+/// The mean and covariance (row-major) of the entries `entries` of `mvn` given the entries of
+/// `x` that are not NaN: the conditional Normal `μ_h + G·(x_s − μ_s)`, `C`, restricted to
+/// them; their marginal when `x` gives no entry.
+pub(super) fn conditional(
+    mvn: &super::numeric::Mvn,
+    x: &[f64],
+    entries: &[usize],
+) -> Result<(Vec<f64>, Vec<f64>), InferError> {
+    let d = mvn.dim();
+    let seen: Vec<usize> = (0..d).filter(|&i| !x[i].is_nan()).collect();
+    let g = mvn.given(&seen).ok_or(InferError::Interrupted)?;
+    let h = g.hidden.len();
+    let ds: Vec<f64> = seen.iter().map(|&i| x[i] - mvn.mean[i]).collect();
+    let mut dh = vec![0.0; h];
+    g.hidden_deviation(&ds, &mut dh);
+    let pos: Vec<usize> = entries
+        .iter()
+        .map(|e| {
+            g.hidden
+                .iter()
+                .position(|h| h == e)
+                .expect("an asked entry is hidden")
+        })
+        .collect();
+    let mean = pos.iter().map(|&a| mvn.mean[g.hidden[a]] + dh[a]).collect();
+    let cov = pos
+        .iter()
+        .flat_map(|&a| pos.iter().map(|&b| g.cov[a * h + b]).collect::<Vec<_>>())
+        .collect();
+    Ok((mean, cov))
+}
+
 /// A batch of Normal or MvNormal members of shape `batch` (row-major over `comps`).
 fn members(comps: &[&Local], batch: Vec<usize>) -> Distribution {
     match comps[0] {
@@ -455,10 +711,7 @@ fn observe(
             });
         };
         check_values(model, v, a)?;
-        obs[v] = Some(Observed {
-            data: a.data().into(),
-            lanes,
-        });
+        obs[v] = Some(Observed::new(a.data(), lanes));
     }
     let copies = match copies {
         Some((n, _)) => Copies { n, explicit: true },
@@ -637,6 +890,7 @@ mod tests {
                 .map(|(n, a)| (m.var_id(n).expect("var"), a))
                 .collect(),
             log: true,
+            entries: None,
         };
         match query(m, &q).expect("answers") {
             Answer::Value(a) => a,

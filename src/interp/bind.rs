@@ -90,15 +90,17 @@ pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<
                     ));
                 }
             }
+            // A vector in the data plate may miss some entries (they integrate out, section
+            // 9.1); one drawn once for the whole data set is given whole or not at all.
             for (i, inst) in row.chunks(lay.event).enumerate() {
                 let missing = inst.iter().filter(|x| x.is_nan()).count();
-                if missing > 0 && missing < inst.len() {
+                if is_global(model, v) && missing > 0 && missing < inst.len() {
                     let k = i * lay.event + inst.iter().position(|x| x.is_nan()).unwrap_or(0);
                     return Err(bad(
                         r,
                         k,
                         format!(
-                            "this cell is missing but others of the same `{}` value are not; a vector value is missing whole or not at all",
+                            "this cell is missing but others of the same `{0}` value are not; `{0}` is outside the data plate, so its value is given whole or not at all",
                             var.name
                         ),
                     ));
@@ -127,17 +129,11 @@ pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<
                     ),
                 ));
             }
-            obs.push(Some(Observed {
-                data: one.into(),
-                lanes: 1,
-            }));
+            obs.push(Some(Observed::new(one, 1)));
             continue;
         }
         bound_in_plate = true;
-        obs.push(Some(Observed {
-            data: a.into_data().into(),
-            lanes: data.rows,
-        }));
+        obs.push(Some(Observed::new(a.into_data(), data.rows)));
     }
     if !bound_in_plate {
         return Err(DataError::Unbound {
@@ -154,6 +150,47 @@ pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<
         });
     }
     Ok(Data::new(obs, data.rows, weights))
+}
+
+/// Why `impute` failed: the data do not bind, or inference failed.
+#[derive(Debug)]
+pub enum ImputeError {
+    Data(DataError),
+    Infer(crate::infer::InferError),
+}
+
+/// `data` with every missing cell of the model's variables filled (section 9.1): a continuous
+/// entry by its conditional mean given the row's observed cells, a discrete one by its most
+/// probable value given the row. The columns and their order stay; other columns are copied.
+pub fn impute(model: &Model, data: &Dataset) -> Result<Dataset, ImputeError> {
+    let bound = bind(model, data, None).map_err(ImputeError::Data)?;
+    let filled = crate::infer::impute::impute(model, &bound).map_err(ImputeError::Infer)?;
+    let mut out = data.clone();
+    for (v, values) in filled.iter().enumerate() {
+        let Some(values) = values else { continue };
+        let var = &model.vars[v];
+        let shape = Layout::of(model, v).copy_shape(model, v);
+        let per: usize = shape.iter().product::<usize>().max(1);
+        for k in 0..per {
+            let name = if shape.is_empty() {
+                var.name.clone()
+            } else {
+                let idx: Vec<String> = unravel(k, &shape).iter().map(|i| i.to_string()).collect();
+                format!("{}[{}]", var.name, idx.join(", "))
+            };
+            let Some(column) = out.columns.iter_mut().find(|c| c.name == name) else {
+                continue;
+            };
+            if let super::data::ColumnData::Num(cells) = &mut column.data {
+                for (r, cell) in cells.iter_mut().enumerate() {
+                    if cell.is_nan() {
+                        *cell = values[r * per + k];
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The error for a variable whose columns do not give its shape: which it reads, which exist.

@@ -447,6 +447,19 @@ impl Interp {
         Ok(Value::Model(Rc::new(fitted)))
     }
 
+    /// `impute(model, data)`: the data with every missing cell filled (section 9.1).
+    pub(super) fn impute_builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
+        let mv = a.model(0)?;
+        let data = a.data(1)?;
+        match crate::interp::bind::impute(&mv.model, &data) {
+            Ok(d) => Ok(Value::Data(Rc::new(d))),
+            Err(crate::interp::bind::ImputeError::Data(e)) => {
+                Err(Diag::error(e.to_string(), a.at(1)).help(e.help()))
+            }
+            Err(crate::interp::bind::ImputeError::Infer(e)) => Err(infer_diag(e, a.span)),
+        }
+    }
+
     /// `loglik`, `bic` and `aic` of a model on a dataset.
     pub(super) fn score_builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
         let mv = a.model(0)?;

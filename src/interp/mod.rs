@@ -691,7 +691,9 @@ impl Interp {
         };
         // One side of the query: each variable with its value, if given. Entries of a vector
         // named one by one (`x[0] = a, x[2] = b`) make one value, NA where no term gives one.
-        let side = |terms: &[ast::QueryTerm]| -> Result<Vec<(usize, Option<Array>)>, Diag> {
+        let side = |terms: &[ast::QueryTerm],
+                    asked: &mut Option<Vec<usize>>|
+         -> Result<Vec<(usize, Option<Array>)>, Diag> {
             let mut out: Vec<(usize, Option<Array>)> = Vec::new();
             let mut parts: Vec<(usize, Vec<Entries>)> = Vec::new();
             for t in terms {
@@ -708,19 +710,13 @@ impl Interp {
                     )
                     .help(format!("write `{name} = ...`")));
                 };
-                let Some(x) = &t.value else {
-                    return Err(Diag::error(
-                        format!(
-                            "`{name}[{}]` without a value asks for the distribution of part of a vector, which gmm does not compute yet",
-                            crate::syntax::fmt::format_expr(ix)
-                        ),
-                        t.var.span.to(ix.span),
-                    )
-                    .help(format!(
-                        "give it a value (`{name}[...] = 1.5`) for its density, or ask about all of `{name}`"
-                    )));
-                };
                 let entries = self.entries(ix, env, name, d)?;
+                let Some(x) = &t.value else {
+                    // The distribution of these entries (section 9.1).
+                    out.push((v, None));
+                    *asked = Some(entries);
+                    continue;
+                };
                 let part = Entries {
                     at: entries,
                     value: value(x)?,
@@ -747,8 +743,9 @@ impl Interp {
             }
             Ok(out)
         };
-        let targets = side(&q.targets)?;
-        let given: Vec<(usize, Array)> = side(&q.given)?
+        let mut entries = None;
+        let targets = side(&q.targets, &mut entries)?;
+        let given: Vec<(usize, Array)> = side(&q.given, &mut None)?
             .into_iter()
             .map(|(v, x)| (v, x.expect("the grammar gives every condition a value")))
             .collect();
@@ -757,6 +754,7 @@ impl Interp {
             given,
             conditional: !q.given.is_empty(),
             log: q.log,
+            entries,
         };
         match infer::query(model, &query) {
             Ok(Answer::Value(a)) => Ok(Value::Num(a)),

@@ -148,6 +148,7 @@ fn marginal(model: &Model, v: VarId) -> Result<(Vec<f64>, Distribution), PlotErr
         given: Vec::new(),
         conditional: false,
         log: false,
+        entries: None,
     };
     Ok(match query(model, &q)? {
         Answer::Dist(Distribution::Mixture {

@@ -1,4 +1,5 @@
-//! Properties of EM on many model shapes: the likelihood never decreases (reg = 0), integer
+//! Properties of EM on many model shapes: the likelihood never decreases (reg = 0, also with
+//! vectors missing some entries), integer
 //! weights equal replicated rows, restarts never lose to their first start, seeds reproduce,
 //! degenerate data stay finite with a warning, the thread count changes nothing; and the real
 //! data checks on Old Faithful.
@@ -37,6 +38,25 @@ fn sample(m: &Model, rows: usize, seed: u64, keep: &[&str]) -> Dataset {
         })
         .collect();
     Dataset { columns, ..d }
+}
+
+/// `d` with each numeric cell of a vector's columns (`x[0]`, …) missing with probability
+/// `frac`, each on its own: rows then miss some entries.
+fn holes(d: &Dataset, frac: f64, seed: u64) -> Dataset {
+    let mut r = rng(seed);
+    let mut d = d.clone();
+    for c in &mut d.columns {
+        if c.name.contains('[')
+            && let gmm::interp::data::ColumnData::Num(v) = &mut c.data
+        {
+            for x in v.iter_mut() {
+                if gmm::infer::numeric::uniform(&mut r) < frac {
+                    *x = gmm::array::NA;
+                }
+            }
+        }
+    }
+    d
 }
 
 fn run(m: &Model, d: &Dataset, opts: &Options) -> Fitted {
@@ -155,6 +175,30 @@ fn likelihood_never_decreases_without_reg() {
     );
     let d = sample(&nested, 400, 9, &["x", "b"]);
     cases.push(("nested fixed plates", nested, d));
+    // Rows that miss some entries of a vector (section 9.1): the fast path by patterns, and the
+    // general engine under a global latent.
+    let holed = holes(&blobs, 0.2, 4);
+    for ty in ["cov[2]", "diag[2]", "iso[2]"] {
+        for tied in [false, true] {
+            let (dims, index) = if tied { ("", "") } else { ("[3]", "[z]") };
+            let text = format!(
+                "model m {{ param pi : simplex[3]; param mu[3] : vector[2]; param S{dims} : {ty}
+                 plate rows {{ z ~ Categorical(pi); x ~ MvNormal(mu[z], S{index}) }} }}"
+            );
+            let name: &'static str =
+                Box::leak(format!("{ty} tied={tied}, 20% of entries missing").into_boxed_str());
+            cases.push((name, model(&text), holed.clone()));
+        }
+    }
+    let global2 = model(
+        "model m { param p : simplex[2] = [0.5, 0.5]; param pi : simplex[2] = [0.4, 0.6]
+         param mu[2, 2] : vector[2] = [[[0, 0], [2, 2]], [[0, 1], [1, 0]]]
+         param S[2] : cov[2] = [[[1, 0.3], [0.3, 1]], [[2, -0.5], [-0.5, 1]]]
+         c ~ Categorical(p)
+         plate rows { z ~ Categorical(pi); x ~ MvNormal(mu[c, z], S[z]) } }",
+    );
+    let d = holes(&sample(&global2, 300, 6, &["x"]), 0.25, 8);
+    cases.push(("global latent, entries missing", global2, d));
     for (name, m, d) in &cases {
         for (init, seed) in [(Init::KMeans, 1), (Init::Random, 2), (Init::Random, 3)] {
             let f = run(m, d, &opts(init, 60, 0.0, seed));

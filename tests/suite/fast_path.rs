@@ -1,6 +1,7 @@
 //! The fast path for flat models (`infer::flat`) computes what the general enumeration engine
 //! computes: per-row log evidence and expected sufficient statistics, on every model shape the
-//! fast path takes, with missing values, observed latents, zero weights and impossible rows.
+//! fast path takes, with missing values, observed latents, zero weights and impossible rows, and
+//! vectors that miss some of their entries (taken pattern by pattern).
 //!
 //! Tolerances: the two differ only in rounding. The fast path uses its own `exp`/`ln` (within
 //! 2 ulps), multiplies by 1/sd or the inverse Cholesky factor where the engine divides, and sums
@@ -140,6 +141,57 @@ fn full_covariance_in_three_dimensions() {
          plate rows { z ~ Categorical(pi); x ~ MvNormal(mu[z], S[z]) } }",
     );
     agree(&m, &data(&m, 5000, &["x"], &["x"]));
+}
+
+/// `d` with each cell of the columns of vector `name` missing with probability `frac`, on its
+/// own: rows then miss some entries, all or none.
+fn holes_in_entries(mut d: Dataset, name: &str, frac: f64) -> Dataset {
+    let mut r = rng(23);
+    for c in &mut d.columns {
+        if c.name.starts_with(&format!("{name}["))
+            && let ColumnData::Num(v) = &mut c.data
+        {
+            for x in v.iter_mut() {
+                if uniform(&mut r) < frac {
+                    *x = gmm::array::NA;
+                }
+            }
+        }
+    }
+    d
+}
+
+#[test]
+fn vectors_missing_some_entries() {
+    // Full covariances per component, a tied diagonal one, and a vector beside a Normal; a
+    // third of the cells missing leaves every pattern of 3 entries in the data.
+    let full = model(
+        "model m { param pi : simplex[2] = [0.6, 0.4]
+         param mu[2] : vector[3] = [[0, 0, 0], [3, 3, -1]]
+         param S[2] : cov[3] = [[[1, 0.3, 0], [0.3, 1, 0.2], [0, 0.2, 2]], [[2, 0, 0.5], [0, 0.5, 0], [0.5, 0, 1]]]
+         plate rows { z ~ Categorical(pi); x ~ MvNormal(mu[z], S[z]) } }",
+    );
+    let tied = model(
+        "model m { param pi : simplex[3] = [0.3, 0.3, 0.4]
+         param mu[3] : vector[2] = [[0, 0], [3, 1], [-1, 2]]
+         param S : diag[2] = [[1, 0], [0, 2]]
+         param nu[3] : real = [0, 1, 2]; param sd[3] : positive = [1, 0.5, 2]
+         plate rows { z ~ Categorical(pi); x ~ MvNormal(mu[z], S); y ~ Normal(nu[z], sd[z]) } }",
+    );
+    for (m, keep) in [(&full, &["x"][..]), (&tied, &["x", "y"][..])] {
+        let d = holes_in_entries(data(m, 5000, keep, &["y"]), "x", 0.33);
+        let bound = bind(m, &d, None).expect("binds");
+        let d0 = m.vars[m.var_id("x").expect("x")].support;
+        let gmm::model::Support::RealVector(dim) = d0 else {
+            panic!("x is a vector")
+        };
+        let patterns = bound.obs[m.var_id("x").expect("x")]
+            .as_ref()
+            .and_then(|o| o.patterns(dim))
+            .expect("patterns");
+        assert_eq!(patterns.masks.len(), 1 << dim, "every pattern occurs");
+        agree(m, &d);
+    }
 }
 
 #[test]

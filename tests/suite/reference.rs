@@ -2,10 +2,14 @@
 //! - `tests/reference/queries.py` writes `queries.expected` for the queries of `queries.gmm`;
 //! - `tests/reference/missing.py` writes `missing.expected` for the queries of `missing.gmm` on
 //!   MvNormal rows that miss some entries (2 to 4 dimensions; full, diagonal, spherical and
-//!   tied covariances);
+//!   tied covariances), and for sub-vector distributions (GMM regression: the conditional
+//!   mixture's weights, component means and variances, its mean, variance, pdf and cdf);
 //! - `tests/reference/em.py` writes `em.expected` for the EM runs of `em.gmm` (textbook EM with
 //!   an N×K responsibility matrix and uncentred sums; the tied/diagonal/spherical runs also by
 //!   scikit-learn from the same start).
+//! - `tests/reference/em_missing.py` writes `em_missing.expected` for the EM runs of
+//!   `em_missing.gmm` on 3-D rows with 20% of the entries missing (EM with the exact
+//!   missing-data E-step; full, diagonal, spherical and tied covariances);
 //!
 //! Each test runs the script through the binary and compares every printed value.
 
@@ -103,6 +107,17 @@ fn em_matches_numpy_and_scikit_learn() {
     compare(
         "tests/reference/em.gmm",
         "tests/reference/em.expected",
+        EM_TOL,
+    );
+}
+
+#[test]
+fn em_with_missing_entries_matches_numpy() {
+    // 20 iterations from the same start; the issue asks for 1e-8 relative, and the two agree
+    // to about 1e-13, so EM_TOL holds with room to spare.
+    compare(
+        "tests/reference/em_missing.gmm",
+        "tests/reference/em_missing.expected",
         EM_TOL,
     );
 }

@@ -129,10 +129,7 @@ fn clamp_clusters(
             _ => labels[i].map_or(f64::NAN, |c| c as f64),
         })
         .collect();
-    out.obs[z] = Some(Observed {
-        data: filled.into(),
-        lanes: n,
-    });
+    out.obs[z] = Some(Observed::new(filled, n));
     out
 }
 
@@ -152,10 +149,7 @@ fn clamp_random(model: &Model, data: &Data, rng: &mut Rng) -> Data {
         for x in values.iter_mut().filter(|x| x.is_nan()) {
             *x = ((uniform(rng) * k as f64) as usize).min(k - 1) as f64;
         }
-        out.obs[v] = Some(Observed {
-            data: values.into(),
-            lanes,
-        });
+        out.obs[v] = Some(Observed::new(values, lanes));
     }
     out
 }
@@ -205,6 +199,9 @@ fn neutral(model: &mut Model, plan: &Plan, data: &Data, reg: f64) {
 
 /// The weighted mean and covariance (row-major, event × event) of instance `inst` of the
 /// continuous variable `v` over the rows that observe it; 0 and the identity when none does.
+/// Rows missing some entries of a vector count towards the entries they have: each mean over
+/// the rows that give the entry, each covariance over the rows that give both (when the result
+/// is not positive-definite, the variances alone).
 fn moments(model: &Model, data: &Data, v: VarId, inst: usize) -> (Vec<f64>, Vec<f64>) {
     let lay = Layout::of(model, v);
     let d = lay.event;
@@ -223,19 +220,33 @@ fn moments(model: &Model, data: &Data, v: VarId, inst: usize) -> (Vec<f64>, Vec<
             };
             (&o.data[at..at + d], w)
         })
-        .filter(|(x, w)| !x[0].is_nan() && *w > 0.0)
+        .filter(|(x, w)| x.iter().any(|x| !x.is_nan()) && *w > 0.0)
         .collect();
-    let total: f64 = rows.iter().map(|r| r.1).sum();
-    if total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+    let positive = |t: f64| t.partial_cmp(&0.0) == Some(std::cmp::Ordering::Greater);
+    let mut mean = vec![0.0; d];
+    let mut mass = vec![0.0; d];
+    for (x, w) in &rows {
+        for j in 0..d {
+            if !x[j].is_nan() {
+                mean[j] += w * x[j];
+                mass[j] += w;
+            }
+        }
+    }
+    if !mass.iter().any(|&t| positive(t)) {
         return (vec![0.0; d], identity);
     }
-    let mean: Vec<f64> = (0..d)
-        .map(|j| rows.iter().map(|(x, w)| w * x[j]).sum::<f64>() / total)
-        .collect();
+    for (m, &t) in mean.iter_mut().zip(&mass) {
+        *m = if positive(t) { *m / t } else { 0.0 };
+    }
     // Row by row over contiguous memory, each entry summed in row order; a wide variable
     // takes long, so Ctrl-C and the time limit are heard between rows (the fit then reports
     // the interruption).
+    // `pairs[i·d + j]`: the weight of the rows that give entries i and j.
     let mut cov = vec![0.0; d * d];
+    let mut pairs = vec![0.0; d * d];
+    let mut whole = 0.0;
+    let mut partial = false;
     let mut dev = vec![0.0; d];
     for (x, w) in &rows {
         if crate::interrupt::requested() {
@@ -244,15 +255,47 @@ fn moments(model: &Model, data: &Data, v: VarId, inst: usize) -> (Vec<f64>, Vec<
         for ((e, xi), m) in dev.iter_mut().zip(*x).zip(&mean) {
             *e = xi - m;
         }
-        for (i, row) in cov.chunks_exact_mut(d).enumerate() {
+        let complete = dev.iter().all(|e| !e.is_nan());
+        if complete {
+            whole += w;
+        } else {
+            partial = true;
+        }
+        for (i, (row, pair)) in cov
+            .chunks_exact_mut(d)
+            .zip(pairs.chunks_exact_mut(d))
+            .enumerate()
+        {
             let a = w * dev[i];
-            for (c, e) in row.iter_mut().zip(&dev) {
-                *c += a * e;
+            if complete {
+                for (c, e) in row.iter_mut().zip(&dev) {
+                    *c += a * e;
+                }
+                continue;
+            }
+            for ((c, p), e) in row.iter_mut().zip(pair.iter_mut()).zip(&dev) {
+                if !a.is_nan() && !e.is_nan() {
+                    *c += a * e;
+                    *p += w;
+                }
             }
         }
     }
-    for c in &mut cov {
-        *c /= total;
+    for (c, &p) in cov.iter_mut().zip(&pairs) {
+        let t = whole + p;
+        *c = if positive(t) { *c / t } else { 0.0 };
+    }
+    // Pairwise covariances need not fit together; the variances alone then start the fit.
+    if partial && !crate::linalg::is_positive_definite(&cov, d) {
+        for i in 0..d {
+            for j in 0..d {
+                if i != j {
+                    cov[i * d + j] = 0.0;
+                } else if cov[i * d + i] <= 0.0 {
+                    cov[i * d + i] = 1.0;
+                }
+            }
+        }
     }
     (mean, cov)
 }

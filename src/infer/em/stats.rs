@@ -89,6 +89,25 @@ impl Stats {
                 for (i, di) in d.iter_mut().enumerate() {
                     *di = x[i] - m.mean[i];
                 }
+                // Missing entries: their conditional mean given the others (the deviation
+                // G·d_s), and their conditional covariance C in the second moments.
+                let given = if d.iter().any(|v| v.is_nan()) {
+                    let seen: Vec<usize> = (0..n).filter(|&i| !d[i].is_nan()).collect();
+                    // No entry observed: no evidence. A split fails only when interrupted,
+                    // and the caller then reports the interruption.
+                    let Some(g) = m.given(&seen).filter(|_| !seen.is_empty()) else {
+                        return;
+                    };
+                    let ds: Vec<f64> = seen.iter().map(|&i| d[i]).collect();
+                    let mut dh = vec![0.0; g.hidden.len()];
+                    g.hidden_deviation(&ds, &mut dh);
+                    for (&i, v) in g.hidden.iter().zip(dh) {
+                        d[i] = v;
+                    }
+                    Some(g)
+                } else {
+                    None
+                };
                 s[0] += r;
                 for i in 0..n {
                     s[1 + i] += r * d[i];
@@ -96,6 +115,9 @@ impl Stats {
                     for (out, dj) in row.iter_mut().zip(d.iter()) {
                         *out += r * d[i] * dj;
                     }
+                }
+                if let Some(g) = given {
+                    add_conditional_cov(s, n, &g, r);
                 }
             }
         }
@@ -107,6 +129,17 @@ impl Stats {
             for (x, y) in a.iter_mut().zip(b) {
                 *x += y;
             }
+        }
+    }
+}
+
+/// Adds `r·C` (the conditional covariance of the hidden entries) to the hidden block of the
+/// second moments of MvNormal statistics `s` (dimension `n`).
+pub fn add_conditional_cov(s: &mut [f64], n: usize, g: &crate::infer::numeric::Given, r: f64) {
+    let h = g.hidden.len();
+    for (a, &i) in g.hidden.iter().enumerate() {
+        for (b, &j) in g.hidden.iter().enumerate() {
+            s[1 + n + i * n + j] += r * g.cov[a * h + b];
         }
     }
 }
