@@ -21,7 +21,7 @@ pub const FIT_OPTIONS: &[&str] = &[
 
 /// The options of `plot`.
 pub const PLOT_OPTIONS: &[&str] = &[
-    "file", "title", "xlabel", "ylabel", "bins", "from", "to", "width", "height",
+    "file", "title", "xlabel", "ylabel", "bins", "from", "to", "width", "height", "points",
 ];
 
 /// How a built-in may be called.
@@ -165,6 +165,13 @@ pub const BUILTINS: &[Builtin] = &[
     f("det", 1, 1, NONE, "det(M): determinant"),
     f("inv", 1, 1, NONE, "inv(M): matrix inverse"),
     f("chol", 1, 1, NONE, "chol(M): lower Cholesky factor"),
+    f(
+        "where",
+        3,
+        3,
+        NONE,
+        "where(cond, a, b): a where cond is true, else b, element by element (like NumPy's)",
+    ),
     f(
         "close",
         2,
@@ -344,7 +351,7 @@ pub const BUILTINS: &[Builtin] = &[
         1,
         2,
         PLOT_OPTIONS,
-        "plot(model), plot(model, data), plot(v), plot(x, y): a chart as text, or SVG with file = \"x.svg\"",
+        "plot(model), plot(model, data), plot(v), plot(x, y), plot(x, dist, points = M): a chart as text, or SVG with file = \"x.svg\"",
     ),
 ];
 

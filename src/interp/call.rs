@@ -568,6 +568,30 @@ impl Interp {
                     e => a.error(0, e.to_string()),
                 })
             }
+            "where" => {
+                let (c, x, y) = (a.arr(0)?, a.arr(1)?, a.arr(2)?);
+                let shape = crate::array::broadcast_shape(c.shape(), x.shape())
+                    .and_then(|s| crate::array::broadcast_shape(&s, y.shape()))
+                    .and_then(|s| {
+                        Ok((
+                            c.broadcast_to(&s)?,
+                            x.broadcast_to(&s)?,
+                            y.broadcast_to(&s)?,
+                            s,
+                        ))
+                    });
+                let (c, x, y, s) = shape.map_err(|e| {
+                    Diag::error(e.to_string(), a.span)
+                        .help("where takes a condition and two values of one shape (or broadcastable ones)")
+                })?;
+                let out = c
+                    .data()
+                    .iter()
+                    .zip(x.data().iter().zip(y.data()))
+                    .map(|(&c, (&x, &y))| if c != 0.0 && !c.is_nan() { x } else { y })
+                    .collect();
+                Ok(num(Array::from_vec(s, out)))
+            }
             "close" => {
                 let x = a.arr(0)?;
                 let y = a.arr(1)?;

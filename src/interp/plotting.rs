@@ -189,6 +189,46 @@ impl Interp {
                 }
                 plot::line_figure(None, y.data(), ("index", &written(a, 0)), &o)
             }
+            (x, Some((Value::Dist(dist), s))) => {
+                // A distribution along x: its mean and a ±1 sd band, over `points`.
+                let x = numeric(x, a.at(0), "plot's x")?;
+                if !dist.event_shape().is_empty() || dist.batch_shape().len() != 1 {
+                    return Err(Diag::error(
+                        format!(
+                            "plot(x, dist) draws a batch of 1-D distributions, one per x; this is {}",
+                            dist.family()
+                        ),
+                        *s,
+                    )
+                    .help("ask for one entry per x, like p(x[1] | x[0] = t) with a vector t"));
+                }
+                let points = match a.opt("points") {
+                    Some((v, at)) => {
+                        let m = numeric(v, at, "the points")?;
+                        if m.rank() != 2 || m.shape()[1] != 2 {
+                            return Err(Diag::error(
+                                format!(
+                                    "points are an N×2 matrix of (x, y) pairs, not shape {}",
+                                    crate::array::show_shape(m.shape())
+                                ),
+                                at,
+                            )
+                            .help("like d.x for a 2-vector, or transpose([xs, ys])"));
+                        }
+                        Some(m)
+                    }
+                    None => None,
+                };
+                let sd: Vec<f64> = dist.var().data().iter().map(|v| v.sqrt()).collect();
+                plot::band_figure(
+                    x.data(),
+                    dist.mean().data(),
+                    &sd,
+                    points.as_ref().map(|m| m.data()),
+                    (&written(a, 0), &written(a, 1)),
+                    &o,
+                )
+            }
             (x, Some((y, s))) => {
                 let x = numeric(x, a.at(0), "plot's x")?;
                 let y = numeric(y, *s, "plot's y")?;

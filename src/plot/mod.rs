@@ -444,7 +444,7 @@ pub fn line_figure(
         return Err(PlotError::Data("no point has finite coordinates".into()));
     }
     let (pts, name) = if n > MAX_POINTS {
-        let size = n.div_ceil(MAX_POINTS / 2);
+        let size = pts_size(n);
         let name = format!("{n} points, drawn as the lowest and highest of every {size}");
         (envelope(points(), size), name)
     } else {
@@ -466,6 +466,105 @@ pub fn line_figure(
             shape: Shape::Line(pts),
         }],
     })
+}
+
+/// `plot(x, dist)`: a batch of 1-D distributions along `x` (one member per value, such as
+/// `p(x[1] | x[0] = t)`, GMM regression) drawn as its mean and a band of ±1 standard
+/// deviation, over the `points` (pairs, row-major) when given. Points come in x order.
+pub fn band_figure(
+    xs: &[f64],
+    mean: &[f64],
+    sd: &[f64],
+    points: Option<&[f64]>,
+    names: (&str, &str),
+    o: &Options,
+) -> Result<Figure, PlotError> {
+    if xs.len() != mean.len() {
+        return Err(PlotError::Data(format!(
+            "x has {} values but the distribution has {} members; give one member per x (a query with x as its condition)",
+            xs.len(),
+            mean.len()
+        )));
+    }
+    let mut order: Vec<usize> = (0..xs.len())
+        .filter(|&i| xs[i].is_finite() && mean[i].is_finite() && sd[i].is_finite())
+        .collect();
+    if order.is_empty() {
+        return Err(PlotError::Data("no member has a finite mean and sd".into()));
+    }
+    order.sort_by(|&a, &b| xs[a].total_cmp(&xs[b]));
+    let curve = |k: f64| -> Vec<(f64, f64)> {
+        order
+            .iter()
+            .map(|&i| (xs[i], mean[i] + k * sd[i]))
+            .collect()
+    };
+    let thin = |pts: Vec<(f64, f64)>| {
+        if pts.len() > MAX_POINTS {
+            envelope(pts.into_iter(), pts_size(order.len()))
+        } else {
+            pts
+        }
+    };
+    let (lower, middle, upper) = (thin(curve(-1.0)), thin(curve(0.0)), thin(curve(1.0)));
+    let data: Vec<(f64, f64)> = points
+        .unwrap_or(&[])
+        .chunks(2)
+        .filter(|p| p.len() == 2 && p[0].is_finite() && p[1].is_finite())
+        .map(|p| (p[0], p[1]))
+        .collect();
+    let stride = data.len().div_ceil(MAX_POINTS).max(1);
+    let data: Vec<(f64, f64)> = data.into_iter().step_by(stride).collect();
+    let all_x: Vec<f64> = middle.iter().chain(&data).map(|p| p.0).collect();
+    let all_y: Vec<f64> = lower
+        .iter()
+        .chain(&upper)
+        .chain(&data)
+        .map(|p| p.1)
+        .collect();
+    let (x0, x1) = min_max(&all_x);
+    let (x0, x1) = range(o, x0, if x1 > x0 { x1 } else { x0 + 1.0 })?;
+    let (y0, y1) = padded(min_max(&all_y));
+    let mut layers = Vec::new();
+    if !data.is_empty() {
+        layers.push(Layer {
+            name: "data".into(),
+            colour: 1,
+            faint: true,
+            shape: Shape::Points(data),
+        });
+    }
+    layers.push(Layer {
+        name: "mean".into(),
+        colour: 0,
+        faint: false,
+        shape: Shape::Line(middle),
+    });
+    layers.push(Layer {
+        name: "mean ± 1 sd".into(),
+        colour: 0,
+        faint: true,
+        shape: Shape::Line(lower),
+    });
+    layers.push(Layer {
+        name: String::new(),
+        colour: 0,
+        faint: true,
+        shape: Shape::Line(upper),
+    });
+    Ok(Figure {
+        title: o.title.clone().unwrap_or_default(),
+        xlabel: o.xlabel.clone().unwrap_or_else(|| printable(names.0)),
+        ylabel: o.ylabel.clone().unwrap_or_else(|| printable(names.1)),
+        x: (x0, x1),
+        y: (y0, y1),
+        layers,
+    })
+}
+
+/// The run length that thins `n` points to [`MAX_POINTS`].
+fn pts_size(n: usize) -> usize {
+    n.div_ceil(MAX_POINTS / 2)
 }
 
 /// Text escaped for XML and HTML: an SVG's labels, a notebook's tables.

@@ -374,7 +374,10 @@ fn write_expr(out: &mut String, e: &Expr) {
             write_wrapped(out, r, rp);
         }
         ExprKind::Call(f, args) => {
-            write_wrapped(out, f, f.precedence() < PREC_POSTFIX);
+            // A call of a name `p` or `logp` (written `p (…)`) printed as `p(…)` would read
+            // back as a query: it keeps parentheses around the name.
+            let query_like = matches!(&f.kind, ExprKind::Name(n) if n == "p" || n == "logp");
+            write_wrapped(out, f, query_like || f.precedence() < PREC_POSTFIX);
             write_args(out, args);
         }
         ExprKind::Index(b, items) => {

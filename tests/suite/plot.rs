@@ -506,3 +506,53 @@ fn png_files_are_real_pngs_with_the_curves_and_the_text() {
     );
     assert!(!dir.join("g.jpg").exists());
 }
+
+#[test]
+fn regression_band_follows_the_conditional_mean() {
+    let text = example_svg("regression.gmm", "regression.svg");
+    let doc = Document::parse(&text).expect("well-formed XML");
+    assert_finite(&doc);
+    let axes = Axes::read(&doc);
+    // The mean and the two edges of the ±1 sd band, 200 points each along x.
+    let c = curves(&doc);
+    assert_eq!(c.len(), 3, "the mean and the band's two edges");
+    let data = |i: usize| -> Vec<(f64, f64)> { c[i].1.iter().map(|&p| axes.data(p)).collect() };
+    let (mean, lower, upper) = (data(0), data(1), data(2));
+    // Points sit on whole pixels: a value read back is within half a pixel.
+    let pixel = (axes.y.1 - axes.y.0) / (axes.py.0 - axes.py.1).abs();
+    for ((m, l), u) in mean.iter().zip(&lower).zip(&upper) {
+        assert_eq!(m.0.to_bits(), l.0.to_bits());
+        assert!(
+            l.1 < m.1 && m.1 < u.1,
+            "the mean inside its band at x = {}",
+            m.0
+        );
+        // The band is symmetric: the mean ± the same sd (three roundings).
+        assert!(
+            ((u.1 - m.1) - (m.1 - l.1)).abs() <= 2.0 * pixel,
+            "at x = {}",
+            m.0
+        );
+    }
+    // The example prints E[waiting | eruption = 2] = 54.49 and sd 6.01; the curves pass
+    // there, to the pixel grid.
+    let at = |curve: &[(f64, f64)], x: f64| {
+        let w = curve
+            .windows(2)
+            .find(|w| w[0].0 <= x && x <= w[1].0)
+            .expect("x is drawn");
+        w[0].1 + (w[1].1 - w[0].1) * (x - w[0].0) / (w[1].0 - w[0].0)
+    };
+    assert!(
+        (at(&mean, 2.0) - 54.49).abs() <= pixel,
+        "{}",
+        at(&mean, 2.0)
+    );
+    assert!((at(&upper, 2.0) - at(&mean, 2.0) - 6.01).abs() <= 1.5 * pixel);
+    // Every eruption is a point, and one more in the legend.
+    let circles = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .count();
+    assert_eq!(circles, 272 + 1);
+}

@@ -42,15 +42,40 @@ pub fn spec_programs() -> Vec<String> {
     sections(&text)
         .into_iter()
         .filter(|(heading, _)| !SPEC_PENDING.iter().any(|p| heading.starts_with(p)))
-        .flat_map(|(_, body)| code_blocks(&body))
+        .flat_map(|(heading, body)| {
+            let context = SPEC_CONTEXT
+                .iter()
+                .find(|(h, _)| heading.starts_with(h))
+                .map_or("", |(_, c)| c);
+            code_blocks(&body)
+                .into_iter()
+                .map(move |b| format!("{context}{b}"))
+        })
         .filter(|b| !b.contains("ITEMS"))
         .collect()
 }
 
+/// What a section's fragments assume, written before each of its code blocks: §9.1's queries
+/// name `x[0]` to `x[3]` of a mixture's vector and a dataset `d` with a column `x0`.
+pub const SPEC_CONTEXT: &[(&str, &str)] = &[(
+    "### 9.1",
+    "model m {
+    param pi : simplex[2] = [0.4, 0.6]
+    param mu[2] : vector[4] = [[0, 0, 0, 0], [2, 1, -1, 0.5]]
+    param S[2] : cov[4] = [[[1, 0.5, 0, 0], [0.5, 2, 0.3, 0], [0, 0.3, 1, 0], [0, 0, 0, 1]],
+                           [[1, -0.3, 0, 0.1], [-0.3, 1, 0, 0], [0, 0, 2, 0], [0.1, 0, 0, 1]]]
+    plate rows {
+        z ~ Categorical(pi)
+        x ~ MvNormal(mu[z], S[z])
+    }
+}
+let d = table(x0 = [0.5, 1.5, 2.5])
+",
+)];
+
 /// Sections of LANGUAGE.md's second edition whose programs do not run yet, each with the open
 /// issue that brings it. An entry leaves this list when its issue lands.
 pub const SPEC_PENDING: &[&str] = &[
-    "### 9.1", // issue 20: vectors with missing entries, sub-vector queries
     "### 9.2", // issue 21: priors and MAP-EM
     "### 9.3", // issue 21: standard errors
     "### 9.4", // issue 22: chains
