@@ -17,6 +17,7 @@ pub const FIT_OPTIONS: &[&str] = &[
     "weights",
     "fixed",
     "verbose",
+    "priors",
 ];
 
 /// The options of `plot`.
@@ -296,6 +297,13 @@ pub const BUILTINS: &[Builtin] = &[
         2,
         WEIGHTS,
         "loglik(model, data, weights = w): total log-likelihood",
+    ),
+    f(
+        "logprior",
+        1,
+        1,
+        NONE,
+        "logprior(model): the log prior density of the model's parameter values",
     ),
     f(
         "nparams",

@@ -180,6 +180,9 @@ enum Command {
         /// Print the log-likelihood after every iteration (on stderr).
         #[arg(long)]
         verbose: bool,
+        /// Ignore the parameters' priors: maximum likelihood instead of the posterior mode.
+        #[arg(long = "no-priors")]
+        no_priors: bool,
     },
     /// Fill every missing cell of a CSV from the rest of its row under a model: a continuous
     /// entry by its conditional mean, a discrete one by its most probable value; CSV to
@@ -337,6 +340,7 @@ fn run_command(command: Command, access: Access) -> Result<(), Failed> {
             weights,
             fixed,
             verbose,
+            no_priors,
         } => {
             let opts = Options {
                 max_iter,
@@ -352,6 +356,7 @@ fn run_command(command: Command, access: Access) -> Result<(), Failed> {
                 sieve_iter,
                 sieve_keep: sieve_keep.map(|k| k as usize),
                 seed,
+                priors: !no_priors,
                 ..Options::default()
             };
             let how = FitRequest {
@@ -619,7 +624,9 @@ fn cmd_fit(
         .map_err(|(what, help)| fail(Diag::error_nowhere(format!("--fixed: {what}")).help(help)))?;
     let bound = bind(&model, &data, weights).map_err(data_failure)?;
     let opts = &opts;
-    let mut report = crate::interp::Reporter::new(&model.name, opts.restarts, how.verbose, true);
+    let posterior = crate::interp::uses_priors(&model, opts);
+    let mut report = crate::interp::Reporter::new(&model.name, opts.restarts, how.verbose, true)
+        .posterior(posterior);
     let mut progress = |p: Progress| {
         if let Some(line) = report.line(&p) {
             crate::console::err(&format!("{line}\n"));
@@ -630,7 +637,7 @@ fn cmd_fit(
         let help = e.help();
         fail(Diag::error_nowhere(format!("fit of `{}`: {e}", model.name)).help_opt(help))
     })?;
-    if let Some(line) = report.closing(fitted.iterations, fitted.loglik) {
+    if let Some(line) = report.closing(fitted.iterations, fitted.logpost.unwrap_or(fitted.loglik)) {
         // After progress lines, the final state, so the last line on stderr is the result.
         crate::console::err(&format!("{line}\n"));
     }
@@ -641,8 +648,11 @@ fn cmd_fit(
         let d = Diag::warning_nowhere(format!("fit of `{}`: {w}", model.name));
         crate::console::err(&src.render(&[d]));
     }
+    let logpost = fitted.logpost.map_or(String::new(), |lp| {
+        format!("# logpost = {}\n", crate::array::format_number(lp))
+    });
     let text = format!(
-        "{}# loglik = {}\n# iterations = {}\n# converged = {}\n",
+        "{}# loglik = {}\n{logpost}# iterations = {}\n# converged = {}\n",
         model_source(&fitted.model),
         crate::array::format_number(fitted.loglik),
         fitted.iterations,

@@ -253,9 +253,10 @@ impl<'a> Lowerer<'a> {
                     name,
                     dims,
                     ty,
+                    prior,
                     value,
                 } => {
-                    self.param(it.span, name, dims, ty, value.as_ref());
+                    self.param(it.span, name, dims, ty, prior.as_deref(), value.as_ref());
                     name
                 }
                 ItemKind::Plate { name, size, items } => {
@@ -278,6 +279,7 @@ impl<'a> Lowerer<'a> {
         name: &ast::Ident,
         dims: &[ast::Expr],
         ty: &ast::TypeSpec,
+        prior: Option<&ast::PriorSpec>,
         value: Option<&ast::Expr>,
     ) {
         if let Some(&plate) = self.plate_stack.last() {
@@ -328,6 +330,7 @@ impl<'a> Lowerer<'a> {
             dims: dim_sizes,
             ty: pty,
             value: None,
+            prior: None,
         };
         if let Err(e) = crate::array::checked_len(&param.shape()) {
             self.diags.push(
@@ -336,6 +339,13 @@ impl<'a> Lowerer<'a> {
                     .help("use smaller dimensions"),
             );
             return;
+        }
+        if let Some(p) = prior {
+            match self.prior(p, pty) {
+                Ok(Some(prior)) => param.prior = Some(prior),
+                Ok(None) => known = false,
+                Err(()) => return,
+            }
         }
         if let Some(v) = value {
             match self.fixed_value(v) {
@@ -366,6 +376,49 @@ impl<'a> Lowerer<'a> {
             // Its shape is only known at run time: uses of it are checked then.
             self.unknown = true;
             self.declare(name, Decl::Unknown);
+        }
+    }
+
+    /// The prior `p` on a parameter of type `ty` (section 9.2), its arguments evaluated;
+    /// `Ok(None)` when an argument is known only at run time, `Err` after a diagnostic.
+    fn prior(
+        &mut self,
+        p: &ast::PriorSpec,
+        ty: ParamType,
+    ) -> Result<Option<crate::model::prior::Prior>, ()> {
+        if let Some(named) = p.args.iter().find_map(|a| a.name.as_ref()) {
+            self.diags.push(
+                Diag::error(
+                    format!("`{}`'s arguments are positional", p.dist.name),
+                    named.span,
+                )
+                .help(format!("write {}", crate::model::prior::fitting(ty))),
+            );
+            return Err(());
+        }
+        let mut args = Vec::with_capacity(p.args.len());
+        for a in &p.args {
+            match self.fixed_value(&a.value) {
+                Ok(v) => args.push(v),
+                Err(Stop::Unknown) => return Ok(None),
+                Err(Stop::Error) => return Err(()),
+            }
+        }
+        match crate::model::prior::Prior::new(&p.dist.name, ty, &args) {
+            Ok(prior) => Ok(Some(prior)),
+            Err(e) => {
+                let at = if crate::model::prior::FAMILIES.contains(&p.dist.name.as_str()) {
+                    p.span
+                } else {
+                    p.dist.span
+                };
+                self.diags.push(
+                    Diag::error(e.message, at)
+                        .label("in this prior")
+                        .help(e.help),
+                );
+                Err(())
+            }
         }
     }
 

@@ -319,7 +319,10 @@ impl<'a> Flat<'a> {
                     _ => return None,
                 }
             }
-            let split = match o.patterns(dim) {
+            // Only a vector can miss part of its value (a Normal's missing rows drop out by
+            // `keep`).
+            let vector = matches!(model.vars[v].support, Support::RealVector(_));
+            let split = match vector.then(|| o.patterns(dim)).flatten() {
                 Some(p) if p.partial() => Some(Split::new(p, &entry, &cpds[v].entries)?),
                 _ => None,
             };

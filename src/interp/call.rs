@@ -740,6 +740,21 @@ impl Interp {
                 )))
             }
             "nparams" => Ok(Value::num(a.model(0)?.nparams() as f64)),
+            "logprior" => {
+                let mv = a.model(0)?;
+                if let Some(p) = mv
+                    .model
+                    .params
+                    .iter()
+                    .find(|p| p.prior.is_some() && p.value.is_none())
+                {
+                    return Err(a.error(
+                        0,
+                        format!("parameter `{}` has a prior but no value, so its log prior is unknown", p.name),
+                    ).help("give it a value, or fit the model first"));
+                }
+                Ok(Value::num(crate::model::prior::logprior(&mv.model)))
+            }
             "graph" => self.graph_builtin(a),
             "tex" | "joint" => {
                 let notation = match name {

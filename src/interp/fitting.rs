@@ -128,6 +128,17 @@ impl Setup {
             None => None,
             Some((v, s)) => Some(weights(v, s, rows)?),
         };
+        match a.opt("priors") {
+            None => {}
+            Some((Value::Bool(b), _)) if b.rank() == 0 => opts.priors = b.data()[0] != 0.0,
+            Some((v, s)) => {
+                return Err(bad(
+                    format!("priors must be true or false, got {}", v.kind()),
+                    s,
+                    "write priors = false to fit by maximum likelihood, ignoring the priors",
+                ));
+            }
+        }
         let verbose = match a.opt("verbose") {
             None => false,
             Some((Value::Bool(b), _)) if b.rank() == 0 => b.data()[0] != 0.0,
@@ -257,6 +268,8 @@ pub fn supervised_note(model: &Model, data: &em::stats::Data) -> Option<String> 
 /// line a second, and after such lines a closing one, so that the last line is the result.
 pub struct Reporter {
     name: String,
+    /// What the fit maximises: `loglik`, or `logpost` with priors.
+    objective: &'static str,
     restarts: usize,
     verbose: bool,
     timed: bool,
@@ -269,12 +282,21 @@ impl Reporter {
     pub fn new(name: &str, restarts: usize, verbose: bool, timed: bool) -> Reporter {
         Reporter {
             name: name.to_string(),
+            objective: "loglik",
             restarts,
             verbose,
             timed,
             began: std::time::Instant::now(),
             shown_at: 0.0,
         }
+    }
+
+    /// Reports the log posterior: the fit maximises it (MAP-EM with priors).
+    pub fn posterior(mut self, yes: bool) -> Reporter {
+        if yes {
+            self.objective = "logpost";
+        }
+        self
     }
 
     /// The line to show after an iteration, if any.
@@ -287,8 +309,8 @@ impl Reporter {
         let loglik = crate::array::format_number(p.loglik);
         if self.verbose {
             return Some(format!(
-                "fit {}: {who}iteration {}: loglik = {loglik}",
-                self.name, p.iteration
+                "fit {}: {who}iteration {}: {} = {loglik}",
+                self.name, p.iteration, self.objective
             ));
         }
         let t = self.began.elapsed().as_secs_f64();
@@ -297,22 +319,29 @@ impl Reporter {
         }
         self.shown_at = t;
         Some(format!(
-            "fit {}: {who}iteration {}, loglik = {loglik}, {t:.1} s",
-            self.name, p.iteration
+            "fit {}: {who}iteration {}, {} = {loglik}, {t:.1} s",
+            self.name, p.iteration, self.objective
         ))
     }
 
-    /// The closing line, after progress lines were shown.
-    pub fn closing(&self, iterations: usize, loglik: f64) -> Option<String> {
+    /// The closing line, after progress lines were shown; `value` is the objective.
+    pub fn closing(&self, iterations: usize, value: f64) -> Option<String> {
         (self.shown_at > 0.0).then(|| {
             format!(
-                "fit {}: done, {iterations} iterations, loglik = {}, {:.1} s",
+                "fit {}: done, {iterations} iterations, {} = {}, {:.1} s",
                 self.name,
-                crate::array::format_number(loglik),
+                self.objective,
+                crate::array::format_number(value),
                 self.began.elapsed().as_secs_f64()
             )
         })
     }
+}
+
+/// Whether a fit of `model` with `opts` maximises the log posterior: some parameter has a
+/// prior, and `priors = false` did not turn them off.
+pub fn uses_priors(model: &Model, opts: &em::Options) -> bool {
+    opts.priors && model.params.iter().any(|p| p.prior.is_some())
 }
 
 /// Checks row weights: finite, non-negative, not all zero.
@@ -376,7 +405,8 @@ impl Interp {
         let opts = setup.options_for(model)?;
         let bound = bind(model, data, setup.weights.clone())
             .map_err(|e| Diag::error(e.to_string(), data_span).help(e.help()))?;
-        let mut report = Reporter::new(&model.name, opts.restarts, setup.verbose, self.interactive);
+        let mut report = Reporter::new(&model.name, opts.restarts, setup.verbose, self.interactive)
+            .posterior(uses_priors(model, &opts));
         let mut progress = |p: Progress| {
             if let Some(line) = report.line(&p) {
                 self.progress(&line);
@@ -410,7 +440,7 @@ impl Interp {
                 });
             }
         };
-        if let Some(line) = report.closing(f.iterations, f.loglik) {
+        if let Some(line) = report.closing(f.iterations, f.logpost.unwrap_or(f.loglik)) {
             self.note(&line);
         }
         if let Some(note) = supervised_note(model, &bound) {
@@ -419,9 +449,13 @@ impl Interp {
         for w in &f.warnings {
             self.warn(Diag::warning(format!("fit of `{}`: {w}", model.name), span));
         }
+        let logpost = f
+            .logpost
+            .unwrap_or(f.loglik + crate::model::prior::logprior(&f.model));
         Ok(ModelValue {
             model: f.model,
             fit: Some(FitInfo {
+                logpost,
                 loglik: f.loglik,
                 iterations: f.iterations,
                 converged: f.converged,

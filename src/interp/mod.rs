@@ -15,7 +15,7 @@ use crate::diag::{Diag, suggest};
 use crate::infer::{self, Answer, InferError};
 use crate::model::expr as ir;
 use crate::syntax::ast::{self, ExprKind, IndexItem, Span, StmtKind};
-pub use fitting::{Reporter, check_weights, fixed_params, supervised_note};
+pub use fitting::{Reporter, check_weights, fixed_params, supervised_note, uses_priors};
 use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -1117,6 +1117,7 @@ fn fit_field(mv: &ModelValue, n: &str, span: Span) -> Result<Option<Value>, Diag
     };
     Ok(Some(match n {
         "loglik" => Value::num(f.loglik),
+        "logpost" => Value::num(f.logpost),
         "iterations" => Value::num(f.iterations as f64),
         "converged" => Value::bool(f.converged),
         _ => Value::Num(Array::vector(f.trace.clone())),

@@ -38,6 +38,20 @@ pub fn model_source(model: &Model) -> String {
                 size,
                 span: Span::default(),
             },
+            prior: p.prior.as_ref().map(|pr| {
+                Box::new(ast::PriorSpec {
+                    dist: ident(pr.family()),
+                    args: pr
+                        .args()
+                        .iter()
+                        .map(|a| Arg {
+                            name: None,
+                            value: literal(a),
+                        })
+                        .collect(),
+                    span: Span::default(),
+                })
+            }),
             value: p.value.as_ref().map(literal),
         }));
     }

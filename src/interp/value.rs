@@ -99,18 +99,21 @@ impl ModelValue {
 }
 
 /// The fields a fit adds to a model value.
-pub const FIT_FIELDS: [&str; 4] = ["loglik", "iterations", "converged", "trace"];
+pub const FIT_FIELDS: [&str; 5] = ["loglik", "logpost", "iterations", "converged", "trace"];
 
 /// What a fit reported (the fields `.loglik`, `.iterations`, `.converged`, `.trace`).
 #[derive(Clone, Debug)]
 pub struct FitInfo {
     /// The observed-data log-likelihood under the fitted values.
     pub loglik: f64,
+    /// The log-likelihood plus the log prior of the fitted values (the log-likelihood for a
+    /// model without priors).
+    pub logpost: f64,
     /// M-steps taken.
     pub iterations: usize,
     /// Whether the tolerance stopped the fit.
     pub converged: bool,
-    /// The log-likelihood after each M-step.
+    /// What the fit maximised after each M-step (the log posterior with priors).
     pub trace: Vec<f64>,
     /// The parameters held at their values.
     pub fixed: Vec<String>,

@@ -163,10 +163,17 @@ impl Analysis {
                 self.expr(value);
             }
             ItemKind::Param {
-                name, dims, value, ..
+                name,
+                dims,
+                prior,
+                value,
+                ..
             } => {
                 self.def(name, DefKind::Param, item.span, Some(m));
                 dims.iter().for_each(|e| self.expr(e));
+                for a in prior.iter().flat_map(|p| &p.args) {
+                    self.expr(&a.value);
+                }
                 if let Some(v) = value {
                     self.expr(v);
                 }

@@ -16,6 +16,7 @@
 
 pub mod dot;
 pub mod expr;
+pub mod prior;
 pub mod tex;
 
 use crate::array::{Array, show_shape};
@@ -65,6 +66,8 @@ pub struct Param {
     pub ty: ParamType,
     /// The current value (shape `dims ++ ty.elem_shape()`), if given.
     pub value: Option<Array>,
+    /// Its prior (section 9.2), on each element.
+    pub prior: Option<prior::Prior>,
 }
 
 impl Param {

@@ -226,6 +226,7 @@ fn example(name: &str) -> Option<&'static str> {
         "impute" => "impute(grades, table(x = [2.1, NA], z = [NA, 1]))",
         "loglik" => "loglik(grades, table(x = [2.1, 4.7]))",
         "nparams" => "nparams(grades)",
+        "logprior" => "logprior(grades)",
         "bic" => "bic(grades, table(x = [2.1, 4.7]))",
         "aic" => "aic(grades, table(x = [2.1, 4.7]))",
         "select" => "let best = select(mix, [1, 2, 3], d, restarts = 5)",

@@ -102,11 +102,12 @@ pub struct Item {
 pub enum ItemKind {
     /// `const NAME = EXPR`.
     Const { name: Ident, value: Expr },
-    /// `param NAME[DIMS] : TYPE = EXPR`.
+    /// `param NAME[DIMS] : TYPE ~ PRIOR(ARGS) = EXPR`.
     Param {
         name: Ident,
         dims: Vec<Expr>,
         ty: TypeSpec,
+        prior: Option<Box<PriorSpec>>,
         value: Option<Expr>,
     },
     /// `plate NAME { ... }` (size `None`: the data plate) or `plate NAME : SIZE { ... }`.
@@ -121,6 +122,17 @@ pub enum ItemKind {
         dist: Ident,
         args: Vec<Arg>,
     },
+}
+
+/// A parameter's prior as written (section 9.2): `~ Dirichlet(2.0)`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PriorSpec {
+    /// The prior's family.
+    pub dist: Ident,
+    /// Its arguments.
+    pub args: Vec<Arg>,
+    /// From `~` to the closing parenthesis.
+    pub span: Span,
 }
 
 /// A parameter type as written: `real`, `simplex[3]`, ...
@@ -443,6 +455,7 @@ impl Item {
                 name,
                 dims,
                 ty,
+                prior,
                 value,
             } => {
                 name.clear_spans();
@@ -450,6 +463,11 @@ impl Item {
                 ty.span = Span::default();
                 ty.name.clear_spans();
                 ty.size.iter_mut().for_each(Expr::clear_spans);
+                if let Some(p) = prior {
+                    p.span = Span::default();
+                    p.dist.clear_spans();
+                    p.args.iter_mut().for_each(Arg::clear_spans);
+                }
                 value.iter_mut().for_each(Expr::clear_spans);
             }
             ItemKind::Plate { name, size, items } => {

@@ -262,6 +262,7 @@ impl Formatter<'_> {
                 name,
                 dims,
                 ty,
+                prior,
                 value,
             } => {
                 let mut t = format!("param {}", name.name);
@@ -272,6 +273,11 @@ impl Formatter<'_> {
                 t.push_str(&format!(" : {}", ty.name.name));
                 if let Some(size) = &ty.size {
                     t.push_str(&format!("[{}]", format_expr(size)));
+                }
+                if let Some(p) = prior {
+                    let mut args = String::new();
+                    write_args(&mut args, &p.args);
+                    t.push_str(&format!(" ~ {}{args}", p.dist.name));
                 }
                 if let Some(v) = value {
                     t = self.definition(t, v);

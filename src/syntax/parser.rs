@@ -353,6 +353,7 @@ fn describe(rule: Rule) -> &'static str {
         }
         Rule::dims => "dimensions `[...]`",
         Rule::type_spec => "a parameter type such as `real` or `simplex[2]`",
+        Rule::prior => "a prior `~ Dist(...)`",
         Rule::expr | Rule::paren | Rule::list | Rule::query | Rule::query_head => "an expression",
         Rule::number | Rule::string | Rule::string_inner => "an expression",
         Rule::kw_true | Rule::kw_false | Rule::kw_na => "an expression",
@@ -509,9 +510,21 @@ impl Builder {
                 let name = ident(inner.next()?);
                 let mut dims = Vec::new();
                 let mut ty = None;
+                let mut prior = None;
                 let mut value = None;
                 for q in inner {
                     match q.as_rule() {
+                        Rule::prior => {
+                            let pspan = span_of(&q);
+                            let mut t = q.into_inner();
+                            let dist = ident(t.next()?);
+                            let args = self.call_args(t.next()?)?;
+                            prior = Some(Box::new(PriorSpec {
+                                dist,
+                                args,
+                                span: pspan,
+                            }));
+                        }
                         Rule::dims => {
                             for d in q.into_inner() {
                                 dims.push(self.expr(d)?);
@@ -538,6 +551,7 @@ impl Builder {
                     name,
                     dims,
                     ty: ty?,
+                    prior,
                     value,
                 }
             }

@@ -613,3 +613,70 @@ fn the_tests_build_on_the_release_build() {
         differ.join("\n")
     );
 }
+
+#[test]
+fn fit_with_priors_reports_the_log_posterior() {
+    // tests/reference/em_priors.gmm's first model, whose MAP-EM em_priors.py checks.
+    let dir = common::scratch("cli-priors");
+    let model = "model grades {
+    param pi : simplex[2] ~ Dirichlet(2.0) = [0.5, 0.5]
+    param mu[2] : real ~ Normal(0.0, 10.0) = [2.0, 4.0]
+    param sigma[2] : positive ~ InvGamma(2.0, 1.0) = [1.0, 1.0]
+    plate exams {
+        z ~ Categorical(pi)
+        x ~ Normal(mu[z], sigma[z])
+    }
+}
+";
+    std::fs::write(dir.join("m.gmm"), model).unwrap();
+    let data = common::root().join("examples/lecture_grades.csv");
+    let fit = |extra: &[&str]| {
+        let mut args = vec![
+            "fit",
+            "m.gmm",
+            "--data",
+            data.to_str().unwrap(),
+            "--max-iter",
+            "20",
+            "--tol",
+            "0",
+            "--reg",
+            "0",
+        ];
+        args.extend(extra);
+        let out = common::gmm_at(&dir, &args);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        stdout(&out)
+    };
+    let number = |text: &str, key: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .unwrap_or_else(|| panic!("no `{key}` in\n{text}"))
+            .parse()
+            .expect("a number")
+    };
+    let map = fit(&[]);
+    // em_priors.expected: grades_logpost.
+    let lp = number(&map, "# logpost = ");
+    assert!((lp - -1270.804805343387).abs() < 1e-9, "{lp}");
+    // The priors stay in the written model, which loads back.
+    assert!(
+        map.contains("param pi : simplex[2] ~ Dirichlet(2) = ["),
+        "{map}"
+    );
+    std::fs::write(dir.join("fitted.gmm"), &map).unwrap();
+    let check = common::gmm_at(&dir, &["check", "fitted.gmm"]);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    // --no-priors: maximum likelihood, no log posterior: the same fit as the model without
+    // its priors, and not the MAP one.
+    let ml = fit(&["--no-priors"]);
+    assert!(!ml.contains("# logpost"), "{ml}");
+    let bare = model
+        .replace(" ~ Dirichlet(2.0)", "")
+        .replace(" ~ Normal(0.0, 10.0)", "")
+        .replace(" ~ InvGamma(2.0, 1.0)", "");
+    std::fs::write(dir.join("m.gmm"), bare).unwrap();
+    let plain = fit(&[]);
+    assert_eq!(number(&ml, "# loglik = "), number(&plain, "# loglik = "));
+    assert_ne!(number(&ml, "# loglik = "), number(&map, "# loglik = "));
+}

@@ -1,5 +1,6 @@
 //! Editor support: the VS Code extension's TextMate grammar is generated from the lexer's and
-//! the checker's own tables (keywords, literals, distributions, parameter types, built-ins), so
+//! the checker's own tables (keywords, literals, distributions and priors, parameter types,
+//! built-ins), so
 //! the colours never disagree with the language; the extension's JSON files parse.
 //! `BLESS=1` writes the grammar anew.
 
@@ -20,7 +21,13 @@ fn grammar() -> Json {
         .copied()
         .filter(|k| !literals.contains(k))
         .collect();
-    let families: Vec<&str> = gmm::model::Family::ALL.iter().map(|f| f.name()).collect();
+    // Distributions, then the priors that are not also distributions (section 9.2).
+    let mut families: Vec<&str> = gmm::model::Family::ALL.iter().map(|f| f.name()).collect();
+    for p in gmm::model::prior::FAMILIES {
+        if !families.contains(p) {
+            families.push(p);
+        }
+    }
     let builtins: Vec<&str> = gmm::builtins::BUILTINS
         .iter()
         .map(|b| b.name)

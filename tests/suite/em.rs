@@ -210,6 +210,100 @@ fn likelihood_never_decreases_without_reg() {
 }
 
 #[test]
+fn log_posterior_never_decreases_with_priors() {
+    // MAP-EM (section 9.2): every kind of prior, from k-means and random starts, reg = 0; the
+    // trace is the log posterior.
+    let grades = csv("examples/lecture_grades.csv");
+    let blobs = csv("examples/lecture_blobs2d.csv");
+    let mut cases: Vec<(String, Model, Dataset)> = vec![(
+        "grades, K = 3".into(),
+        model(
+            "model m { param pi : simplex[3] ~ Dirichlet(1.5); param mu[3] : real ~ Normal(3, 2)
+             param sigma[3] : positive ~ InvGamma(2, 0.5)
+             plate rows { z ~ Categorical(pi); x ~ Normal(mu[z], sigma[z]) } }",
+        ),
+        grades.clone(),
+    )];
+    for (ty, prior) in [
+        ("cov[2]", "InvWishart(4, [[1, 0], [0, 1]])"),
+        ("diag[2]", "InvGamma(2, 0.5)"),
+        ("iso[2]", "InvGamma(3, 1)"),
+    ] {
+        for tied in [false, true] {
+            let (dims, index) = if tied { ("", "") } else { ("[3]", "[z]") };
+            let text = format!(
+                "model m {{ param pi : simplex[3] ~ Dirichlet([2, 2, 3]); param mu[3] : vector[2] ~ Normal(0, 5)
+                 param S{dims} : {ty} ~ {prior}
+                 plate rows {{ z ~ Categorical(pi); x ~ MvNormal(mu[z], S{index}) }} }}"
+            );
+            cases.push((format!("{ty} tied={tied}"), model(&text), blobs.clone()));
+        }
+    }
+    let two = csv("tests/reference/twolevel.csv");
+    cases.push((
+        "two levels".into(),
+        model(
+            "model m { param pg : simplex[2] ~ Dirichlet(2); param pz[2] : simplex[3] ~ Dirichlet(3)
+             param mu[3] : real ~ Normal(0, 10); param sigma[3] : positive ~ InvGamma(2, 1)
+             param nu[2] : real; param tau : positive ~ InvGamma(3, 1)
+             plate rows { g ~ Categorical(pg); z ~ Categorical(pz[g]); x ~ Normal(mu[z], sigma[z])
+                          y ~ Normal(nu[g], tau) } }",
+        ),
+        two,
+    ));
+    let features = model(
+        "model m { param pi : simplex[2] ~ Dirichlet(2); param q[2, 4] : prob ~ Beta(2, 2)
+         param mu[2] : real ~ Normal(0, 3); param sigma[2] : positive ~ InvGamma(2, 1)
+         plate rows { z ~ Categorical(pi); plate j : 4 { b ~ Bernoulli(q[z, j]) }
+                      x ~ Normal(mu[z], sigma[z]) } }",
+    );
+    let truth = model(
+        "model m { param pi : simplex[2] = [0.4, 0.6]
+         param q[2, 4] : prob = [[0.1, 0.2, 0.8, 0.9], [0.7, 0.6, 0.2, 0.5]]
+         param mu[2] : real = [0, 2]; param sigma[2] : positive = [1, 0.5]
+         plate rows { z ~ Categorical(pi); plate j : 4 { b ~ Bernoulli(q[z, j]) }
+                      x ~ Normal(mu[z], sigma[z]) } }",
+    );
+    cases.push((
+        "Beta on a fixed plate".into(),
+        features,
+        sample(&truth, 400, 3, &["b", "x"]),
+    ));
+    let global = model(
+        "model m { param p : simplex[2] ~ Dirichlet(2); param mu[2] : real ~ Normal(0, 5)
+         param sigma : positive ~ InvGamma(2, 2)
+         c ~ Categorical(p)
+         plate rows { x ~ Normal(mu[c], sigma) } }",
+    );
+    let d = sample(
+        &model(
+            "model m { param p : simplex[2] = [0.3, 0.7]; param mu[2] : real = [0.0, 1.0]
+         param sigma : positive = 2.0
+         c ~ Categorical(p)
+         plate rows { x ~ Normal(mu[c], sigma) } }",
+        ),
+        300,
+        5,
+        &["x"],
+    );
+    cases.push(("global latent".into(), global, d));
+    for (name, m, d) in &cases {
+        for (init, seed) in [(Init::KMeans, 1), (Init::Random, 2), (Init::Random, 3)] {
+            let f = run(m, d, &opts(init, 60, 0.0, seed));
+            assert_monotone(name, &f);
+            let lp = f.logpost.expect("a fit with priors has a log posterior");
+            assert_eq!(
+                f.trace.last().copied(),
+                Some(lp),
+                "{name}: the trace is the log posterior"
+            );
+            let prior = gmm::model::prior::logprior(&f.model);
+            assert!((lp - (f.loglik + prior)).abs() <= 1e-9 * lp.abs(), "{name}");
+        }
+    }
+}
+
+#[test]
 fn integer_weights_equal_replicated_rows() {
     let m = model(
         "model m { param pi : simplex[2] = [0.5, 0.5]; param mu[2] : real = [2.0, 4.0]

@@ -46,6 +46,7 @@ pub fn start(
     how: Start,
     rng: &mut Rng,
     reg: f64,
+    priors: bool,
 ) -> Result<(Model, Report), FitError> {
     if how == Start::Given {
         return Ok((model.clone(), Report::default()));
@@ -62,7 +63,17 @@ pub fn start(
     let cpds = tables(&m)?;
     let e = estep(&m, &cpds, &clamped, true)?;
     let stats = e.stats.expect("asked for statistics");
-    let report = mstep(&mut m, plan, &cpds, &stats, reg, data.negligible())?;
+    let report = mstep(
+        &mut m,
+        plan,
+        &cpds,
+        &stats,
+        &super::mstep::Settings {
+            reg,
+            vanish: data.negligible(),
+            priors,
+        },
+    )?;
     Ok((m, report))
 }
 

@@ -137,6 +137,9 @@ pub struct Options {
     pub seed: u64,
     /// Parameters held at their values.
     pub fixed: Vec<ParamId>,
+    /// Whether the parameters' priors count (MAP-EM, section 9.2); `priors = false` gives
+    /// maximum likelihood.
+    pub priors: bool,
 }
 
 impl Default for Options {
@@ -151,6 +154,7 @@ impl Default for Options {
             sieve_keep: None,
             seed: 0,
             fixed: Vec::new(),
+            priors: true,
         }
     }
 }
@@ -162,11 +166,14 @@ pub struct Fitted {
     pub model: Model,
     /// The observed-data log-likelihood under them.
     pub loglik: f64,
+    /// The log posterior (log-likelihood + log prior) when the fit used priors.
+    pub logpost: Option<f64>,
     /// M-steps taken.
     pub iterations: usize,
     /// Whether the tolerance stopped the fit.
     pub converged: bool,
-    /// The log-likelihood after each M-step.
+    /// What EM maximises after each M-step: the log-likelihood, or the log posterior with
+    /// priors.
     pub trace: Vec<f64>,
     /// Components that lost their responsibility mass, in words.
     pub warnings: Vec<String>,
@@ -179,7 +186,7 @@ pub struct Progress {
     pub restart: usize,
     /// Iterations done in it.
     pub iteration: usize,
-    /// Its log-likelihood now.
+    /// Its objective now: the log-likelihood, or the log posterior with priors.
     pub loglik: f64,
 }
 
@@ -189,6 +196,8 @@ struct Run {
     cpds: Vec<Cpd>,
     /// The E-step under the current values.
     current: EStep,
+    /// The log prior of the current values, when priors count.
+    logprior: Option<f64>,
     trace: Vec<f64>,
     converged: bool,
     /// Cells kept because their mass vanished: (first iteration, cell).
@@ -200,13 +209,14 @@ struct Run {
 }
 
 impl Run {
-    fn begin(model: Model, start: Report, data: &Data) -> Result<Run, FitError> {
+    fn begin(model: Model, start: Report, data: &Data, priors: bool) -> Result<Run, FitError> {
         let cpds = tables(&model)?;
         let current = estep(&model, &cpds, data, true)?;
         if current.loglik == f64::NEG_INFINITY || current.loglik.is_nan() {
             return Err(impossible("starting", &current));
         }
         Ok(Run {
+            logprior: log_prior(&model, priors),
             model,
             cpds,
             current,
@@ -218,8 +228,9 @@ impl Run {
         })
     }
 
-    fn loglik(&self) -> f64 {
-        self.current.loglik
+    /// What EM maximises: the log-likelihood, plus the log prior when priors count.
+    fn objective(&self) -> f64 {
+        self.current.loglik + self.logprior.unwrap_or(0.0)
     }
 
     fn done(&self, max_iter: usize) -> bool {
@@ -239,14 +250,18 @@ impl Run {
             plan,
             &self.cpds,
             stats,
-            opts.reg,
-            data.negligible(),
+            &mstep::Settings {
+                reg: opts.reg,
+                vanish: data.negligible(),
+                priors: opts.priors,
+            },
         )?;
         let cpds = tables(&model)?;
         let next = estep(&model, &cpds, data, true)?;
         if !next.loglik.is_finite() {
             return Err(impossible("updated", &next));
         }
+        let logprior = log_prior(&model, opts.priors);
         // The step is whole: only now does the run change, so a step cut short leaves it as
         // it was after the last one.
         for v in report.vanished {
@@ -255,12 +270,14 @@ impl Run {
             }
         }
         self.floored = report.floored;
-        let change = (next.loglik - self.current.loglik).abs() / data.total_weight();
-        self.converged = change < opts.tol;
-        self.trace.push(next.loglik);
+        let before = self.objective();
         self.model = model;
         self.cpds = cpds;
         self.current = next;
+        self.logprior = logprior;
+        let change = (self.objective() - before).abs() / data.total_weight();
+        self.converged = change < opts.tol;
+        self.trace.push(self.objective());
         Ok(())
     }
 
@@ -296,6 +313,7 @@ impl Run {
         }
         Fitted {
             loglik: self.current.loglik,
+            logpost: self.logprior.map(|p| self.current.loglik + p),
             iterations: self.trace.len(),
             converged: self.converged,
             trace: self.trace,
@@ -438,8 +456,8 @@ fn fit_inner(
     let begin = |r: usize| -> Result<Run, FitError> {
         let mut g = rng(opts.seed);
         g.set_stream(r as u64);
-        let (m, empty) = start(model, &plan, data, how(r), &mut g, opts.reg)?;
-        Run::begin(m, empty, data)
+        let (m, empty) = start(model, &plan, data, how(r), &mut g, opts.reg, opts.priors)?;
+        Run::begin(m, empty, data, opts.priors)
     };
     let mut advance = |run: &mut Run, r: usize, until: usize| -> Result<(), FitError> {
         while !run.done(until) {
@@ -447,7 +465,7 @@ fn fit_inner(
             let go = progress(Progress {
                 restart: r,
                 iteration: run.trace.len(),
-                loglik: run.loglik(),
+                loglik: run.objective(),
             });
             if !go || crate::interrupt::requested() {
                 return Err(FitError::Interrupted { partial: None });
@@ -457,7 +475,10 @@ fn fit_inner(
     };
     let mut best: Option<(usize, Run)> = None;
     let keep_best = |r: usize, run: Run, best: &mut Option<(usize, Run)>| {
-        if best.as_ref().is_none_or(|(_, b)| run.loglik() > b.loglik()) {
+        if best
+            .as_ref()
+            .is_none_or(|(_, b)| run.objective() > b.objective())
+        {
             *best = Some((r, run));
         }
     };
@@ -476,7 +497,11 @@ fn fit_inner(
         // equal log-likelihoods keep restart order.
         let keep = opts.sieve_keep.unwrap_or(opts.restarts / 10).max(1);
         let rank = |runs: &mut Vec<(usize, Run)>| {
-            runs.sort_by(|a, b| b.1.loglik().total_cmp(&a.1.loglik()).then(a.0.cmp(&b.0)));
+            runs.sort_by(|a, b| {
+                b.1.objective()
+                    .total_cmp(&a.1.objective())
+                    .then(a.0.cmp(&b.0))
+            });
             runs.truncate(keep);
         };
         let mut runs = Vec::new();
@@ -546,6 +571,12 @@ fn check_observed(model: &Model, plan: &Plan, data: &Data) -> Result<(), FitErro
         }
     }
     Ok(())
+}
+
+/// The log prior of `model`'s values when `priors` count and some parameter has one.
+fn log_prior(model: &Model, priors: bool) -> Option<f64> {
+    let any = model.params.iter().any(|p| p.prior.is_some());
+    (priors && any).then(|| crate::model::prior::logprior(model))
 }
 
 /// The observed-data log-likelihood of `data` under `model` (weighted, with weights).

@@ -9,6 +9,7 @@ use super::plan::{Plan, Role, cell_name};
 use super::stats::Stats;
 use crate::array::Array;
 use crate::infer::cpd::{Cpd, Local};
+use crate::model::prior::Prior;
 use crate::model::{Model, ParamId, ParamType, VarId};
 use nalgebra::{DMatrix, DVector};
 use std::collections::HashMap;
@@ -32,17 +33,32 @@ pub struct Report {
     pub floored: Vec<Learned>,
 }
 
+/// How an M-step updates.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// Added to every variance and covariance diagonal.
+    pub reg: f64,
+    /// Cells with no more weight keep their values.
+    pub vanish: f64,
+    /// Whether the parameters' priors add their terms (MAP-EM, section 9.2).
+    pub priors: bool,
+}
+
 /// Updates every learned parameter of `model` from `stats`, gathered under the tables `cpds`
 /// (the model's current values). Cells whose total weight is at most `vanish` keep their
-/// values; the report names them and the spreads that `reg` holds up.
+/// values; the report names them and the spreads that `reg` holds up. With priors, each update
+/// maximises the expected complete-data log posterior instead: the prior's conjugate terms
+/// join the statistics. Each role meets only its own conjugate prior: the checker pairs priors
+/// with types (Dirichlet–simplex, Beta–prob, Normal–real/vector, InvGamma–positive/diag/iso,
+/// InvWishart–cov) and the plan roles with types (a mean is real or vector, an sd positive, …).
 pub fn mstep(
     model: &mut Model,
     plan: &Plan,
     cpds: &[Cpd],
     stats: &Stats,
-    reg: f64,
-    vanish: f64,
+    settings: &Settings,
 ) -> Result<Report, FitError> {
+    let Settings { reg, vanish, .. } = *settings;
     let mut values: Vec<Vec<f64>> = model
         .params
         .iter()
@@ -67,6 +83,11 @@ pub fn mstep(
             if !same_step {
                 continue;
             }
+            let prior = if settings.priors {
+                model.params[l.param].prior.clone()
+            } else {
+                None
+            };
             let vals = &mut values[l.param];
             for (ci, cell) in l.cells.iter().enumerate() {
                 let mass: f64 = cell.uses.iter().map(|&(v, e)| mass(stats, v, e)).sum();
@@ -95,16 +116,35 @@ pub fn mstep(
                                 *c += s;
                             }
                         }
+                        // The mode of the Dirichlet posterior: counts + alpha − 1.
+                        let (mut counts, mut total) = (counts, mass);
+                        if let Some(Prior::Dirichlet { alpha }) = &prior {
+                            for (c, a) in counts.iter_mut().zip(alpha) {
+                                *c += a - 1.0;
+                                total += a - 1.0;
+                            }
+                        }
                         for (&o, c) in cell.offsets.iter().zip(&counts) {
-                            vals[o] = c / mass;
+                            vals[o] = c / total;
                         }
                     }
                     Role::Prob => {
                         let ones: f64 = cell.uses.iter().map(|&(v, e)| stats.entry(v, e)[1]).sum();
-                        vals[cell.offsets[0]] = ones / mass;
+                        vals[cell.offsets[0]] = match &prior {
+                            Some(Prior::Beta { a, b }) => (ones + a - 1.0) / (mass + a + b - 2.0),
+                            _ => ones / mass,
+                        };
                     }
                     Role::Mean => {
-                        let delta = mean_shift(cpds, stats, &cell.uses);
+                        let normal = match &prior {
+                            Some(Prior::Normal { mean, sd }) => {
+                                let current: Vec<f64> =
+                                    cell.offsets.iter().map(|&o| vals[o]).collect();
+                                Some((*mean, *sd, current))
+                            }
+                            _ => None,
+                        };
+                        let delta = mean_shift(cpds, stats, &cell.uses, normal.as_ref());
                         for (&o, d) in cell.offsets.iter().zip(&delta) {
                             vals[o] += d;
                         }
@@ -120,7 +160,14 @@ pub fn mstep(
                             sum += s[2] - 2.0 * d * s[1] + d * d * s[0];
                         }
                         let spread = (sum / mass).max(0.0);
-                        let var = spread + reg;
+                        // The mode of the variance's posterior under InvGamma(a, b):
+                        // (Σ r·d² + 2b) / (Σ r + 2a + 2).
+                        let var = match &prior {
+                            Some(Prior::InvGamma { a, b }) => {
+                                (sum.max(0.0) + 2.0 * b) / (mass + 2.0 * a + 2.0) + reg
+                            }
+                            _ => spread + reg,
+                        };
                         if !(var > 0.0 && var.is_finite()) {
                             return Err(collapsed());
                         }
@@ -144,8 +191,11 @@ pub fn mstep(
                                 }
                             }
                         }
-                        let m = (&m + m.transpose()) / (2.0 * mass);
-                        let m = shape_cov(m, ty, reg);
+                        let m = (&m + m.transpose()) / 2.0;
+                        let m = match &prior {
+                            Some(p) => map_cov(m, ty, mass, p, reg),
+                            None => shape_cov(m / mass, ty, reg),
+                        };
                         if m.iter().any(|x| !x.is_finite())
                             || !crate::linalg::is_positive_definite(m.as_slice(), n)
                         {
@@ -191,10 +241,43 @@ fn mass(stats: &Stats, v: VarId, e: usize) -> f64 {
     }
 }
 
+/// The mode of a covariance's posterior from the scatter `s` (Σ r·d·dᵀ) of `mass` rows under
+/// `prior`, in the parameter's family, with `reg` on the diagonal: InvWishart(ν, Ψ) gives
+/// (S + Ψ) / (N + ν + n + 1); InvGamma(a, b) on each variance of a `diag` gives
+/// (S_ii + 2b) / (N + 2a + 2), on the one variance of an `iso` (tr S + 2b) / (nN + 2a + 2).
+fn map_cov(s: DMatrix<f64>, ty: ParamType, mass: f64, prior: &Prior, reg: f64) -> DMatrix<f64> {
+    let n = s.nrows();
+    let mut out = match (ty, prior) {
+        (ParamType::Cov(_), Prior::InvWishart { nu, psi }) => {
+            (s + DMatrix::from_row_slice(n, n, psi)) / (mass + nu + n as f64 + 1.0)
+        }
+        (ParamType::Diag(_), Prior::InvGamma { a, b }) => DMatrix::from_diagonal(
+            &s.diagonal()
+                .map(|x| (x.max(0.0) + 2.0 * b) / (mass + 2.0 * a + 2.0)),
+        ),
+        (ParamType::Iso(_), Prior::InvGamma { a, b }) => {
+            let v = (s.trace().max(0.0) + 2.0 * b) / (n as f64 * mass + 2.0 * a + 2.0);
+            DMatrix::from_diagonal_element(n, n, v)
+        }
+        _ => unreachable!("the checker pairs covariance types with their priors"),
+    };
+    for i in 0..n {
+        out[(i, i)] += reg;
+    }
+    out
+}
+
 /// δ for a mean cell read by the entries `uses`, whose statistics are centred on the cell's
 /// current value: the weighted mean offset, each entry weighted by its precision when the
-/// entries' spreads differ (with equal spreads the precisions cancel, and are left out).
-fn mean_shift(cpds: &[Cpd], stats: &Stats, uses: &[(VarId, usize)]) -> Vec<f64> {
+/// entries' spreads differ (with equal spreads the precisions cancel, and are left out). A
+/// Normal(m, s) prior on each entry (`normal`: m, s and the cell's current value) adds the
+/// precision 1/s² pulling towards m.
+fn mean_shift(
+    cpds: &[Cpd],
+    stats: &Stats,
+    uses: &[(VarId, usize)],
+    normal: Option<&(f64, f64, Vec<f64>)>,
+) -> Vec<f64> {
     let local = |&(v, e): &(VarId, usize)| &cpds[v].entries[e];
     let same_spread = uses.windows(2).all(|w| match (local(&w[0]), local(&w[1])) {
         (Local::Normal { sd: a, .. }, Local::Normal { sd: b, .. }) => a == b,
@@ -205,7 +288,7 @@ fn mean_shift(cpds: &[Cpd], stats: &Stats, uses: &[(VarId, usize)]) -> Vec<f64> 
         Local::MvNormal(m) => m.dim(),
         _ => 1,
     };
-    if same_spread {
+    if same_spread && normal.is_none() {
         let mut s0 = 0.0;
         let mut s1 = vec![0.0; n];
         for &(v, e) in uses {
@@ -234,6 +317,13 @@ fn mean_shift(cpds: &[Cpd], stats: &Stats, uses: &[(VarId, usize)]) -> Vec<f64> 
         };
         a += &precision * s[0];
         b += &precision * DVector::from_column_slice(&s[1..1 + n]);
+    }
+    if let Some((m, sd, current)) = normal {
+        let p = 1.0 / (sd * sd);
+        for i in 0..n {
+            a[(i, i)] += p;
+            b[i] += p * (m - current[i]);
+        }
     }
     match nalgebra::Cholesky::new(a) {
         Some(c) => c.solve(&b).iter().copied().collect(),

@@ -43,21 +43,39 @@ pub fn spec_programs() -> Vec<String> {
         .into_iter()
         .filter(|(heading, _)| !SPEC_PENDING.iter().any(|p| heading.starts_with(p)))
         .flat_map(|(heading, body)| {
-            let context = SPEC_CONTEXT
+            let (before, after) = SPEC_CONTEXT
                 .iter()
-                .find(|(h, _)| heading.starts_with(h))
-                .map_or("", |(_, c)| c);
+                .find(|(h, _, _)| heading.starts_with(h))
+                .map_or(("", ""), |(_, b, a)| (*b, *a));
             code_blocks(&body)
                 .into_iter()
-                .map(move |b| format!("{context}{b}"))
+                .map(move |b| format!("{before}{b}{after}"))
         })
         .filter(|b| !b.contains("ITEMS"))
         .collect()
 }
 
-/// What a section's fragments assume, written before each of its code blocks: §9.1's queries
-/// name `x[0]` to `x[3]` of a mixture's vector and a dataset `d` with a column `x0`.
-pub const SPEC_CONTEXT: &[(&str, &str)] = &[(
+/// What a section's fragments assume, written before and after each of its code blocks: §9.1's
+/// queries name `x[0]` to `x[3]` of a mixture's vector and a dataset `d` with a column `x0`;
+/// §9.2's parameter lines belong in a model template of size K, which is then made and fitted.
+pub const SPEC_CONTEXT: &[(&str, &str, &str)] = &[
+    (
+        "### 9.2",
+        "model mix(K) {\n",
+        "    plate rows {
+        z ~ Categorical(pi)
+        x ~ Normal(mu[z], sigma[z])
+        y ~ MvNormal([0, 0], S[z])
+        b ~ Bernoulli(theta)
+    }
+}
+let m = mix(2)
+let d = sample(m.with(pi = [0.5, 0.5], mu = [0, 3], sigma = [1, 1], S = [eye(2), eye(2)], theta = 0.3), 200, seed = 1)
+let f = fit(m, d, seed = 1)
+assert close(f.logpost, f.loglik + logprior(f))
+",
+    ),
+    (
     "### 9.1",
     "model m {
     param pi : simplex[2] = [0.4, 0.6]
@@ -71,12 +89,13 @@ pub const SPEC_CONTEXT: &[(&str, &str)] = &[(
 }
 let d = table(x0 = [0.5, 1.5, 2.5])
 ",
-)];
+    "",
+    ),
+];
 
 /// Sections of LANGUAGE.md's second edition whose programs do not run yet, each with the open
 /// issue that brings it. An entry leaves this list when its issue lands.
 pub const SPEC_PENDING: &[&str] = &[
-    "### 9.2", // issue 21: priors and MAP-EM
     "### 9.3", // issue 21: standard errors
     "### 9.4", // issue 22: chains
 ];
