@@ -299,6 +299,27 @@ pub const BUILTINS: &[Builtin] = &[
         "loglik(model, data, weights = w): total log-likelihood",
     ),
     f(
+        "stderr",
+        2,
+        2,
+        NONE,
+        "stderr(f, d): standard errors of a fit's estimates, from the exact observed information",
+    ),
+    f(
+        "confint",
+        2,
+        2,
+        &["level"],
+        "confint(f, d, level = 0.95): Wald intervals of a fit's estimates, [lower, upper] per entry",
+    ),
+    f(
+        "summary",
+        2,
+        2,
+        &["level"],
+        "summary(f, d, level = 0.95): a table of each estimate with its standard error and interval",
+    ),
+    f(
         "logprior",
         1,
         1,

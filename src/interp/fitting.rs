@@ -338,6 +338,90 @@ impl Reporter {
     }
 }
 
+/// R's `summary` of a fit as a dataset: one row per free entry of each learned parameter (a
+/// covariance's lower triangle, a diagonal's variances, an `iso`'s one variance) with its
+/// estimate, standard error and Wald interval at `level`.
+fn summary_table(model: &Model, se: &[Array], z: f64, level: f64) -> crate::interp::data::Dataset {
+    use crate::interp::data::Cells;
+    use crate::model::ParamType;
+    let (mut names, mut est, mut err, mut lo, mut hi) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (p, se) in model.params.iter().zip(se) {
+        let Some(value) = &p.value else { continue };
+        if se.data().iter().all(|&e| e == 0.0) {
+            continue; // held fixed, or read by no distribution
+        }
+        let shape = p.shape();
+        for (k, (&x, &e)) in value.data().iter().zip(se.data()).enumerate() {
+            let idx = crate::array::unravel(k, &shape);
+            let free = match p.ty {
+                ParamType::Cov(_) => idx[idx.len() - 1] <= idx[idx.len() - 2],
+                ParamType::Diag(_) => idx[idx.len() - 1] == idx[idx.len() - 2],
+                ParamType::Iso(_) => idx[idx.len() - 1] == 0 && idx[idx.len() - 2] == 0,
+                _ => true,
+            };
+            if !free {
+                continue;
+            }
+            let at: Vec<String> = idx.iter().map(|i| i.to_string()).collect();
+            names.push(Some(
+                if at.is_empty() {
+                    p.name.clone()
+                } else {
+                    format!("{}[{}]", p.name, at.join(", "))
+                }
+                .into(),
+            ));
+            let [l, h] = wald(p.ty, x, e, z);
+            est.push(x);
+            err.push(e);
+            lo.push(l);
+            hi.push(h);
+        }
+    }
+    let pct = crate::array::format_number(level * 100.0);
+    crate::interp::data::Dataset::from_named(vec![
+        ("parameter".into(), Cells::Text(names)),
+        ("estimate".into(), Cells::Num(Array::vector(est))),
+        ("std_error".into(), Cells::Num(Array::vector(err))),
+        (format!("lower_{pct}"), Cells::Num(Array::vector(lo))),
+        (format!("upper_{pct}"), Cells::Num(Array::vector(hi))),
+    ])
+    .expect("columns of one length")
+}
+
+/// The Wald interval `[lower, upper]` of an estimate `x` with standard error `se` and normal
+/// quantile `z`: on the log scale for a `positive`, the logit scale for a `prob`, else on the
+/// natural scale (section 9.3).
+fn wald(ty: crate::model::ParamType, x: f64, se: f64, z: f64) -> [f64; 2] {
+    use crate::model::ParamType;
+    if se == 0.0 {
+        // Held fixed, or not learned: no uncertainty.
+        return [x, x];
+    }
+    if se.is_infinite() {
+        // Not determined by the data: the whole range of the parameter.
+        return match ty {
+            ParamType::Positive => [0.0, f64::INFINITY],
+            ParamType::Prob => [0.0, 1.0],
+            _ => [f64::NEG_INFINITY, f64::INFINITY],
+        };
+    }
+    match ty {
+        ParamType::Positive => {
+            let h = z * se / x;
+            [x * (-h).exp(), x * h.exp()]
+        }
+        ParamType::Prob => {
+            let logit = (x / (1.0 - x)).ln();
+            let h = z * se / (x * (1.0 - x));
+            let back = |t: f64| 1.0 / (1.0 + (-t).exp());
+            [back(logit - h), back(logit + h)]
+        }
+        _ => [x - z * se, x + z * se],
+    }
+}
+
 /// Whether a fit of `model` with `opts` maximises the log posterior: some parameter has a
 /// prior, and `priors = false` did not turn them off.
 pub fn uses_priors(model: &Model, opts: &em::Options) -> bool {
@@ -461,6 +545,7 @@ impl Interp {
                 converged: f.converged,
                 trace: f.trace,
                 fixed: setup.fixed.clone(),
+                priors: uses_priors(model, &opts),
                 weights: setup.weights.clone().map(Rc::new),
             }),
         })
@@ -492,6 +577,112 @@ impl Interp {
             }
             Err(crate::interp::bind::ImputeError::Infer(e)) => Err(infer_diag(e, a.span)),
         }
+    }
+
+    /// `stderr(f, d)` and `confint(f, d, level = 0.95)` (section 9.3): standard errors from the
+    /// exact observed information at the fitted values, and Wald intervals from them.
+    pub(super) fn uncertainty_builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
+        let mv = a.model(0)?;
+        let data = a.data(1)?;
+        let Some(f) = &mv.fit else {
+            return Err(a
+                .error(
+                    0,
+                    format!(
+                        "`{}` was not fitted; standard errors belong to a fit's estimates",
+                        mv.model.name
+                    ),
+                )
+                .help(format!(
+                    "fit it first: {}(fit({}, data), data)",
+                    a.b.name, mv.model.name
+                )));
+        };
+        let level = match a.opt("level") {
+            None => 0.95,
+            Some((v, s)) => {
+                let x = numeric(v, s, "level")?.as_scalar().unwrap_or(f64::NAN);
+                if !(x > 0.0 && x < 1.0) {
+                    return Err(bad(
+                        format!(
+                            "level must be between 0 and 1, got {}",
+                            crate::array::format_number(x)
+                        ),
+                        s,
+                        "write level = 0.95 for 95% intervals",
+                    ));
+                }
+                x
+            }
+        };
+        let weights = match &f.weights {
+            Some(w) if w.len() == data.rows => Some(w.to_vec()),
+            Some(w) => {
+                return Err(Diag::error(
+                    format!(
+                        "`{}` was fitted with weights for {} rows, but these data have {}",
+                        mv.model.name,
+                        w.len(),
+                        data.rows
+                    ),
+                    a.at(1),
+                )
+                .help("give the data it was fitted to"));
+            }
+            None => None,
+        };
+        let bound = bind(&mv.model, &data, weights)
+            .map_err(|e| Diag::error(e.to_string(), a.at(1)).help(e.help()))?;
+        let fixed = fixed_params(&mv.model, &f.fixed)
+            .map_err(|(what, help)| Diag::error(what, a.span).help(help))?;
+        let errors = em::info::stderr(&mv.model, &bound, &fixed, f.priors)
+            .map_err(|e| fit_diag(e, a.span))?;
+        for w in &errors.warnings {
+            self.warn(Diag::warning(
+                format!("{} of `{}`: {w}", a.b.name, mv.model.name),
+                a.span,
+            ));
+        }
+        let z = crate::infer::numeric::normal_quantile(0.5 + level / 2.0);
+        if a.b.name == "summary" {
+            return Ok(Value::Data(Rc::new(summary_table(
+                &mv.model, &errors.se, z, level,
+            ))));
+        }
+        let fields = mv
+            .model
+            .params
+            .iter()
+            .zip(errors.se)
+            .map(|(p, se)| {
+                if a.b.name == "stderr" {
+                    return (p.name.clone(), se);
+                }
+                let value = p.value.clone().unwrap_or_else(|| se.map(|_| f64::NAN));
+                let mut shape = p.shape();
+                shape.push(2);
+                let bounds = value
+                    .data()
+                    .iter()
+                    .zip(se.data())
+                    .flat_map(|(&x, &e)| wald(p.ty, x, e, z))
+                    .collect();
+                (p.name.clone(), Array::from_vec(shape, bounds))
+            })
+            .collect();
+        let what = if a.b.name == "stderr" {
+            format!("standard errors of `{}`", mv.model.name)
+        } else {
+            format!(
+                "{}% intervals of `{}`",
+                crate::array::format_number(level * 100.0),
+                mv.model.name
+            )
+        };
+        Ok(Value::Record(Rc::new(super::value::Record {
+            what,
+            fields,
+        })))
     }
 
     /// `loglik`, `bic` and `aic` of a model on a dataset.

@@ -1076,6 +1076,19 @@ fn field_of(v: &Value, field: &ast::Ident, span: Span) -> Result<Value, Diag> {
                 }
             }
         }
+        Value::Record(r) => match r.fields.iter().find(|(name, _)| name == n) {
+            Some((_, a)) => Ok(Value::Num(a.clone())),
+            None => {
+                let names: Vec<&str> = r.fields.iter().map(|(n, _)| n.as_str()).collect();
+                Err(
+                    Diag::error(format!("the {} have no field `{n}`", r.what), field.span).help(
+                        suggest(n, names.iter().copied())
+                            .map(|s| format!("did you mean `{s}`?"))
+                            .unwrap_or_else(|| format!("its fields are {}", names.join(", "))),
+                    ),
+                )
+            }
+        },
         Value::Data(d) => match d.get(n) {
             Ok(data::Cells::Num(a)) => Ok(Value::Num(a)),
             Ok(data::Cells::Text(t)) => Ok(Value::Text(

@@ -33,6 +33,16 @@ pub enum Value {
     Template(Rc<Template>),
     /// A chart or a plate diagram for the screen.
     Picture(Rc<Picture>),
+    /// Named arrays, one per parameter: what `stderr` and `confint` return (section 9.3).
+    Record(Rc<Record>),
+}
+
+/// Named arrays, read as fields (`se.mu`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Record {
+    /// What the record holds, for messages: "standard errors of `f`".
+    pub what: String,
+    pub fields: Vec<(String, Array)>,
 }
 
 /// What `plot(...)` and `graph(m)` return when no file is named: a chart or a plate diagram
@@ -117,6 +127,9 @@ pub struct FitInfo {
     pub trace: Vec<f64>,
     /// The parameters held at their values.
     pub fixed: Vec<String>,
+    /// Whether the fit maximised the log posterior (its model has priors, and `priors =
+    /// false` did not turn them off).
+    pub priors: bool,
     /// The row weights, if the fit used them (`loglik`, `bic` and `aic` apply them).
     pub weights: Option<Rc<Vec<f64>>>,
 }
@@ -293,6 +306,7 @@ impl Value {
                 Drawing::Chart { .. } => "a chart".into(),
                 Drawing::Diagram(_) => "a plate diagram".into(),
             },
+            Value::Record(r) => format!("a record ({})", r.what),
         }
     }
 
@@ -324,6 +338,15 @@ impl fmt::Display for Value {
             Value::Model(m) => f.write_str(super::source::model_source(&m.model).trim_end()),
             Value::Template(t) => f.write_str(&t.text),
             Value::Picture(p) => f.write_str(&p.text),
+            Value::Record(r) => {
+                for (i, (name, a)) in r.fields.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("\n")?;
+                    }
+                    write!(f, "{name}: {a}")?;
+                }
+                Ok(())
+            }
         }
     }
 }

@@ -28,3 +28,4 @@ mod run;
 mod sampling;
 mod spec;
 mod ui;
+mod uncertainty;

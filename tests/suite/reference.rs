@@ -14,6 +14,9 @@
 //!   `em_priors.gmm` (every kind of prior: Dirichlet on a simplex and on rows of simplexes,
 //!   Beta, Normal on real and vector means, InvGamma on an sd, a diagonal and a spherical
 //!   covariance, InvWishart on full and tied covariances);
+//! - `tests/reference/stderr.py` writes `stderr.expected` for the standard errors of
+//!   `stderr.gmm` (a central finite-difference Hessian of the marginal log-likelihood or log
+//!   posterior in NumPy, the delta method, simplex errors from either free coordinate);
 //!
 //! Each test runs the script through the binary and compares every printed value.
 
@@ -134,6 +137,20 @@ fn map_em_matches_numpy() {
         "tests/reference/em_priors.gmm",
         "tests/reference/em_priors.expected",
         EM_TOL,
+    );
+}
+
+/// Relative tolerance for standard errors: the reference differentiates the log-likelihood
+/// twice by central differences (step 1e-4 of each coordinate's scale), which is accurate to
+/// about 1e-6 here; the issue asks for 1e-4.
+const SE_TOL: f64 = 1e-4;
+
+#[test]
+fn standard_errors_match_finite_differences() {
+    compare(
+        "tests/reference/stderr.gmm",
+        "tests/reference/stderr.expected",
+        SE_TOL,
     );
 }
 

@@ -3,6 +3,7 @@
 //! (`stats`), the M-step applies each parameter's closed-form update (`mstep`), and this module
 //! runs the iterations, restarts and sieving of section 6.
 
+pub mod info;
 pub mod init;
 pub mod kmeans;
 pub mod mstep;
@@ -61,6 +62,9 @@ pub enum FitError {
     /// the last whole iteration (the best run so far, with restarts), when there was one.
     #[error("the fit was interrupted")]
     Interrupted { partial: Option<Box<Fitted>> },
+    /// Standard errors that are not computed for this model or fit.
+    #[error("{why}")]
+    Uncertainty { why: String, help: String },
     /// Inference failed.
     #[error(transparent)]
     Infer(#[from] InferError),
@@ -98,6 +102,7 @@ impl FitError {
                 "rescale `{var}` (divide it by a power of ten) before fitting; the fit's answers scale with it"
             )),
             FitError::Infer(e) => e.help(),
+            FitError::Uncertainty { help, .. } => Some(help.clone()),
             _ => None,
         }
     }
