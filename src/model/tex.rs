@@ -11,6 +11,7 @@
 //! a fixed plate's index is its own name, up to its size.
 
 use super::expr::{BinOp, Expr, Index, MathFn, UnOp};
+use super::prior::Prior;
 use super::{Dist, Model, ParamType, PlateId, PlateSize, Support, VarId};
 use crate::array::format_number;
 
@@ -71,18 +72,28 @@ fn is_greek(name: &str) -> bool {
 
 /// The joint distribution of `model` with its parameters, in `notation`:
 /// `p(z, x \mid \pi, \mu, \sigma) = \prod_{n=1}^{N} \mathrm{Cat}(z_n \mid \pi)\,\mathcal{N}(x_n \mid \mu_{z_n}, \sigma_{z_n})`.
+/// A parameter with a prior (section 9.2) is random: it joins the variables on the left, and
+/// its prior is a factor before the data's: `\mathrm{Dir}(\pi \mid 2)\,\prod_{k=1}^{2}
+/// \mathcal{N}(\mu_k \mid 0, 10)\,…`.
 pub fn joint(model: &Model, notation: Notation) -> String {
     let w = Writer::new(model, notation);
-    let vars: Vec<String> = (0..model.vars.len()).map(|v| w.var_bare(v)).collect();
-    let params: Vec<String> = (0..model.params.len())
-        .map(|p| w.param_name(p).render(notation))
+    let mut vars: Vec<String> = (0..model.vars.len()).map(|v| w.var_bare(v)).collect();
+    let (random, given): (Vec<usize>, Vec<usize>) =
+        (0..model.params.len()).partition(|&p| model.params[p].prior.is_some());
+    vars.extend(random.iter().map(|&p| w.param_name(p).render(notation)));
+    let params: Vec<String> = given
+        .iter()
+        .map(|&p| w.param_name(p).render(notation))
         .collect();
     let lhs = if params.is_empty() {
         format!("p({})", vars.join(", "))
     } else {
         format!("p({} {} {})", vars.join(", "), w.mid(), params.join(", "))
     };
-    format!("{lhs} = {}", w.scope(None))
+    let mut factors: Vec<String> = random.iter().map(|&p| w.prior(p)).collect();
+    factors.push(w.scope(None));
+    let sep = if w.latex() { "\\," } else { " · " };
+    format!("{lhs} = {}", factors.join(sep))
 }
 
 /// A name with its subscripts, rendered once its indices are all known.
@@ -317,6 +328,143 @@ impl<'a> Writer<'a> {
             Notation::Unicode => match (subscript(&format!("{i}=1")), superscript(bound)) {
                 (Some(sub), Some(sup)) => format!("∏{sub}{sup}"),
                 _ => format!("∏({i} = 1…{bound})"),
+            },
+        }
+    }
+
+    /// Index letters for a parameter's dimensions that read as none of the model's names or
+    /// plate indices.
+    fn letters(&self, count: usize) -> Vec<String> {
+        let taken = |c: &str| {
+            let m = self.model;
+            (m.plates.iter().map(|p| p.name.as_str()))
+                .chain(m.vars.iter().map(|v| v.name.as_str()))
+                .chain(m.params.iter().map(|p| p.name.as_str()))
+                .chain(m.consts.iter().map(|c| c.name.as_str()))
+                .chain(self.index.iter().map(|(i, _)| i.as_str()))
+                .any(|n| n == c)
+        };
+        ["k", "j", "l", "m", "q", "r", "s", "u"]
+            .into_iter()
+            .filter(|c| !taken(c))
+            .take(count)
+            .map(String::from)
+            .collect()
+    }
+
+    /// A parameter's prior factor, under products over its dimensions (and a vector's
+    /// entries, a diagonal's variances).
+    fn prior(&self, p: usize) -> String {
+        let param = &self.model.params[p];
+        let prior = param.prior.as_ref().expect("a parameter with a prior");
+        let inner = match (prior, param.ty) {
+            (Prior::Normal { .. }, ParamType::Vector(n))
+            | (Prior::InvGamma { .. }, ParamType::Diag(n)) => Some(n),
+            _ => None,
+        };
+        let letters = self.letters(param.dims.len() + usize::from(inner.is_some()));
+        let mut name = self.ident(&param.name, false);
+        let mut products = String::new();
+        for (i, &d) in param.dims.iter().enumerate() {
+            let k = &letters[i.min(letters.len().saturating_sub(1))];
+            name.subs.push(k.clone());
+            products.push_str(&self.product_over(k, &d.to_string()));
+        }
+        if let Some(n) = inner {
+            let j = letters.last().cloned().unwrap_or_else(|| "j".into());
+            // A diagonal's variance is its (j, j) entry.
+            name.subs.push(match prior {
+                Prior::InvGamma { .. } => format!("{j}{j}"),
+                _ => j.clone(),
+            });
+            products.push_str(&self.product_over(&j, &n.to_string()));
+        } else if let (Prior::InvGamma { .. }, ParamType::Iso(_)) = (prior, param.ty) {
+            name.subs.push("11".into());
+        }
+        let value = name.render(self.notation);
+        let square = |v: String| match self.notation {
+            Notation::Latex => format!("{v}^{{2}}"),
+            Notation::Unicode => format!("{v}²"),
+        };
+        let family = |latex: &str, plain: &str| match self.notation {
+            Notation::Latex => latex.to_string(),
+            Notation::Unicode => plain.to_string(),
+        };
+        let (head, value, args) = match prior {
+            Prior::Dirichlet { alpha } => {
+                let a = if alpha.windows(2).all(|w| w[0] == w[1]) {
+                    self.number(alpha[0])
+                } else {
+                    let items: Vec<String> = alpha.iter().map(|&x| self.number(x)).collect();
+                    format!("({})", items.join(", "))
+                };
+                (family("\\mathrm{Dir}", "Dir"), value, vec![a])
+            }
+            Prior::Beta { a, b } => (
+                family("\\mathrm{Beta}", "Beta"),
+                value,
+                vec![self.number(*a), self.number(*b)],
+            ),
+            Prior::Normal { mean, sd } => (
+                family("\\mathcal{N}", "N"),
+                value,
+                vec![self.number(*mean), self.number(*sd)],
+            ),
+            Prior::InvGamma { a, b } => {
+                let v = if param.ty == ParamType::Positive {
+                    square(value)
+                } else {
+                    value
+                };
+                (
+                    family("\\mathrm{InvGamma}", "InvGamma"),
+                    v,
+                    vec![self.number(*a), self.number(*b)],
+                )
+            }
+            Prior::InvWishart { nu, psi } => {
+                let n = (psi.len() as f64).sqrt().round() as usize;
+                let rows: Vec<Vec<String>> = psi
+                    .chunks(n)
+                    .map(|r| r.iter().map(|&x| self.number(x)).collect())
+                    .collect();
+                let matrix = match self.notation {
+                    Notation::Latex => format!(
+                        "\\begin{{pmatrix}} {} \\end{{pmatrix}}",
+                        rows.iter()
+                            .map(|r| r.join(" & "))
+                            .collect::<Vec<_>>()
+                            .join(" \\\\ ")
+                    ),
+                    Notation::Unicode => format!(
+                        "[{}]",
+                        rows.iter()
+                            .map(|r| format!("[{}]", r.join(", ")))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                (
+                    family("\\mathcal{W}^{-1}", "W⁻¹"),
+                    value,
+                    vec![self.number(*nu), matrix],
+                )
+            }
+        };
+        format!(
+            "{products}{head}({value} {} {})",
+            self.mid(),
+            args.join(", ")
+        )
+    }
+
+    /// `\prod_{k=1}^{K} `, or `∏ₖ₌₁ᴷ `, over the index `i` up to `bound`.
+    fn product_over(&self, i: &str, bound: &str) -> String {
+        match self.notation {
+            Notation::Latex => format!("\\prod_{{{i}=1}}^{{{bound}}} "),
+            Notation::Unicode => match (subscript(&format!("{i}=1")), superscript(bound)) {
+                (Some(sub), Some(sup)) => format!("∏{sub}{sup} "),
+                _ => format!("∏({i} = 1…{bound}) "),
             },
         }
     }

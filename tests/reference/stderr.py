@@ -6,7 +6,8 @@ in free coordinates, inverts its negative, and maps it to the parameters' entrie
 method: a simplex's free coordinates are all its entries but one (the left-out entry is one
 minus the others), a covariance's its lower triangle, a `positive` sd itself. The simplex
 entries' errors are computed twice, leaving out the last entry and leaving out the first, and
-the script stops unless the two agree: they do not depend on the choice.
+the script stops unless they agree (to the 1e-4 of the finite differences): they do not
+depend on the choice. A K = 3 case leaves out each of the three entries in turn.
 
     python3 tests/reference/stderr.py
 
@@ -143,6 +144,44 @@ se = delta_se(V, J)
 emit("map_pi", se[0:2])
 emit("map_mu", se[2:4])
 emit("map_sigma", se[4:6])
+
+# ---- K = 3: the simplex's free coordinates left out in each of three ways --------------------
+x3 = read(os.path.join(EXAMPLES, "lecture_blobs2d.csv"))[:, 0]
+
+
+def em_k3(pi, mu, sd, iters):
+    for _ in range(iters):
+        lj = np.log(pi) + norm.logpdf(x3[:, None], mu, sd)
+        r = np.exp(lj - logsumexp(lj, axis=1, keepdims=True))
+        nk = r.sum(axis=0)
+        pi, mu = nk / len(x3), (r * x3[:, None]).sum(axis=0) / nk
+        sd = np.sqrt((r * (x3[:, None] - mu) ** 2).sum(axis=0) / nk)
+    return pi, mu, sd
+
+
+pi, mu, sd = em_k3(np.array([0.3, 0.3, 0.4]), np.array([-4.0, 0.0, 3.0]), np.ones(3), 20000)
+ses = []
+for left_out in range(3):
+    keep = [k for k in range(3) if k != left_out]
+    theta = np.concatenate([pi[keep], mu, sd])
+
+    def f(t, keep=keep, left_out=left_out):
+        p = np.zeros(3)
+        p[keep] = t[0:2]
+        p[left_out] = 1 - t[0:2].sum()
+        return logsumexp(np.log(p) + norm.logpdf(x3[:, None], t[2:5], t[5:8]), axis=1).sum()
+
+    V = np.linalg.inv(-fd_hessian(f, theta, np.maximum(np.abs(theta), 0.1)))
+    J = np.zeros((9, 8))
+    for j, k in enumerate(keep):
+        J[k, j] = 1
+    J[left_out, 0:2] = -1
+    J[3:, 2:] = np.eye(6)
+    ses.append(delta_se(V, J))
+assert all(np.allclose(ses[0], s, rtol=1e-4) for s in ses), ses
+emit("k3_pi", ses[0][0:3])
+emit("k3_mu", ses[0][3:6])
+emit("k3_sigma", ses[0][6:9])
 
 # ---- 2-D, K = 2 on the lecture's blobs: full and diagonal covariances -------------------------
 X = read(os.path.join(EXAMPLES, "lecture_blobs2d.csv"))

@@ -8,11 +8,13 @@ use crate::common;
 
 use std::path::Path;
 
-/// Every model an example declares, as `--model` names it: a template with 2 for each
-/// argument (`mix(2)`). Read off the source's `model` lines, not through gmm.
+/// Every model an example declares, and the models of `tests/reference/em_priors.gmm` (every
+/// kind of prior), as `--model` names it: a template with 2 for each argument (`mix(2)`). Read
+/// off the source's `model` lines, not through gmm.
 fn example_models() -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for f in common::gmm_files("examples") {
+    let priors = common::root().join("tests/reference/em_priors.gmm");
+    for f in common::gmm_files("examples").into_iter().chain([priors]) {
         let rel = f
             .strip_prefix(common::root())
             .unwrap()
@@ -127,6 +129,39 @@ fn the_lecture_writes_the_joint_so() {
     assert!(
         day.contains(r"\prod_{i=1}^{I}") && day.contains(r"\mathrm{Bern}(N_i \mid \mathrm{pN})"),
         "{day}"
+    );
+}
+
+/// A parameter with a prior is random: it joins the left-hand side, and its prior is a factor
+/// (section 9.2).
+#[test]
+fn priors_are_factors_of_the_joint() {
+    let smooth = stdout(&["tex", "examples/priors.gmm", "--model", "smooth"]);
+    assert_eq!(
+        smooth.trim_end(),
+        r"p(z, x, \pi, \mu, \sigma) = \mathrm{Dir}(\pi \mid 2)\,\prod_{k=1}^{3} \mathcal{N}(\mu_k \mid 20, 10)\,\prod_{k=1}^{3} \mathrm{InvGamma}(\sigma_k^{2} \mid 2, 1)\,\prod_{n=1}^{N} \mathrm{Cat}(z_n \mid \pi)\,\mathcal{N}(x_n \mid \mu_{z_n}, \sigma_{z_n})"
+    );
+    let full = stdout(&[
+        "tex",
+        "tests/reference/em_priors.gmm",
+        "--model",
+        "full",
+        "--unicode",
+    ]);
+    assert!(
+        full.contains("W⁻¹(Sₖ | 4, [[0.5, 0], [0, 0.5]])") && full.contains("∏ⱼ₌₁² N(μₖⱼ | 0, 5)"),
+        "{full}"
+    );
+    // sigma has no prior: it stays a parameter, after the bar.
+    let features = stdout(&[
+        "tex",
+        "tests/reference/em_priors.gmm",
+        "--model",
+        "features",
+    ]);
+    assert!(
+        features.starts_with(r"p(z, c, b, x, \pi, \theta, q, \mu \mid \sigma) = "),
+        "{features}"
     );
 }
 
