@@ -303,12 +303,7 @@ impl Ctx<'_> {
         obs: &[Option<Observed>],
     ) -> Result<Distribution, InferError> {
         let model = self.model;
-        let name = &model.vars[x].name;
-        if Layout::of(model, x).inst > 1 {
-            return Err(InferError::Query(format!(
-                "`{name}` is inside a fixed-size plate; give it a value, or ask about one of its parents"
-            )));
-        }
+        one_per_copy(model, x)?;
         let parents = &model.vars[x].parents;
         if self.copies.explicit {
             return self.per_copy_distribution(x, obs);
@@ -412,11 +407,7 @@ impl Ctx<'_> {
     ) -> Result<Distribution, InferError> {
         let model = self.model;
         let name = &model.vars[x].name;
-        if Layout::of(model, x).inst > 1 {
-            return Err(InferError::Query(format!(
-                "`{name}` is inside a fixed-size plate; give it a value, or ask about one of its parents"
-            )));
-        }
+        one_per_copy(model, x)?;
         let n = if self.copies.explicit {
             self.copies.n
         } else {
@@ -621,6 +612,18 @@ pub(super) fn conditional(
         .flat_map(|&a| pos.iter().map(|&b| g.cov[a * h + b]).collect::<Vec<_>>())
         .collect();
     Ok((mean, cov))
+}
+
+/// A continuous target without a value must have one instance per copy: its answer is one
+/// distribution per copy.
+fn one_per_copy(model: &Model, x: VarId) -> Result<(), InferError> {
+    if Layout::of(model, x).inst > 1 {
+        return Err(InferError::Query(format!(
+            "`{}` is inside a fixed-size plate; give it a value, or ask about one of its parents",
+            model.vars[x].name
+        )));
+    }
+    Ok(())
 }
 
 /// A batch of Normal or MvNormal members of shape `batch` (row-major over `comps`).

@@ -390,6 +390,29 @@ fn summary_table(model: &Model, se: &[Array], z: f64, level: f64) -> crate::inte
     .expect("columns of one length")
 }
 
+/// The row weights `mv` was fitted with, for data of `rows` rows (`None` without weights); an
+/// error at `at` with `help` when the rows differ in number.
+fn fitted_weights(
+    mv: &ModelValue,
+    rows: usize,
+    at: Span,
+    help: &str,
+) -> Result<Option<Vec<f64>>, Diag> {
+    match mv.fit.as_ref().and_then(|f| f.weights.as_ref()) {
+        Some(w) if w.len() == rows => Ok(Some(w.to_vec())),
+        Some(w) => Err(Diag::error(
+            format!(
+                "`{}` was fitted with weights for {} rows, but these data have {rows}",
+                mv.model.name,
+                w.len(),
+            ),
+            at,
+        )
+        .help(help)),
+        None => Ok(None),
+    }
+}
+
 /// The Wald interval `[lower, upper]` of an estimate `x` with standard error `se` and normal
 /// quantile `z`: on the log scale for a `positive`, the logit scale for a `prob`, else on the
 /// natural scale (section 9.3).
@@ -615,22 +638,7 @@ impl Interp {
                 x
             }
         };
-        let weights = match &f.weights {
-            Some(w) if w.len() == data.rows => Some(w.to_vec()),
-            Some(w) => {
-                return Err(Diag::error(
-                    format!(
-                        "`{}` was fitted with weights for {} rows, but these data have {}",
-                        mv.model.name,
-                        w.len(),
-                        data.rows
-                    ),
-                    a.at(1),
-                )
-                .help("give the data it was fitted to"));
-            }
-            None => None,
-        };
+        let weights = fitted_weights(&mv, data.rows, a.at(1), "give the data it was fitted to")?;
         let bound = bind(&mv.model, &data, weights)
             .map_err(|e| Diag::error(e.to_string(), a.at(1)).help(e.help()))?;
         let fixed = fixed_params(&mv.model, &f.fixed)
@@ -690,25 +698,14 @@ impl Interp {
         let mv = a.model(0)?;
         let data = a.data(1)?;
         // Explicit weights, else the ones the model was fitted with.
-        let w = match (
-            a.opt("weights"),
-            mv.fit.as_ref().and_then(|f| f.weights.as_ref()),
-        ) {
-            (Some((v, s)), _) => Some(weights(v, s, data.rows)?),
-            (None, Some(w)) if w.len() == data.rows => Some(w.to_vec()),
-            (None, Some(w)) => {
-                return Err(Diag::error(
-                    format!(
-                        "`{}` was fitted with weights for {} rows, but these data have {}",
-                        mv.model.name,
-                        w.len(),
-                        data.rows
-                    ),
-                    a.at(1),
-                )
-                .help("give weights = ... for these rows (ones(N) for none)"));
-            }
-            (None, None) => None,
+        let w = match a.opt("weights") {
+            Some((v, s)) => Some(weights(v, s, data.rows)?),
+            None => fitted_weights(
+                &mv,
+                data.rows,
+                a.at(1),
+                "give weights = ... for these rows (ones(N) for none)",
+            )?,
         };
         let bound = bind(&mv.model, &data, w)
             .map_err(|e| Diag::error(e.to_string(), a.at(1)).help(e.help()))?;

@@ -296,6 +296,11 @@ pub fn completion(doc: &Document, params: &Json) -> Result<Json, Failure> {
         for (f, detail) in fields(doc, text, a, owner) {
             items.push(item(&f, FIELD, &detail));
         }
+    } else if head.ends_with('~') && head.trim_start().starts_with("param") {
+        // A parameter's prior (section 9.2).
+        for p in crate::model::prior::FAMILIES {
+            items.push(item(p, CLASS, "a prior on the parameter"));
+        }
     } else if head.ends_with('~') {
         for f in Family::ALL {
             let summary = crate::builtins::lookup(f.name()).map_or("", |b| b.summary);

@@ -457,6 +457,7 @@ impl Session {
                     f.extend(["p(", "logp("].map(String::from));
                     f
                 }
+                Some(Value::Record(r)) => r.fields.iter().map(|(n, _)| n.clone()).collect(),
                 Some(Value::Data(d)) => {
                     let mut f: Vec<String> = Vec::new();
                     for c in d.names() {

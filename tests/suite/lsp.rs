@@ -344,9 +344,20 @@ fn hover_completion_definition_symbols_rename_and_fixes() {
         doc(URI, find(&typing, "w : \n", 4)),
     );
     assert!(labels(&r).contains(&"simplex".to_string()));
+    // After `~` in a parameter's declaration: the priors.
+    let typing = format!("{text}model m {{\n    param w : simplex[2] ~ \n}}\n");
+    s.change(URI, 5, &typing);
+    let r = s.request(
+        "textDocument/completion",
+        doc(URI, find(&typing, "] ~ \n", 4)),
+    );
+    assert_eq!(
+        labels(&r),
+        ["Dirichlet", "Beta", "Normal", "InvGamma", "InvWishart"]
+    );
 
     // Rename a parameter: its declaration, its uses in the model and `g.`-less uses stay.
-    s.change(URI, 5, &text);
+    s.change(URI, 6, &text);
     let r = s.request(
         "textDocument/rename",
         json!({ "textDocument": { "uri": URI }, "position": find(&text, "sigma[2]", 0), "newName": "sd" }),
@@ -363,7 +374,7 @@ fn hover_completion_definition_symbols_rename_and_fixes() {
     assert_eq!(edits[4]["range"]["start"], find(&text, "sigma, \"pi:\"", 0));
 
     // A quick fix from a diagnostic's suggestion.
-    s.change(URI, 6, BROKEN);
+    s.change(URI, 7, BROKEN);
     let r = s.request(
         "textDocument/codeAction",
         json!({ "textDocument": { "uri": URI },
