@@ -795,16 +795,25 @@ mod tests {
         let mut d = sample_rows(&m, 1000, &mut rng(3)).expect("samples");
         d.columns.retain(|c| c.name != "z");
         let mut r = rng(4);
-        if let Some(c) = d.columns.iter_mut().find(|c| c.name == "y")
-            && let crate::interp::data::ColumnData::Num(v) = &mut c.data
+        // Missing values of y, and entries of x missing on their own (rows by pattern).
+        for c in d
+            .columns
+            .iter_mut()
+            .filter(|c| c.name == "y" || c.name.starts_with("x["))
         {
-            v.iter_mut()
-                .filter(|_| uniform(&mut r) < 0.2)
-                .for_each(|x| *x = crate::array::NA);
+            if let crate::interp::data::ColumnData::Num(v) = &mut c.data {
+                v.iter_mut()
+                    .filter(|_| uniform(&mut r) < 0.2)
+                    .for_each(|x| *x = crate::array::NA);
+            }
         }
         let data = crate::interp::bind::bind(&m, &d, None).expect("binds");
         let cpds = tables(&m).expect("tables");
         let flat = Flat::compile(&m, &cpds, &data.obs).expect("flat");
+        assert!(
+            flat.terms.iter().any(|t| t.split.is_some()),
+            "x is split by pattern"
+        );
         let w: Vec<f64> = (0..1000).map(|i| f64::from(i % 5) * 0.5).collect();
         let run = |how: &dyn Fn(&mut [f64], &mut Stats)| {
             let mut out = vec![0.0; 1000];
