@@ -16,9 +16,9 @@
 //! for all lanes.
 
 use super::cpd::{Cpd, Layout, plate_size};
-use super::em::stats::Stats;
 use super::flat::Flat;
 use super::numeric::logsumexp;
+use super::stats::Stats;
 use super::{InferError, TooManyWhat, checked_count};
 use crate::array::unravel;
 use crate::model::{Model, PlateId, PlateSize, Support, VarId};

@@ -13,8 +13,8 @@
 //! test compares the two.
 
 use super::cpd::{Cpd, Layout, Local};
-use super::em::stats::Stats;
 use super::engine::{Observed, is_global};
+use super::stats::Stats;
 use super::vmath::{self, dot8, sum8};
 use crate::array::unravel;
 use crate::model::{Model, Support, VarId};

@@ -5,10 +5,10 @@
 
 use super::InferError;
 use super::cpd::{Layout, Local, tables};
-use super::em::Data;
 use super::engine::is_global;
 use super::numeric::logsumexp;
 use super::query::{Ctx, conditional, observed_in_copy};
+use super::stats::Data;
 use crate::array::unravel;
 use crate::model::{Model, Support, VarId};
 

@@ -11,6 +11,7 @@ pub mod impute;
 pub mod numeric;
 pub mod query;
 pub mod sample;
+pub mod stats;
 pub mod vmath;
 
 use crate::model::expr::EvalError;

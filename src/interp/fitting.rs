@@ -222,7 +222,7 @@ pub fn fixed_params(model: &Model, names: &[String]) -> Result<Vec<ParamId>, (St
 /// A note when the data give every discrete variable of the data plate in every row: the fit
 /// is then supervised (plain maximum likelihood, nothing latent), which is rarely meant when
 /// the data came from `sample`, which returns the latent columns too.
-pub fn supervised_note(model: &Model, data: &em::stats::Data) -> Option<String> {
+pub fn supervised_note(model: &Model, data: &em::Data) -> Option<String> {
     let observed: Vec<&str> = model
         .vars
         .iter()

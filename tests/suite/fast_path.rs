@@ -12,10 +12,10 @@
 
 use crate::common::model;
 use gmm::infer::cpd::tables;
-use gmm::infer::em::stats::Stats;
 use gmm::infer::engine::Engine;
 use gmm::infer::flat::Flat;
 use gmm::infer::numeric::{rng, uniform};
+use gmm::infer::stats::Stats;
 use gmm::interp::bind::bind;
 use gmm::interp::data::{Cells, ColumnData, Dataset, sample_rows};
 use gmm::model::Model;

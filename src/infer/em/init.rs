@@ -4,13 +4,14 @@
 //! continuous observations, else every latent value drawn uniformly.
 
 use super::FitError;
+use super::estep::estep;
 use super::kmeans::{Points, kmeans, random_partition};
 use super::mstep::{Report, mstep, shape_cov};
 use super::plan::{Plan, Role};
-use super::stats::{Data, estep};
 use crate::infer::cpd::{Layout, entry_instance, tables};
 use crate::infer::engine::{Observed, is_global};
 use crate::infer::numeric::{Rng, uniform};
+use crate::infer::stats::Data;
 use crate::model::{Model, Support, VarId};
 use nalgebra::DMatrix;
 

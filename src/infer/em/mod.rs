@@ -1,25 +1,26 @@
 //! Expectation-maximisation for any model of the language, driven by the IR: the E-step
-//! gathers expected sufficient statistics under the exact posterior of the discrete latents
-//! (`stats`), the M-step applies each parameter's closed-form update (`mstep`), and this module
-//! runs the iterations, restarts and sieving of section 6.
+//! gathers expected sufficient statistics ([`crate::infer::stats`]) under the exact posterior
+//! of the discrete latents (`estep`), the M-step applies each parameter's closed-form update
+//! (`mstep`), and this module runs the iterations, restarts and sieving of section 6;
+//! `info` gives the fitted parameters' standard errors.
 
+pub mod estep;
 pub mod info;
 pub mod init;
 pub mod kmeans;
 pub mod mstep;
 pub mod plan;
-pub mod stats;
 
 use super::InferError;
 use super::cpd::{Cpd, tables};
 use super::numeric::rng;
 use crate::array::format_number;
+pub use crate::infer::stats::Data;
 use crate::model::{Model, ParamId};
+use estep::{EStep, estep};
 use init::{Start, start};
 use mstep::{Learned, Report, mstep};
 use plan::{Plan, cell_name};
-pub use stats::Data;
-use stats::{EStep, estep};
 use thiserror::Error;
 
 /// Why a fit failed.

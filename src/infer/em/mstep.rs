@@ -6,9 +6,9 @@
 
 use super::FitError;
 use super::plan::{Plan, Role, cell_name};
-use super::stats::Stats;
 use crate::array::Array;
 use crate::infer::cpd::{Cpd, Local};
+use crate::infer::stats::Stats;
 use crate::model::prior::Prior;
 use crate::model::{Model, ParamId, ParamType, VarId};
 use nalgebra::{DMatrix, DVector};
