@@ -109,6 +109,20 @@ impl Observed {
     }
 }
 
+impl Observed {
+    /// Whether some row of this `dim`-vector misses some of its entries but not all: by the
+    /// patterns where they are found, else by a scan.
+    pub fn misses_part(&self, dim: usize) -> bool {
+        match self.patterns(dim) {
+            Some(p) => p.partial(),
+            None => self.data.chunks(dim.max(1)).any(|r| {
+                let missing = r.iter().filter(|x| x.is_nan()).count();
+                missing != 0 && missing != r.len()
+            }),
+        }
+    }
+}
+
 /// The patterns of observed entries of rows of a vector: bit i of a mask is set when entry i
 /// is observed.
 #[derive(Clone, Debug)]

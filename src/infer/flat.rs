@@ -201,10 +201,7 @@ impl<'a> Flat<'a> {
         for (v, o) in obs.iter().enumerate() {
             if let (Support::RealVector(d), Some(o)) = (model.vars[v].support, o)
                 && o.patterns(d).is_none()
-                && o.data.chunks(d).any(|c| {
-                    let missing = c.iter().filter(|x| x.is_nan()).count();
-                    missing != 0 && missing != d
-                })
+                && o.misses_part(d)
             {
                 return None;
             }

@@ -62,6 +62,7 @@ pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<
             row: r + 1,
             why,
         };
+        let global = is_global(model, v);
         let values = a.data();
         for r in 0..data.rows {
             let row = &values[r * per..(r + 1) * per];
@@ -92,9 +93,9 @@ pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<
             }
             // A vector in the data plate may miss some entries (they integrate out, section
             // 9.1); one drawn once for the whole data set is given whole or not at all.
-            for (i, inst) in row.chunks(lay.event).enumerate() {
+            for (i, inst) in row.chunks(lay.event).enumerate().filter(|_| global) {
                 let missing = inst.iter().filter(|x| x.is_nan()).count();
-                if is_global(model, v) && missing > 0 && missing < inst.len() {
+                if missing > 0 && missing < inst.len() {
                     let k = i * lay.event + inst.iter().position(|x| x.is_nan()).unwrap_or(0);
                     return Err(bad(
                         r,
@@ -107,7 +108,7 @@ pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<
                 }
             }
         }
-        if is_global(model, v) {
+        if global {
             // Drawn once for the whole data set: every row must agree.
             let first = (0..data.rows).find(|&r| !values[r * per].is_nan());
             let Some(f) = first else {

@@ -143,14 +143,52 @@ impl Terms {
     }
 }
 
+/// What a table entry's derivatives need, found once rather than per row: the learned cells
+/// it reads, and for an MvNormal its precision Σ⁻¹ and its covariance's coordinate directions.
+struct Reads {
+    slots: Vec<Slot>,
+    precision: Option<DMatrix<f64>>,
+    dirs: Vec<Vec<(usize, usize)>>,
+}
+
+impl Reads {
+    fn new(local: &Local, slots: Vec<Slot>) -> Reads {
+        let (precision, dirs) = match local {
+            Local::MvNormal(mvn) => {
+                let n = mvn.dim();
+                let cov = DMatrix::from_row_slice(n, n, &mvn.cov);
+                let precision = nalgebra::Cholesky::new(cov)
+                    .map(|c| c.inverse())
+                    .unwrap_or_else(|| DMatrix::zeros(n, n));
+                let dirs = slots
+                    .iter()
+                    .find_map(|s| match s.role {
+                        Role::Cov(ty) => Some(directions(ty)),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                (Some(precision), dirs)
+            }
+            _ => (None, Vec::new()),
+        };
+        Reads {
+            slots,
+            precision,
+            dirs,
+        }
+    }
+}
+
 /// What the rows need: the model's shape, its tables, and θ's coordinates.
 struct Setup<'a> {
     model: &'a Model,
     cpds: Vec<Cpd>,
-    /// Per (variable, entry): the learned cells its distribution reads.
-    slots: HashMap<(VarId, usize), Vec<Slot>>,
-    /// The enumerated discrete variables, their sizes, and each configuration's values.
-    latents: Vec<VarId>,
+    /// Per (variable, entry) that reads learned cells: what its derivatives need.
+    reads: HashMap<(VarId, usize), Reads>,
+    /// Per variable: its event size, and its position among the enumerated discrete variables.
+    dims: Vec<usize>,
+    latent_of: Vec<Option<usize>>,
+    /// Each configuration's values of the enumerated discrete variables.
     configs: Vec<Vec<usize>>,
     /// Per configuration, each variable's table entry.
     entries: Vec<Vec<usize>>,
@@ -266,10 +304,7 @@ fn stderr_inner(
         .collect();
     for (v, var) in model.vars.iter().enumerate() {
         if let (Support::RealVector(d), Some(o)) = (var.support, &data.obs[v])
-            && o.data.chunks(d).any(|r| {
-                let missing = r.iter().filter(|x| x.is_nan()).count();
-                missing != 0 && missing != d
-            })
+            && o.misses_part(d)
         {
             return Err(FitError::Uncertainty {
                 why: format!(
@@ -283,11 +318,20 @@ fn stderr_inner(
             });
         }
     }
+    let reads = slots
+        .into_iter()
+        .map(|((v, e), s)| ((v, e), Reads::new(&cpds[v].entries[e], s)))
+        .collect();
     let setup = Setup {
         model,
+        reads,
+        dims: (0..model.vars.len())
+            .map(|v| Layout::of(model, v).event)
+            .collect(),
+        latent_of: (0..model.vars.len())
+            .map(|v| latents.iter().position(|&l| l == v))
+            .collect(),
         cpds,
-        slots,
-        latents,
         configs,
         entries,
     };
@@ -366,19 +410,15 @@ impl Setup<'_> {
     /// gradient and Hessian added to `t`.
     fn config(&self, data: &Data, n: usize, c: usize, t: &mut Terms) -> f64 {
         let mut total = 0.0;
-        for (v, var) in self.model.vars.iter().enumerate() {
-            let dim = Layout::of(self.model, v).event;
+        let mut enumerated = [0.0];
+        for v in 0..self.model.vars.len() {
+            let dim = self.dims[v];
             let observed = data.obs[v].as_ref().map(|o| {
                 let at = if o.lanes == 1 { 0 } else { n };
                 &o.data[at * dim..(at + 1) * dim]
             });
-            let value: Vec<f64> = match (var.support, observed) {
-                (Support::Discrete(_), o) => {
-                    let i = self
-                        .latents
-                        .iter()
-                        .position(|&l| l == v)
-                        .expect("enumerated");
+            let value: &[f64] = match (self.latent_of[v], observed) {
+                (Some(i), o) => {
                     let x = self.configs[c][i] as f64;
                     if let Some(o) = o
                         && !o[0].is_nan()
@@ -386,16 +426,17 @@ impl Setup<'_> {
                     {
                         return f64::NEG_INFINITY;
                     }
-                    vec![x]
+                    enumerated[0] = x;
+                    &enumerated
                 }
-                (_, Some(o)) if !o[0].is_nan() => o.to_vec(),
+                (None, Some(o)) if !o[0].is_nan() => o,
                 _ => continue, // a missing continuous value integrates to 1
             };
             let e = self.entries[c][v];
             let local = &self.cpds[v].entries[e];
-            total += local.logp(&value);
-            if let Some(slots) = self.slots.get(&(v, e)) {
-                derivatives(local, &value, slots, t);
+            total += local.logp(value);
+            if let Some(reads) = self.reads.get(&(v, e)) {
+                derivatives(local, value, reads, t);
             }
         }
         total
@@ -403,8 +444,8 @@ impl Setup<'_> {
 }
 
 /// The gradient and Hessian of log p(x | local) in the coordinates of the cells `slots`.
-fn derivatives(local: &Local, x: &[f64], slots: &[Slot], t: &mut Terms) {
-    let slot = |role: fn(Role) -> bool| slots.iter().find(|s| role(s.role));
+fn derivatives(local: &Local, x: &[f64], reads: &Reads, t: &mut Terms) {
+    let slot = |role: fn(Role) -> bool| reads.slots.iter().find(|s| role(s.role));
     match local {
         Local::Categorical { p, .. } => {
             let Some(s) = slot(|r| r == Role::Probs) else {
@@ -460,12 +501,9 @@ fn derivatives(local: &Local, x: &[f64], slots: &[Slot], t: &mut Terms) {
         }
         Local::MvNormal(mvn) => {
             let n = mvn.dim();
-            let cov = DMatrix::from_row_slice(n, n, &mvn.cov);
-            let inv = nalgebra::Cholesky::new(cov.clone())
-                .map(|c| c.inverse())
-                .unwrap_or_else(|| DMatrix::zeros(n, n));
+            let inv = reads.precision.as_ref().expect("an MvNormal's precision");
             let d = nalgebra::DVector::from_iterator(n, (0..n).map(|i| x[i] - mvn.mean[i]));
-            let u = &inv * &d; // Σ⁻¹d
+            let u = inv * &d; // Σ⁻¹d
             let m = slot(|r| r == Role::Mean).map(|s| s.start);
             let cs = slot(|r| matches!(r, Role::Cov(_)));
             if let Some(m) = m {
@@ -477,12 +515,9 @@ fn derivatives(local: &Local, x: &[f64], slots: &[Slot], t: &mut Terms) {
                 }
             }
             if let Some(cs) = cs {
-                let Role::Cov(ty) = cs.role else {
-                    unreachable!("a covariance slot")
-                };
-                let dirs = directions(ty);
+                let dirs = &reads.dirs;
                 let dd = &d * d.transpose();
-                let (g, h) = logdet_trace(&inv, &dd, 1.0, &dirs);
+                let (g, h) = logdet_trace(inv, &dd, 1.0, dirs);
                 let k = dirs.len();
                 for a in 0..k {
                     t.grad.push((cs.start + a, g[a]));
