@@ -7,7 +7,7 @@ use super::InferError;
 use super::cpd::{Layout, Local, tables};
 use super::engine::is_global;
 use super::numeric::logsumexp;
-use super::query::{Ctx, conditional, observed_in_copy};
+use super::query::{Ctx, conditional};
 use super::stats::Data;
 use crate::array::unravel;
 use crate::model::{Model, Support, VarId};
@@ -105,9 +105,8 @@ fn fill_continuous(
         if i % 1024 == 0 && crate::interrupt::requested() {
             return Err(InferError::Interrupted);
         }
-        let mut lt = table[(i % per_row.max(1)) * k..(i % per_row.max(1) + 1) * k].to_vec();
-        observed_in_copy(&mut lt, parents, &radix, obs, i);
-        let den = logsumexp(&lt);
+        let lt = &table[(i % per_row.max(1)) * k..(i % per_row.max(1) + 1) * k];
+        let den = logsumexp(lt);
         let mut mean = vec![0.0; missing.len()];
         for (t, &l) in lt.iter().enumerate() {
             let w = if den == f64::NEG_INFINITY {

@@ -226,7 +226,27 @@ impl Ctx<'_> {
     /// log p(T = t, observations) for every joint value t of the free discrete targets
     /// `free`: rows × K table, one row per copy when the targets are in the data plate and
     /// copies are explicit, else one row.
+    /// A copy that observes a free target itself keeps its value: the other values are
+    /// impossible there (the runs below clamp a target in every copy at once).
     pub(super) fn posterior(
+        &self,
+        free: &[VarId],
+        obs: &[Option<Observed>],
+    ) -> Result<Vec<f64>, InferError> {
+        let mut table = self.clamped_posterior(free, obs)?;
+        if free.iter().all(|&v| obs[v].is_none()) {
+            return Ok(table);
+        }
+        let (radix, k) = target_radix(self.model, free)?;
+        for (i, row) in table.chunks_mut(k).enumerate() {
+            observed_in_copy(row, free, &radix, obs, i);
+        }
+        Ok(table)
+    }
+
+    /// [`posterior`](Self::posterior) with every copy's observations of the targets replaced
+    /// by the clamped value.
+    fn clamped_posterior(
         &self,
         free: &[VarId],
         obs: &[Option<Observed>],
@@ -463,9 +483,8 @@ impl Ctx<'_> {
             let rows = table.len() / k;
             let mut w = Vec::with_capacity(n * k);
             for i in 0..n {
-                let mut row = table[(i % rows) * k..(i % rows + 1) * k].to_vec();
-                observed_in_copy(&mut row, &free, &radix, obs, i);
-                let den = super::numeric::logsumexp(&row);
+                let row = &table[(i % rows) * k..(i % rows + 1) * k];
+                let den = super::numeric::logsumexp(row);
                 if den == f64::NEG_INFINITY {
                     return Err(zero_condition(given, model));
                 }
@@ -550,10 +569,8 @@ fn open_entries(name: &str, row: &[f64]) -> String {
 }
 
 /// Sets to −∞ the entries of `row` (log p(free = t, …) for each joint value t of the discrete
-/// variables `free`, radix `radix`) that disagree with the values copy `i` observes of them:
-/// the posterior clamps each target for every copy at once, so a copy's own observation of it
-/// is put back here.
-pub(super) fn observed_in_copy(
+/// variables `free`, radix `radix`) that disagree with the values copy `i` observes of them.
+fn observed_in_copy(
     row: &mut [f64],
     free: &[VarId],
     radix: &[usize],
