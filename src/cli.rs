@@ -624,7 +624,7 @@ fn cmd_fit(
         .map_err(|(what, help)| fail(Diag::error_nowhere(format!("--fixed: {what}")).help(help)))?;
     let bound = bind(&model, &data, weights).map_err(data_failure)?;
     let opts = &opts;
-    let posterior = crate::interp::uses_priors(&model, opts);
+    let posterior = opts.maximises_posterior(&model);
     let mut report = crate::interp::Reporter::new(&model.name, opts.restarts, how.verbose, true)
         .posterior(posterior);
     let mut progress = |p: Progress| {

@@ -445,12 +445,6 @@ fn wald(ty: crate::model::ParamType, x: f64, se: f64, z: f64) -> [f64; 2] {
     }
 }
 
-/// Whether a fit of `model` with `opts` maximises the log posterior: some parameter has a
-/// prior, and `priors = false` did not turn them off.
-pub fn uses_priors(model: &Model, opts: &em::Options) -> bool {
-    opts.priors && model.params.iter().any(|p| p.prior.is_some())
-}
-
 /// Checks row weights: finite, non-negative, not all zero.
 pub fn check_weights(w: &[f64]) -> Result<(), String> {
     if let Some((i, x)) = w
@@ -513,7 +507,7 @@ impl Interp {
         let bound = bind(model, data, setup.weights.clone())
             .map_err(|e| Diag::error(e.to_string(), data_span).help(e.help()))?;
         let mut report = Reporter::new(&model.name, opts.restarts, setup.verbose, self.interactive)
-            .posterior(uses_priors(model, &opts));
+            .posterior(opts.maximises_posterior(model));
         let mut progress = |p: Progress| {
             if let Some(line) = report.line(&p) {
                 self.progress(&line);
@@ -568,7 +562,7 @@ impl Interp {
                 converged: f.converged,
                 trace: f.trace,
                 fixed: setup.fixed.clone(),
-                priors: uses_priors(model, &opts),
+                priors: opts.maximises_posterior(model),
                 weights: setup.weights.clone().map(Rc::new),
             }),
         })

@@ -15,7 +15,7 @@ use crate::diag::{Diag, suggest};
 use crate::infer::{self, Answer, InferError};
 use crate::model::expr as ir;
 use crate::syntax::ast::{self, ExprKind, IndexItem, Span, StmtKind};
-pub use fitting::{Reporter, check_weights, fixed_params, supervised_note, uses_priors};
+pub use fitting::{Reporter, check_weights, fixed_params, supervised_note};
 use std::cell::RefCell;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -148,6 +148,14 @@ pub struct Options {
     pub priors: bool,
 }
 
+impl Options {
+    /// Whether a fit of `model` maximises the log posterior: some parameter has a prior, and
+    /// `priors` did not turn them off.
+    pub fn maximises_posterior(&self, model: &Model) -> bool {
+        self.priors && model.params.iter().any(|p| p.prior.is_some())
+    }
+}
+
 impl Default for Options {
     fn default() -> Options {
         Options {
@@ -215,14 +223,14 @@ struct Run {
 }
 
 impl Run {
-    fn begin(model: Model, start: Report, data: &Data, priors: bool) -> Result<Run, FitError> {
+    fn begin(model: Model, start: Report, data: &Data, opts: &Options) -> Result<Run, FitError> {
         let cpds = tables(&model)?;
         let current = estep(&model, &cpds, data, true)?;
         if current.loglik == f64::NEG_INFINITY || current.loglik.is_nan() {
             return Err(impossible("starting", &current));
         }
         Ok(Run {
-            logprior: log_prior(&model, priors),
+            logprior: log_prior(&model, opts),
             model,
             cpds,
             current,
@@ -267,7 +275,7 @@ impl Run {
         if !next.loglik.is_finite() {
             return Err(impossible("updated", &next));
         }
-        let logprior = log_prior(&model, opts.priors);
+        let logprior = log_prior(&model, opts);
         // The step is whole: only now does the run change, so a step cut short leaves it as
         // it was after the last one.
         for v in report.vanished {
@@ -463,7 +471,7 @@ fn fit_inner(
         let mut g = rng(opts.seed);
         g.set_stream(r as u64);
         let (m, empty) = start(model, &plan, data, how(r), &mut g, opts.reg, opts.priors)?;
-        Run::begin(m, empty, data, opts.priors)
+        Run::begin(m, empty, data, opts)
     };
     let mut advance = |run: &mut Run, r: usize, until: usize| -> Result<(), FitError> {
         while !run.done(until) {
@@ -579,10 +587,10 @@ fn check_observed(model: &Model, plan: &Plan, data: &Data) -> Result<(), FitErro
     Ok(())
 }
 
-/// The log prior of `model`'s values when `priors` count and some parameter has one.
-fn log_prior(model: &Model, priors: bool) -> Option<f64> {
-    let any = model.params.iter().any(|p| p.prior.is_some());
-    (priors && any).then(|| crate::model::prior::logprior(model))
+/// The log prior of `model`'s values when the fit maximises the log posterior.
+fn log_prior(model: &Model, opts: &Options) -> Option<f64> {
+    opts.maximises_posterior(model)
+        .then(|| crate::model::prior::logprior(model))
 }
 
 /// The observed-data log-likelihood of `data` under `model` (weighted, with weights).
