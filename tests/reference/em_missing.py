@@ -20,17 +20,9 @@ random; it stays once written) and em_missing.expected (`label<TAB>shape<TAB>val
 import os
 
 import numpy as np
+from refio import HERE, emit, read, write
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-out = []
-
-
-def emit(label, value):
-    a = np.asarray(value, dtype=float)
-    shape = "x".join(str(d) for d in a.shape) or "scalar"
-    out.append(f"{label}\t{shape}\t{' '.join(repr(float(v)) for v in a.ravel())}")
 
 
 def make_data(path):
@@ -47,15 +39,6 @@ def make_data(path):
         f.write("x[0],x[1],x[2]\n")
         for row in x:
             f.write(",".join("NA" if np.isnan(v) else repr(float(v)) for v in row) + "\n")
-
-
-def read(path):
-    rows = []
-    with open(path) as f:
-        next(f)
-        for line in f:
-            rows.append([np.nan if c == "NA" else float(c) for c in line.strip().split(",")])
-    return np.array(rows)
 
 
 def em(x, pi, mu, S, iters, kind):
@@ -135,5 +118,4 @@ for kind in ["full", "diag", "iso", "tied"]:
     emit(f"{kind}_loglik", trace[-1])
     emit(f"{kind}_trace", trace)
 
-with open(os.path.join(HERE, "em_missing.expected"), "w") as f:
-    f.write("\n".join(out) + "\n")
+write("em_missing.expected")

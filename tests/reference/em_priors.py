@@ -21,25 +21,9 @@ writes em_priors.expected beside itself (`label<TAB>shape<TAB>values`).
 import os
 
 import numpy as np
+from refio import EXAMPLES, HERE, emit, read, write
 from scipy.special import logsumexp
 from scipy.stats import dirichlet, invgamma, invwishart, multivariate_normal, norm, beta
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-EXAMPLES = os.path.join(HERE, "..", "..", "examples")
-out = []
-
-
-def emit(label, value):
-    a = np.asarray(value, dtype=float)
-    shape = "x".join(str(d) for d in a.shape) or "scalar"
-    out.append(f"{label}\t{shape}\t{' '.join(repr(float(v)) for v in a.ravel())}")
-
-
-def read(path):
-    with open(path) as f:
-        names = f.readline().strip().split(",")
-        rows = [[float(c) for c in line.strip().split(",")] for line in f if line.strip()]
-    return names, np.array(rows)
 
 
 def emit_run(name, params, trace):
@@ -50,7 +34,7 @@ def emit_run(name, params, trace):
 
 
 # ---- A: 1-D, K = 2 on the lecture's grades ---------------------------------------------------
-_, g = read(os.path.join(EXAMPLES, "lecture_grades.csv"))
+g = read(os.path.join(EXAMPLES, "lecture_grades.csv"))
 x = g[:, 0]
 pi, mu, sd = np.array([0.5, 0.5]), np.array([2.0, 4.0]), np.array([1.0, 1.0])
 alpha, (m0, s0), (a0, b0) = 2.0, (0.0, 10.0), (2.0, 1.0)
@@ -78,7 +62,7 @@ for _ in range(20):
 emit_run("grades", {"pi": pi, "mu": mu, "sigma": sd}, trace)
 
 # ---- B: a Categorical and a Bernoulli feature beside x (catfeature.csv) -----------------------
-_, cf = read(os.path.join(HERE, "catfeature.csv"))
+cf = read(os.path.join(HERE, "catfeature.csv"))
 c, x = cf[:, 0].astype(int), cf[:, 1]
 b = (c == 2).astype(float)
 pi = np.array([0.5, 0.5])
@@ -117,7 +101,7 @@ for _ in range(20):
 emit_run("features", {"pi": pi, "theta": theta, "q": q, "mu": mu, "sigma": sd}, trace)
 
 # ---- C to F: 2-D on the lecture's blobs: full, diagonal, spherical and tied covariances ------
-_, X = read(os.path.join(EXAMPLES, "lecture_blobs2d.csv"))
+X = read(os.path.join(EXAMPLES, "lecture_blobs2d.csv"))
 n, d = X.shape
 pi0 = np.array([0.3, 0.3, 0.4])
 mu0 = np.array([[-4.0, -1.0], [0.0, 0.0], [3.0, 2.0]])
@@ -198,5 +182,4 @@ for kind, prior in [
     pi, mu, S, trace = run_2d(kind, prior)
     emit_run(kind, {"pi": pi, "mu": mu, "S": S}, trace)
 
-with open(os.path.join(HERE, "em_priors.expected"), "w") as f:
-    f.write("\n".join(out) + "\n")
+write("em_priors.expected")

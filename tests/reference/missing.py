@@ -11,20 +11,12 @@ It writes missing.expected beside itself: one line per printed value,
 `label<TAB>shape<TAB>values`, with values in Python's shortest round-trip repr.
 """
 
-import os
-
 import numpy as np
+from refio import emit, write
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal, norm
 
 NA = np.nan
-out = []
-
-
-def emit(label, value):
-    a = np.asarray(value, dtype=float)
-    shape = "x".join(str(d) for d in a.shape) or "scalar"
-    out.append(f"{label}\t{shape}\t{' '.join(repr(float(v)) for v in a.ravel())}")
 
 
 def logjoint(pi, mu, S, row):
@@ -167,5 +159,4 @@ for z, row in zip(z_col, x_rows):
     imputed.append([float(np.argmax(w)) if np.isnan(z) else z, filled[0], filled[1]])
 emit("imputed", imputed)
 
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "missing.expected"), "w") as f:
-    f.write("\n".join(out) + "\n")
+write("missing.expected")

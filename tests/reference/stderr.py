@@ -17,24 +17,9 @@ writes stderr.expected beside itself (`label<TAB>shape<TAB>values`).
 import os
 
 import numpy as np
+from refio import EXAMPLES, emit, read, write
 from scipy.special import logsumexp
 from scipy.stats import dirichlet, invgamma, multivariate_normal, norm
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-EXAMPLES = os.path.join(HERE, "..", "..", "examples")
-out = []
-
-
-def emit(label, value):
-    a = np.asarray(value, dtype=float)
-    shape = "x".join(str(d) for d in a.shape) or "scalar"
-    out.append(f"{label}\t{shape}\t{' '.join(repr(float(v)) for v in a.ravel())}")
-
-
-def read(path):
-    with open(path) as f:
-        f.readline()
-        return np.array([[float(c) for c in line.split(",")] for line in f if line.strip()])
 
 
 def fd_hessian(f, theta, scale):
@@ -251,5 +236,4 @@ for kind in ["full", "diag"]:
     emit(f"{kind}_mu", se[2:6].reshape(2, 2))
     emit(f"{kind}_S", se[6:14].reshape(2, 2, 2))
 
-with open(os.path.join(HERE, "stderr.expected"), "w") as f:
-    f.write("\n".join(out) + "\n")
+write("stderr.expected")
