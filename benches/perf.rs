@@ -118,6 +118,7 @@ fn main() {
             conditional: true,
             log: false,
             entries: None,
+            by: None,
         };
         let post_s = median(5, || {
             std::hint::black_box(query(&m, &q).expect("the posterior"));

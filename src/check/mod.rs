@@ -25,6 +25,8 @@ pub struct CheckedModel {
     pub var_names: Vec<String>,
     /// The names of its parameters, from the source.
     pub param_names: Vec<String>,
+    /// Its chain's `by` column, which queries assign like a variable.
+    pub by: Option<String>,
     /// Where its name is declared.
     pub span: Span,
 }
@@ -347,6 +349,10 @@ impl Checker {
             template_params,
             model: lowered.model,
             var_names: lowered.var_names,
+            by: decl.items.iter().find_map(|it| match &it.kind {
+                ast::ItemKind::Chain { by, .. } => by.as_ref().map(|b| b.name.clone()),
+                _ => None,
+            }),
             param_names: decl
                 .items
                 .iter()
@@ -628,7 +634,9 @@ impl Checker {
         let mut diags = Vec::new();
         for t in q.targets.iter().chain(&q.given) {
             let v = t.var.name.as_str();
-            if !m.var_names.iter().any(|x| x == v) {
+            if m.by.as_deref() == Some(v) && !m.var_names.iter().any(|x| x == v) {
+                // The chain's `by` column (section 9.4).
+            } else if !m.var_names.iter().any(|x| x == v) {
                 diags.push(unknown_query_variable(&m.name, &t.var, &m.var_names));
             } else if t.index.is_none() && seen.contains(&v) {
                 diags.push(

@@ -11,21 +11,50 @@ use crate::model::{ConstId, Dist, Model, ParamId, ParamType, PlateId, PlateSize,
 
 /// One variable's distribution for each key: the parents' values (in `Var::parents` order), then
 /// the indices of the variable's fixed plates (in `Var::plates` order).
+///
+/// A chained variable (section 9.4) has a second table after the first, for its `then`
+/// distribution, keyed by the `prev` values (in `Next::prev` order), then its parents in the
+/// same row (in `Next::parents` order); its entries follow the first table's in `entries`, so
+/// statistics and the M-step treat both alike.
 #[derive(Clone, Debug)]
 pub struct Cpd {
     /// The number of values of each key position.
     pub radix: Vec<usize>,
     /// One distribution per key, in mixed-radix order (last position fastest).
     pub entries: Vec<Local>,
+    /// The radix of the `then` table's keys, for a chained variable.
+    pub next: Option<Vec<usize>>,
 }
 
 impl Cpd {
     /// The entry for the key `key` (one value per radix position).
     pub fn index(&self, key: &[usize]) -> usize {
-        key.iter()
-            .zip(&self.radix)
-            .fold(0, |acc, (&k, &r)| acc * r + k)
+        mixed_radix(key, &self.radix)
     }
+
+    /// The entry of the `then` table for the key `key` (`prev` values, then parents).
+    pub fn next_index(&self, key: &[usize]) -> usize {
+        let radix = self.next.as_ref().expect("a chained variable's table");
+        self.first_len() + mixed_radix(key, radix)
+    }
+
+    /// The number of entries of the first table.
+    pub fn first_len(&self) -> usize {
+        self.radix.iter().product()
+    }
+}
+
+fn mixed_radix(key: &[usize], radix: &[usize]) -> usize {
+    key.iter().zip(radix).fold(0, |acc, (&k, &r)| acc * r + k)
+}
+
+/// Which of a variable's distributions a table or key describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    /// Its own (a chained variable's first row's).
+    First,
+    /// A chained variable's `then` distribution.
+    Next,
 }
 
 /// A fully evaluated distribution of one variable instance.
@@ -149,8 +178,24 @@ fn table(model: &Model, v: VarId) -> Result<Cpd, InferError> {
             model: model.name.clone(),
         });
     }
-    let (radix, entries) = each_key(model, v, None, |env| local(model, v, env))?;
-    Ok(Cpd { radix, entries })
+    let (radix, mut entries) = each_key(model, v, Which::First, None, |env| {
+        local(model, v, &var.dist, env)
+    })?;
+    let next = match &var.next {
+        Some(n) => {
+            let (radix, more) = each_key(model, v, Which::Next, None, |env| {
+                local(model, v, &n.dist, env)
+            })?;
+            entries.extend(more);
+            Some(radix)
+        }
+        None => None,
+    };
+    Ok(Cpd {
+        radix,
+        entries,
+        next,
+    })
 }
 
 /// The radix of `v`'s keys and `f` applied under each key, in table order. With `over`, that
@@ -158,18 +203,20 @@ fn table(model: &Model, v: VarId) -> Result<Cpd, InferError> {
 fn each_key<T>(
     model: &Model,
     v: VarId,
+    which: Which,
     over: Option<(ParamId, &Array)>,
     mut f: impl FnMut(&KeyEnv<'_>) -> Result<T, InferError>,
 ) -> Result<(Vec<usize>, Vec<T>), InferError> {
     let fixed = Layout::of(model, v).fixed;
-    let radix = key_radix(model, v);
-    let count = table_size(model, v, &radix)?;
+    let radix = key_radix(model, v, which);
+    let count = table_size(model, v, which, &radix)?;
     let mut out = Vec::with_capacity(count);
     let mut key = vec![0usize; radix.len()];
     for _ in 0..count {
         let env = KeyEnv {
             model,
             v,
+            which,
             fixed: &fixed,
             key: &key,
             over,
@@ -186,46 +233,68 @@ fn each_key<T>(
     Ok((radix, out))
 }
 
-/// For each table entry of `v`, the flat positions in parameter `param`'s value that `e` (an
-/// indexing of `param`) reads there.
+/// For each entry of `v`'s table `which`, the flat positions in parameter `param`'s value that
+/// `e` (an indexing of `param`) reads there.
 pub fn positions(
     model: &Model,
     v: VarId,
+    which: Which,
     e: &crate::model::Expr,
     param: ParamId,
 ) -> Result<Vec<Vec<usize>>, InferError> {
     let shape = model.params[param].shape();
     let n: usize = shape.iter().product();
     let iota = Array::from_vec(shape, (0..n).map(|i| i as f64).collect());
-    let (_, out) = each_key(model, v, Some((param, &iota)), |env| {
+    let (_, out) = each_key(model, v, which, Some((param, &iota)), |env| {
         Ok(e.eval(env)?.data().iter().map(|&x| x as usize).collect())
     })?;
     Ok(out)
 }
 
-/// The number of entries of `v`'s table (keys of `radix`: its discrete parents, then its fixed
-/// plates), refused beyond [`MAX_CONFIGS`](super::MAX_CONFIGS).
-fn table_size(model: &Model, v: VarId, radix: &[usize]) -> Result<usize, InferError> {
+/// The number of entries of `v`'s table `which` (keys of `radix`: its discrete parents, then
+/// its fixed plates), refused beyond [`MAX_CONFIGS`](super::MAX_CONFIGS).
+fn table_size(model: &Model, v: VarId, which: Which, radix: &[usize]) -> Result<usize, InferError> {
     let var = &model.vars[v];
     let plates = Layout::of(model, v)
         .fixed
         .into_iter()
         .map(|p| format!("plate {}", model.plates[p].name));
-    let names = var
-        .parents
-        .iter()
-        .map(|&p| model.vars[p].name.clone())
-        .chain(plates);
+    let names = key_names(model, v, which).into_iter().chain(plates);
     let vars: Vec<(String, usize)> = names.zip(radix.iter().copied()).collect();
     let var = var.name.clone();
     checked_count(&vars, TooManyWhat::Table { var })
 }
 
-/// The number of values of each position of `v`'s table keys: its parents', then its fixed
-/// plates' sizes.
-fn key_radix(model: &Model, v: VarId) -> Vec<usize> {
-    let mut radix: Vec<usize> = model.vars[v]
-        .parents
+/// The variables of `v`'s keys in table `which`: its parents, or for the `then` table its
+/// `prev` variables, then its parents there.
+fn key_vars(model: &Model, v: VarId, which: Which) -> Vec<VarId> {
+    let var = &model.vars[v];
+    match (which, &var.next) {
+        (Which::Next, Some(n)) => n.prev.iter().chain(&n.parents).copied().collect(),
+        _ => var.parents.clone(),
+    }
+}
+
+/// The key variables' names (`prev(z)` for a previous row's).
+fn key_names(model: &Model, v: VarId, which: Which) -> Vec<String> {
+    let prevs = match (which, &model.vars[v].next) {
+        (Which::Next, Some(n)) => n.prev.len(),
+        _ => 0,
+    };
+    key_vars(model, v, which)
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| match i < prevs {
+            true => format!("prev({})", model.vars[p].name),
+            false => model.vars[p].name.clone(),
+        })
+        .collect()
+}
+
+/// The number of values of each position of `v`'s table keys: its key variables', then its
+/// fixed plates' sizes.
+fn key_radix(model: &Model, v: VarId, which: Which) -> Vec<usize> {
+    let mut radix: Vec<usize> = key_vars(model, v, which)
         .iter()
         .map(|&p| match model.vars[p].support {
             crate::model::Support::Discrete(k) => k,
@@ -236,9 +305,17 @@ fn key_radix(model: &Model, v: VarId) -> Vec<usize> {
     radix
 }
 
+/// The number of entries of `v`'s table `which`.
+pub fn table_len(model: &Model, v: VarId, which: Which) -> usize {
+    key_radix(model, v, which).iter().product()
+}
+
 /// The instance of `v` (its fixed-plate indices in mixed radix) that table entry `e` describes.
 pub fn entry_instance(model: &Model, v: VarId, e: usize) -> usize {
-    let radix = key_radix(model, v);
+    let radix = key_radix(model, v, Which::First);
+    if e >= radix.iter().product() {
+        return 0; // A chained variable's `then` entry: a chained variable has one instance.
+    }
     let parents = model.vars[v].parents.len();
     let key = unravel(e, &radix);
     key[parents..]
@@ -247,8 +324,9 @@ pub fn entry_instance(model: &Model, v: VarId, e: usize) -> usize {
         .fold(0, |acc, (&k, &r)| acc * r + k)
 }
 
-/// Evaluates variable `v`'s distribution under one key and checks its arguments.
-fn local(model: &Model, v: VarId, env: &KeyEnv<'_>) -> Result<Local, InferError> {
+/// Evaluates `dist`, one of variable `v`'s distributions, under one key and checks its
+/// arguments.
+fn local(model: &Model, v: VarId, dist: &Dist, env: &KeyEnv<'_>) -> Result<Local, InferError> {
     let var = &model.vars[v];
     let bad = |why: String| InferError::Argument {
         var: var.name.clone(),
@@ -259,7 +337,7 @@ fn local(model: &Model, v: VarId, env: &KeyEnv<'_>) -> Result<Local, InferError>
         let a = e.eval(env)?;
         Ok(a.data()[0])
     };
-    Ok(match &var.dist {
+    Ok(match dist {
         Dist::Categorical { p } => {
             let p = p.eval(env)?;
             ParamType::Simplex(p.len())
@@ -319,6 +397,7 @@ fn local(model: &Model, v: VarId, env: &KeyEnv<'_>) -> Result<Local, InferError>
 struct KeyEnv<'a> {
     model: &'a Model,
     v: VarId,
+    which: Which,
     fixed: &'a [PlateId],
     key: &'a [usize],
     /// A parameter that reads as this array instead of its value.
@@ -328,29 +407,38 @@ struct KeyEnv<'a> {
 impl KeyEnv<'_> {
     /// The key in words, e.g. ` when z = 1`, for messages.
     fn describe(&self) -> String {
-        match key_words(self.model, self.v, self.key) {
+        match key_words(self.model, self.v, self.which, self.key) {
             w if w.is_empty() => w,
             w => format!(" when {w}"),
         }
     }
 }
 
-/// A key of `v`'s table in words: `z = 1, f = 0` (its parents' values, then its fixed plates'
-/// indices); empty for a variable with neither.
-fn key_words(model: &Model, v: VarId, key: &[usize]) -> String {
+/// A key of `v`'s table `which` in words: `z = 1, f = 0` (its parents' values, then its fixed
+/// plates' indices; `prev(z) = 0` first in a `then` table); empty for a variable with neither.
+fn key_words(model: &Model, v: VarId, which: Which, key: &[usize]) -> String {
     let fixed = Layout::of(model, v).fixed;
-    let names = model.vars[v]
-        .parents
-        .iter()
-        .map(|&p| &model.vars[p].name)
-        .chain(fixed.iter().map(|&q| &model.plates[q].name));
+    let names = key_names(model, v, which)
+        .into_iter()
+        .chain(fixed.iter().map(|&q| model.plates[q].name.clone()));
     let parts: Vec<String> = names.zip(key).map(|(n, k)| format!("{n} = {k}")).collect();
     parts.join(", ")
 }
 
-/// Table entry `e` of `v` in words (`z = 1, f = 0`), for messages about it.
+/// Table entry `e` of `v` in words (`z = 1, f = 0`), for messages about it; a chained
+/// variable's `then` entries (after its first table's) read `after prev(z) = 1`.
 pub fn entry_words(model: &Model, v: VarId, e: usize) -> String {
-    key_words(model, v, &unravel(e, &key_radix(model, v)))
+    let first = table_len(model, v, Which::First);
+    if e < first {
+        return key_words(
+            model,
+            v,
+            Which::First,
+            &unravel(e, &key_radix(model, v, Which::First)),
+        );
+    }
+    let key = unravel(e - first, &key_radix(model, v, Which::Next));
+    format!("after {}", key_words(model, v, Which::Next, &key))
 }
 
 impl Env for KeyEnv<'_> {
@@ -371,11 +459,30 @@ impl Env for KeyEnv<'_> {
     }
 
     fn var(&self, id: VarId) -> Result<Array, EvalError> {
-        let pos = self.model.vars[self.v]
-            .parents
+        let var = &self.model.vars[self.v];
+        let pos = match (self.which, &var.next) {
+            (Which::Next, Some(n)) => {
+                n.prev.len() + n.parents.iter().position(|&p| p == id).expect("a parent")
+            }
+            _ => var
+                .parents
+                .iter()
+                .position(|&p| p == id)
+                .expect("every variable an expression uses is a parent"),
+        };
+        Ok(Array::scalar(self.key[pos] as f64))
+    }
+
+    fn prev(&self, id: VarId) -> Result<Array, EvalError> {
+        let n = self.model.vars[self.v]
+            .next
+            .as_ref()
+            .expect("only a `then` reads prev");
+        let pos = n
+            .prev
             .iter()
             .position(|&p| p == id)
-            .expect("every variable an expression uses is a parent");
+            .expect("a prev variable");
         Ok(Array::scalar(self.key[pos] as f64))
     }
 
@@ -385,8 +492,8 @@ impl Env for KeyEnv<'_> {
             .iter()
             .position(|&p| p == id)
             .expect("a plate index is used only inside its plate");
-        let parents = self.model.vars[self.v].parents.len();
-        Ok(Array::scalar(self.key[parents + pos] as f64))
+        let keys = key_vars(self.model, self.v, self.which).len();
+        Ok(Array::scalar(self.key[keys + pos] as f64))
     }
 }
 

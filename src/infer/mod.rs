@@ -2,6 +2,7 @@
 //! latents in log space, probability queries, distributions as values and ancestral sampling.
 //! Nothing here sees the syntax tree.
 
+pub mod chain;
 pub mod cpd;
 pub mod dist;
 pub mod em;

@@ -34,6 +34,9 @@ pub struct Query {
     /// The entries asked for of the continuous target without a value (`p(x[1] | x[0] = a)`),
     /// or `None` for all of it.
     pub entries: Option<Vec<usize>>,
+    /// For a chain: the value of its `by` column per row (`seq = d.seq`), which splits the
+    /// rows into sequences; without it they are one.
+    pub by: Option<Array>,
 }
 
 /// The answer to a query.
@@ -82,6 +85,9 @@ fn query_inner(model: &Model, q: &Query) -> Result<Answer, InferError> {
         .filter(|(_, a)| a.is_none())
         .map(|(v, _)| *v)
         .collect();
+    if model.chain().is_some() {
+        return chain_query(model, &cpds, q, &free, &obs_all, &obs_given, copies);
+    }
     let has_globals = (0..model.vars.len()).any(|v| is_global(model, v));
     let per_copy = copies.explicit && !has_globals;
     let ctx = Ctx {
@@ -155,6 +161,97 @@ fn query_inner(model: &Model, q: &Query) -> Result<Answer, InferError> {
     if !q.log {
         out.par_iter_mut().for_each(|x| *x = x.exp());
     }
+    Ok(Answer::Value(Array::from_vec(shape, out)))
+}
+
+/// A query on a chain (section 9.4): numbers are joint over every row (the likelihood of all
+/// sequences), and a free chained target gets its posterior per row, N × K.
+fn chain_query(
+    model: &Model,
+    cpds: &[super::cpd::Cpd],
+    q: &Query,
+    free: &[VarId],
+    obs_all: &[Option<Observed>],
+    obs_given: &[Option<Observed>],
+    copies: Copies,
+) -> Result<Answer, InferError> {
+    use super::chain::{Sequences, pass};
+    let rows = copies.n;
+    let seqs = match &q.by {
+        None => Sequences::one(rows),
+        Some(a) if a.len() == rows => {
+            if a.data().iter().any(|x| x.is_nan()) {
+                return Err(InferError::Query(
+                    "the chain's `by` values have a missing entry; every row needs its sequence's label".into(),
+                ));
+            }
+            let keys: Vec<u64> = a.data().iter().map(|x| x.to_bits()).collect();
+            Sequences::by_keys(&keys)
+        }
+        Some(a) => {
+            return Err(InferError::Query(format!(
+                "the chain's `by` values give {} rows but the query's values give {rows}",
+                a.len()
+            )));
+        }
+    };
+    let name = |v: VarId| model.vars[v].name.clone();
+    if let Some(&x) = free
+        .iter()
+        .find(|&&v| !model.vars[v].support.is_discrete() || model.vars[v].next.is_none())
+    {
+        return Err(InferError::Query(format!(
+            "in a chain, a target without a value must be a chained variable (declared `then`); give `{}` a value, or ask for the chained variables",
+            name(x)
+        )));
+    }
+    let den = if q.conditional {
+        pass(model, cpds, obs_given, &seqs, None, false)?.2.loglik
+    } else {
+        0.0
+    };
+    if den == f64::NEG_INFINITY {
+        return Err(zero_condition(&q.given, model));
+    }
+    let (states, _, all) = pass(model, cpds, obs_all, &seqs, None, !free.is_empty())?;
+    if free.is_empty() {
+        let x = all.loglik - den;
+        return Ok(Answer::Value(Array::scalar(if q.log {
+            x
+        } else {
+            x.exp()
+        })));
+    }
+    if all.loglik == f64::NEG_INFINITY {
+        return Err(zero_condition(&q.given, model));
+    }
+    // Per row, the posterior of the free targets' joint values: the state posteriors summed
+    // over the chained variables not asked for. With a `|`, p(free, targets' values | given)
+    // = p(free | all) · p(all) / p(given).
+    let (radix, k) = target_radix(model, free)?;
+    let pos: Vec<usize> = free
+        .iter()
+        .map(|v| states.chained.iter().position(|c| c == v).expect("chained"))
+        .collect();
+    let scale = all.loglik - den;
+    let n = states.count;
+    let mut out = vec![0.0; rows * k];
+    for r in 0..rows {
+        for s in 0..n {
+            let values = unravel(s, &states.radix);
+            let t = pos
+                .iter()
+                .zip(&radix)
+                .fold(0, |acc, (&i, &kk)| acc * kk + values[i]);
+            out[r * k + t] += all.gamma[r * n + s];
+        }
+    }
+    for x in &mut out {
+        let l = x.ln() + scale;
+        *x = if q.log { l } else { l.exp() };
+    }
+    let mut shape = if copies.explicit { vec![rows] } else { vec![] };
+    shape.extend(free.iter().map(|&v| support_size(model, v)));
     Ok(Answer::Value(Array::from_vec(shape, out)))
 }
 
@@ -911,6 +1008,7 @@ mod tests {
                 .collect(),
             log: true,
             entries: None,
+            by: None,
         };
         match query(m, &q).expect("answers") {
             Answer::Value(a) => a,

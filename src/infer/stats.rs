@@ -151,6 +151,8 @@ pub struct Data {
     weights: Option<Vec<f64>>,
     /// The number of rows, or the sum of the weights.
     total: f64,
+    /// For a chain: its rows split into sequences (`None`: one sequence).
+    sequences: Option<crate::infer::chain::Sequences>,
 }
 
 impl Data {
@@ -165,7 +167,21 @@ impl Data {
             rows,
             weights,
             total,
+            sequences: None,
         }
+    }
+
+    /// The same data with its rows split into `sequences` (a chain's `by` column).
+    pub fn with_sequences(mut self, sequences: crate::infer::chain::Sequences) -> Data {
+        self.sequences = Some(sequences);
+        self
+    }
+
+    /// The rows as a chain's sequences: as split, or all in one.
+    pub fn sequences(&self) -> crate::infer::chain::Sequences {
+        self.sequences
+            .clone()
+            .unwrap_or_else(|| crate::infer::chain::Sequences::one(self.rows))
     }
 
     /// The row weights, if any.

@@ -4,6 +4,7 @@
 
 use super::data::{Cells, DataError, Dataset};
 use crate::array::unravel;
+use crate::infer::chain::Sequences;
 use crate::infer::cpd::Layout;
 use crate::infer::em::Data;
 use crate::infer::engine::{Observed, is_global};
@@ -150,7 +151,39 @@ pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<
                 .collect(),
         });
     }
-    Ok(Data::new(obs, data.rows, weights))
+    let bound = Data::new(obs, data.rows, weights);
+    Ok(match model.chain().and_then(|c| c.by.as_deref()) {
+        Some(by) => bound.with_sequences(sequences(data, by, &where_)?),
+        None => bound,
+    })
+}
+
+/// The rows of `data` split into sequences by the values of column `by` (section 9.4): a
+/// number or a text each; a missing cell belongs to no sequence, so it is an error.
+pub fn sequences(data: &Dataset, by: &str, where_: &str) -> Result<Sequences, DataError> {
+    let missing = |r: usize| DataError::Cell {
+        where_: where_.to_string(),
+        column: by.to_string(),
+        row: r + 1,
+        why: format!(
+            "this cell is missing, but the chain's `by {by}` column says which sequence each row belongs to; give every row a value"
+        ),
+    };
+    match data.get(by)? {
+        Cells::Num(a) => {
+            let keys: Vec<u64> = a.data().iter().map(|x| x.to_bits()).collect();
+            if let Some(r) = a.data().iter().position(|x| x.is_nan()) {
+                return Err(missing(r));
+            }
+            Ok(Sequences::by_keys(&keys))
+        }
+        Cells::Text(t) => {
+            if let Some(r) = t.iter().position(Option::is_none) {
+                return Err(missing(r));
+            }
+            Ok(Sequences::by_keys(&t))
+        }
+    }
 }
 
 /// Why `impute` failed: the data do not bind, or inference failed.

@@ -743,9 +743,37 @@ impl Interp {
             }
             Ok(out)
         };
+        // A chain's `by` column is assigned like a variable (section 9.4): it splits the
+        // query's rows into sequences.
+        let by_name = model.chain().and_then(|c| c.by.clone());
+        let is_by = |t: &&ast::QueryTerm| {
+            by_name.as_deref() == Some(t.var.name.as_str()) && model.var_id(&t.var.name).is_none()
+        };
+        let mut by = None;
+        for t in q.targets.iter().chain(&q.given).filter(is_by) {
+            match &t.value {
+                Some(x) => by = Some(value(x)?),
+                None => {
+                    return Err(Diag::error(
+                        format!(
+                            "`{}` is the chain's `by` column, not a variable",
+                            t.var.name
+                        ),
+                        t.var.span,
+                    )
+                    .help(format!(
+                        "give it the rows' sequence labels after `|`: `{} = d.{}`",
+                        t.var.name, t.var.name
+                    )));
+                }
+            }
+        }
         let mut entries = None;
-        let targets = side(&q.targets, &mut entries)?;
-        let given: Vec<(usize, Array)> = side(&q.given, &mut None)?
+        let own = |terms: &[ast::QueryTerm]| -> Vec<ast::QueryTerm> {
+            terms.iter().filter(|t| !is_by(t)).cloned().collect()
+        };
+        let targets = side(&own(&q.targets), &mut entries)?;
+        let given: Vec<(usize, Array)> = side(&own(&q.given), &mut None)?
             .into_iter()
             .map(|(v, x)| (v, x.expect("the grammar gives every condition a value")))
             .collect();
@@ -755,6 +783,7 @@ impl Interp {
             conditional: !q.given.is_empty(),
             log: q.log,
             entries,
+            by,
         };
         match infer::query(model, &query) {
             Ok(Answer::Value(a)) => Ok(Value::Num(a)),

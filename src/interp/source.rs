@@ -73,7 +73,7 @@ pub fn model_source(model: &Model) -> String {
 /// The variables and plates directly in `scope` (`None`: the model's top level), in
 /// declaration order; a plate appears where its first variable was declared.
 fn scope_items(model: &Model, scope: Option<PlateId>) -> Vec<Item> {
-    let depth = scope.map_or(0, |p| chain(model, p).len());
+    let depth = scope.map_or(0, |p| ancestry(model, p).len());
     let mut out = Vec::new();
     let mut emitted: Vec<PlateId> = Vec::new();
     for v in &model.vars {
@@ -82,16 +82,26 @@ fn scope_items(model: &Model, scope: Option<PlateId>) -> Vec<Item> {
             continue;
         }
         if v.plates.len() == depth {
-            out.push(item(ItemKind::Tilde {
-                name: ident(&v.name),
-                dist: ident(v.dist.family().name()),
-                args: dist_args(&v.dist)
+            let args = |d: &Dist| -> Vec<Arg> {
+                dist_args(d)
                     .into_iter()
                     .map(|e| Arg {
                         name: None,
                         value: to_ast(model, e),
                     })
-                    .collect(),
+                    .collect()
+            };
+            out.push(item(ItemKind::Tilde {
+                name: ident(&v.name),
+                dist: ident(v.dist.family().name()),
+                args: args(&v.dist),
+                then: v.next.as_ref().map(|n| {
+                    Box::new(ast::ThenSpec {
+                        dist: ident(n.dist.family().name()),
+                        args: args(&n.dist),
+                        span: Span::default(),
+                    })
+                }),
             }));
         } else {
             let q = v.plates[depth];
@@ -111,6 +121,13 @@ fn scope_items(model: &Model, scope: Option<PlateId>) -> Vec<Item> {
 
 fn plate_item(model: &Model, q: PlateId) -> Item {
     let p = &model.plates[q];
+    if let Some(c) = &p.chain {
+        return item(ItemKind::Chain {
+            name: ident(&p.name),
+            by: c.by.as_deref().map(ident),
+            items: scope_items(model, Some(q)),
+        });
+    }
     item(ItemKind::Plate {
         name: ident(&p.name),
         size: match p.size {
@@ -122,7 +139,7 @@ fn plate_item(model: &Model, q: PlateId) -> Item {
 }
 
 /// Plate `p` and its ancestors, outermost first.
-fn chain(model: &Model, p: PlateId) -> Vec<PlateId> {
+fn ancestry(model: &Model, p: PlateId) -> Vec<PlateId> {
     let mut c = vec![p];
     while let Some(parent) = model.plates[*c.last().expect("non-empty")].parent {
         c.push(parent);
@@ -202,6 +219,13 @@ fn to_ast(model: &Model, e: &ir::Expr) -> Expr {
         ir::Expr::Param(id) => name(&model.params[*id].name),
         ir::Expr::Var(id) => name(&model.vars[*id].name),
         ir::Expr::PlateIndex(id) => name(&model.plates[*id].name),
+        ir::Expr::Prev(id) => expr(ExprKind::Call(
+            Box::new(name("prev")),
+            vec![Arg {
+                name: None,
+                value: name(&model.vars[*id].name),
+            }],
+        )),
         ir::Expr::List(items) => expr(ExprKind::List(
             items.iter().map(|x| to_ast(model, x)).collect(),
         )),

@@ -185,9 +185,17 @@ impl Analysis {
                 }
                 items.iter().for_each(|i| self.item(i, m));
             }
-            ItemKind::Tilde { name, args, .. } => {
+            ItemKind::Chain { name, items, .. } => {
+                // The `by` column names data, not anything the model declares.
+                self.def(name, DefKind::Plate, item.span, Some(m));
+                items.iter().for_each(|i| self.item(i, m));
+            }
+            ItemKind::Tilde {
+                name, args, then, ..
+            } => {
                 self.def(name, DefKind::Variable, item.span, Some(m));
-                for a in args {
+                let then_args = then.iter().flat_map(|t| &t.args);
+                for a in args.iter().chain(then_args) {
                     if let Some(n) = &a.name {
                         self.not_references.insert(n.span);
                     }

@@ -20,6 +20,8 @@ pub enum Expr {
     Var(VarId),
     /// The index of a fixed-size plate.
     PlateIndex(PlateId),
+    /// `prev(v)`: a chained variable's value in the previous row (section 9.4).
+    Prev(VarId),
     /// `[a, b, ...]`.
     List(Vec<Expr>),
     /// `-a` or `not a`.
@@ -42,7 +44,11 @@ impl Expr {
                         out.push(*p);
                     }
                 }
-                Expr::Lit(_) | Expr::Const(_) | Expr::Var(_) | Expr::PlateIndex(_) => {}
+                Expr::Lit(_)
+                | Expr::Const(_)
+                | Expr::Var(_)
+                | Expr::PlateIndex(_)
+                | Expr::Prev(_) => {}
                 Expr::List(items) => items.iter().for_each(|x| walk(x, out)),
                 Expr::Unary(_, a) | Expr::Call(_, a) => walk(a, out),
                 Expr::Binary(_, a, b) => {
@@ -169,6 +175,13 @@ pub trait Env {
     fn var(&self, id: VarId) -> Result<Array, EvalError>;
     /// The value of a plate index.
     fn plate_index(&self, id: PlateId) -> Result<Array, EvalError>;
+    /// The value of `prev(v)`: only a chained variable's next-row distribution reads it.
+    fn prev(&self, id: VarId) -> Result<Array, EvalError> {
+        let _ = id;
+        Err(EvalError::Unavailable(
+            "`prev(...)` has a value only in a chained variable's `then` distribution".into(),
+        ))
+    }
 }
 
 /// Supplies the shapes of an expression's leaves.
@@ -190,6 +203,7 @@ impl Expr {
             Expr::Param(id) => env.param(*id)?,
             Expr::Var(id) => env.var(*id)?,
             Expr::PlateIndex(id) => env.plate_index(*id)?,
+            Expr::Prev(id) => env.prev(*id)?,
             Expr::List(items) => {
                 let vals = items
                     .iter()
@@ -233,7 +247,7 @@ impl Expr {
             Expr::Lit(a) => a.shape().to_vec(),
             Expr::Const(id) => env.constant(*id),
             Expr::Param(id) => env.param(*id),
-            Expr::Var(id) => env.var(*id),
+            Expr::Var(id) | Expr::Prev(id) => env.var(*id),
             Expr::PlateIndex(_) => Vec::new(),
             Expr::List(items) => {
                 let mut inner: Option<Vec<usize>> = None;

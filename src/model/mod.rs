@@ -295,6 +295,16 @@ pub struct Plate {
     pub size: PlateSize,
     /// The plate it is nested in.
     pub parent: Option<PlateId>,
+    /// For the data plate declared `chain` (section 9.4): its rows are in order.
+    pub chain: Option<Chain>,
+}
+
+/// What makes a data plate a chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chain {
+    /// The data column whose values split the rows into independent sequences; without it,
+    /// all rows are one sequence.
+    pub by: Option<String>,
 }
 
 /// The number of copies of a plate.
@@ -319,8 +329,22 @@ pub struct Var {
     pub support: Support,
     /// The variables its distribution depends on (all discrete), without repeats.
     pub parents: Vec<VarId>,
-    /// The parameters its distribution uses, without repeats.
+    /// The parameters its distribution uses (and its `then` distribution's), without repeats.
     pub params: Vec<ParamId>,
+    /// In a chain, `v ~ FIRST then NEXT`: its distribution in every row after a sequence's
+    /// first (`dist` is the first row's).
+    pub next: Option<Next>,
+}
+
+/// A chained variable's distribution after a sequence's first row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Next {
+    /// The distribution; `Expr::Prev` reads the previous row.
+    pub dist: Dist,
+    /// The variables it reads in its own row (all discrete), without repeats.
+    pub parents: Vec<VarId>,
+    /// The chained variables it reads in the previous row with `prev`, without repeats.
+    pub prev: Vec<VarId>,
 }
 
 /// The values a variable takes.
@@ -433,6 +457,18 @@ impl Model {
         self.plates.iter().position(|p| p.size == PlateSize::Data)
     }
 
+    /// The chain, if the data plate is one.
+    pub fn chain(&self) -> Option<&Chain> {
+        self.plates.iter().find_map(|p| p.chain.as_ref())
+    }
+
+    /// The chained variables (declared `then`), in declaration order.
+    pub fn chained(&self) -> Vec<VarId> {
+        (0..self.vars.len())
+            .filter(|&v| self.vars[v].next.is_some())
+            .collect()
+    }
+
     /// The variables that have `v` as a parent.
     pub fn children(&self, v: VarId) -> Vec<VarId> {
         (0..self.vars.len())
@@ -470,6 +506,7 @@ impl Model {
             .plates
             .iter()
             .map(|p| match p.size {
+                PlateSize::Data if p.chain.is_some() => format!("{} (chain)", p.name),
                 PlateSize::Data => format!("{} (data)", p.name),
                 PlateSize::Fixed(n) => format!("{} ({n})", p.name),
             })

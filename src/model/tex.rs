@@ -203,7 +203,13 @@ impl<'a> Writer<'a> {
                 .chain(model.consts.iter().map(|c| &c.name));
             names.into_iter().any(|n| n == c)
         };
-        let data = ["n", "i", "j", "t"]
+        // A chain's index is `t`, as time series write it.
+        let letters = if model.chain().is_some() {
+            ["t", "n", "i", "j"]
+        } else {
+            ["n", "i", "j", "t"]
+        };
+        let data = letters
             .into_iter()
             .find(|c| !taken(c) && !taken(&c.to_uppercase()))
             .unwrap_or("n");
@@ -291,11 +297,21 @@ impl<'a> Writer<'a> {
         name.render(self.notation)
     }
 
+    /// `z_{t-1}`: a chained variable in the previous row.
+    fn prev_var(&self, v: VarId) -> String {
+        let var = &self.model.vars[v];
+        let mut name = self.ident(&var.name, false);
+        name.subs
+            .extend(var.plates.iter().map(|&p| format!("{}-1", self.index[p].0)));
+        name.render(self.notation)
+    }
+
     /// The factors of the variables directly in `plate` (or in no plate), then a product over
     /// each plate nested in it; a product that other factors follow is bracketed.
     fn scope(&self, plate: Option<PlateId>) -> String {
         let mut factors: Vec<String> = (0..self.model.vars.len())
             .filter(|&v| self.model.vars[v].plates.last().copied() == plate)
+            .filter(|&v| self.model.vars[v].next.is_none())
             .map(|v| self.factor(v))
             .collect();
         let children: Vec<PlateId> = (0..self.model.plates.len())
@@ -303,6 +319,9 @@ impl<'a> Writer<'a> {
             .collect();
         for (k, &c) in children.iter().enumerate() {
             let body = self.scope(Some(c));
+            if self.model.plates[c].chain.is_some() {
+                factors.extend(self.transitions(c));
+            }
             let last = k + 1 == children.len();
             factors.push(match (last, self.notation) {
                 (true, _) => format!("{} {body}", self.product(c)),
@@ -322,14 +341,44 @@ impl<'a> Writer<'a> {
 
     /// `\prod_{n=1}^{N}`, or `∏ₙ₌₁ᴺ` (`∏(d = 1…2)` where Unicode has no small letters for it).
     fn product(&self, p: PlateId) -> String {
+        self.product_from(p, 1)
+    }
+
+    /// `\prod_{t=2}^{T}`: a product over the copies of `p` from `start` on.
+    fn product_from(&self, p: PlateId, start: usize) -> String {
         let (i, bound) = &self.index[p];
         match self.notation {
-            Notation::Latex => format!("\\prod_{{{i}=1}}^{{{bound}}}"),
-            Notation::Unicode => match (subscript(&format!("{i}=1")), superscript(bound)) {
+            Notation::Latex => format!("\\prod_{{{i}={start}}}^{{{bound}}}"),
+            Notation::Unicode => match (subscript(&format!("{i}={start}")), superscript(bound)) {
                 (Some(sub), Some(sup)) => format!("∏{sub}{sup}"),
-                _ => format!("∏({i} = 1…{bound})"),
+                _ => format!("∏({i} = {start}…{bound})"),
             },
         }
+    }
+
+    /// A chain's chained variables: their first-row factors (at index 1), then the product of
+    /// their transition factors from the second row on, which reads `prev(z)` as `z_{t-1}`.
+    fn transitions(&self, c: PlateId) -> Vec<String> {
+        let chained: Vec<VarId> = (0..self.model.vars.len())
+            .filter(|&v| self.model.vars[v].next.is_some() && self.model.vars[v].plates == [c])
+            .collect();
+        if chained.is_empty() {
+            return Vec::new();
+        }
+        let mut first = Writer {
+            model: self.model,
+            notation: self.notation,
+            index: self.index.clone(),
+        };
+        first.index[c].0 = "1".to_string();
+        let mut out: Vec<String> = chained.iter().map(|&v| first.factor(v)).collect();
+        let sep = if self.latex() { "\\," } else { " · " };
+        let next: Vec<String> = chained
+            .iter()
+            .filter_map(|&v| Some(self.factor_of(v, &self.model.vars[v].next.as_ref()?.dist)))
+            .collect();
+        out.push(format!("{} {}", self.product_from(c, 2), next.join(sep)));
+        out
     }
 
     /// Index letters for a parameter's dimensions that read as none of the model's names or
@@ -471,8 +520,12 @@ impl<'a> Writer<'a> {
 
     /// One variable's factor: `\mathrm{Cat}(z_n \mid \pi)`.
     fn factor(&self, v: VarId) -> String {
-        let var = &self.model.vars[v];
-        let (family, args): (&str, Vec<&Expr>) = match &var.dist {
+        self.factor_of(v, &self.model.vars[v].dist)
+    }
+
+    /// `v`'s factor under distribution `dist` (its own, or a chained variable's `then`).
+    fn factor_of(&self, v: VarId, dist: &Dist) -> String {
+        let (family, args): (&str, Vec<&Expr>) = match dist {
             Dist::Categorical { p } => ("Cat", vec![p]),
             Dist::Bernoulli { p } => ("Bern", vec![p]),
             Dist::Normal { mean, sd } => ("N", vec![mean, sd]),
@@ -524,6 +577,7 @@ impl<'a> Writer<'a> {
             ),
             Expr::Param(p) => (self.param_name(*p).render(self.notation), ATOM),
             Expr::Var(v) => (self.var(*v), ATOM),
+            Expr::Prev(v) => (self.prev_var(*v), ATOM),
             Expr::PlateIndex(p) => (self.index[*p].0.clone(), ATOM),
             Expr::List(items) => {
                 let items: Vec<String> = items.iter().map(|x| self.expr(x, 0)).collect();

@@ -149,6 +149,7 @@ fn marginal(model: &Model, v: VarId) -> Result<(Vec<f64>, Distribution), PlotErr
         conditional: false,
         log: false,
         entries: None,
+        by: None,
     };
     Ok(match query(model, &q)? {
         Answer::Dist(Distribution::Mixture {

@@ -116,12 +116,32 @@ pub enum ItemKind {
         size: Option<Expr>,
         items: Vec<Item>,
     },
-    /// `NAME ~ DIST(ARGS)`.
+    /// `chain NAME { ... }` or `chain NAME by COLUMN { ... }`: the data plate with its rows in
+    /// order (section 9.4).
+    Chain {
+        name: Ident,
+        by: Option<Ident>,
+        items: Vec<Item>,
+    },
+    /// `NAME ~ DIST(ARGS)`, or `NAME ~ FIRST(ARGS) then NEXT(ARGS)` in a chain.
     Tilde {
         name: Ident,
         dist: Ident,
         args: Vec<Arg>,
+        then: Option<Box<ThenSpec>>,
     },
+}
+
+/// A chained variable's distribution after a sequence's first row (section 9.4):
+/// `then Categorical(A[prev(z)])`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ThenSpec {
+    /// The family.
+    pub dist: Ident,
+    /// Its arguments.
+    pub args: Vec<Arg>,
+    /// From `then` to the closing parenthesis.
+    pub span: Span,
 }
 
 /// A parameter's prior as written (section 9.2): `~ Dirichlet(2.0)`.
@@ -475,10 +495,25 @@ impl Item {
                 size.iter_mut().for_each(Expr::clear_spans);
                 items.iter_mut().for_each(Item::clear_spans);
             }
-            ItemKind::Tilde { name, dist, args } => {
+            ItemKind::Chain { name, by, items } => {
+                name.clear_spans();
+                by.iter_mut().for_each(Ident::clear_spans);
+                items.iter_mut().for_each(Item::clear_spans);
+            }
+            ItemKind::Tilde {
+                name,
+                dist,
+                args,
+                then,
+            } => {
                 name.clear_spans();
                 dist.clear_spans();
                 args.iter_mut().for_each(Arg::clear_spans);
+                if let Some(t) = then {
+                    t.span = Span::default();
+                    t.dist.clear_spans();
+                    t.args.iter_mut().for_each(Arg::clear_spans);
+                }
             }
         }
     }

@@ -300,9 +300,34 @@ impl Formatter<'_> {
                     prev_end,
                 );
             }
-            ItemKind::Tilde { name, dist, args } => {
+            ItemKind::Chain { name, by, items } => {
+                let header = match by {
+                    Some(b) => format!("chain {} by {}", name.name, b.name),
+                    None => format!("chain {}", name.name),
+                };
+                self.block(
+                    header,
+                    it.span,
+                    |f, pe| {
+                        for i in items {
+                            f.item(i, pe);
+                        }
+                    },
+                    prev_end,
+                );
+            }
+            ItemKind::Tilde {
+                name,
+                dist,
+                args,
+                then,
+            } => {
                 let mut t = format!("{} ~ {}", name.name, dist.name);
                 write_args(&mut t, args);
+                if let Some(then) = then {
+                    t.push_str(&format!(" then {}", then.dist.name));
+                    write_args(&mut t, &then.args);
+                }
                 self.simple(t, it.span, prev_end);
             }
         }

@@ -116,7 +116,11 @@ pub fn grammar_tokens(text: &str) -> Option<Vec<(lex::Token, Span)>> {
         let class = match pair.as_rule() {
             Rule::number => T::Number,
             Rule::string => T::Str,
-            Rule::ident | Rule::query_head => T::Ident,
+            // `chain`, `by` and `then` are words only where they start their part, so the lexer
+            // (which knows no context) sees names.
+            Rule::ident | Rule::query_head | Rule::kw_chain | Rule::kw_by | Rule::kw_then => {
+                T::Ident
+            }
             Rule::kw_true | Rule::kw_false | Rule::kw_na => T::Literal,
             Rule::kw_model
             | Rule::kw_param
@@ -272,7 +276,7 @@ fn syntax_hint(found: &str, expected: &[String]) -> Option<String> {
     let expects = |s: &str| expected.iter().any(|e| e == s);
     if expects("`param`") && found.starts_with("keyword") {
         return Some(
-            "a model holds only const, param, plate and `name ~ Dist(...)` items; put statements after the model's closing `}`".into(),
+            "a model holds only const, param, plate, chain and `name ~ Dist(...)` items; put statements after the model's closing `}`".into(),
         );
     }
     if found.starts_with("keyword") && (expects("a name") || expects("an expression")) {
@@ -348,9 +352,16 @@ fn describe(rule: Rule) -> &'static str {
         Rule::model_params => "the template's arguments `(K)`",
         Rule::let_stmt | Rule::assign_stmt | Rule::print_stmt | Rule::assert_stmt => "a statement",
         Rule::for_stmt | Rule::expr_stmt => "a statement",
-        Rule::const_item | Rule::param_item | Rule::plate_item | Rule::tilde_item => {
-            "a model item (const, param, plate or `name ~ Dist(...)`)"
-        }
+        Rule::const_item
+        | Rule::param_item
+        | Rule::plate_item
+        | Rule::chain_item
+        | Rule::tilde_item => "a model item (const, param, plate, chain or `name ~ Dist(...)`)",
+        Rule::chain_by => "`by COLUMN`",
+        Rule::then_dist => "`then Dist(...)`",
+        Rule::kw_chain => "`chain`",
+        Rule::kw_by => "`by`",
+        Rule::kw_then => "`then`",
         Rule::dims => "dimensions `[...]`",
         Rule::type_spec => "a parameter type such as `real` or `simplex[2]`",
         Rule::prior => "a prior `~ Dist(...)`",
@@ -568,11 +579,40 @@ impl Builder {
                 }
                 ItemKind::Plate { name, size, items }
             }
+            Rule::chain_item => {
+                inner.next(); // `chain`
+                let name = ident(inner.next()?);
+                let mut by = None;
+                let mut items = Vec::new();
+                for q in inner {
+                    match q.as_rule() {
+                        Rule::chain_by => by = q.into_inner().nth(1).map(ident),
+                        _ => items.extend(self.item(q)),
+                    }
+                }
+                ItemKind::Chain { name, by, items }
+            }
             Rule::tilde_item => {
                 let name = ident(inner.next()?);
                 let dist = ident(inner.next()?);
                 let args = self.call_args(inner.next()?)?;
-                ItemKind::Tilde { name, dist, args }
+                let then = match inner.next() {
+                    Some(t) => {
+                        let span = span_of(&t);
+                        let mut t = t.into_inner();
+                        t.next(); // `then`
+                        let dist = ident(t.next()?);
+                        let args = self.call_args(t.next()?)?;
+                        Some(Box::new(ThenSpec { dist, args, span }))
+                    }
+                    None => None,
+                };
+                ItemKind::Tilde {
+                    name,
+                    dist,
+                    args,
+                    then,
+                }
             }
             _ => unreachable!("the grammar allows no other item: {rule:?}"),
         };

@@ -20,6 +20,7 @@ use crate::model::{
 use crate::syntax::ast::{self, ExprKind, IndexItem, ItemKind, ModelDecl, Span};
 use std::collections::HashMap;
 
+mod chain;
 mod names;
 mod plates;
 mod values;
@@ -154,6 +155,8 @@ struct Lowerer<'a> {
     /// Some value is unknown until run time.
     unknown: bool,
     outer: &'a dyn Outer,
+    /// While lowering a chained variable's `then` distribution: what `prev` may read.
+    then: Option<chain::ThenScope>,
 }
 
 /// Every name the items declare, with where (first declaration wins), and the names of the
@@ -166,7 +169,9 @@ fn collect_names(items: &[ast::Item], names: &mut HashMap<String, Span>, vars: &
                 vars.push(name.name.clone());
                 (name, None)
             }
-            ItemKind::Plate { name, items, .. } => (name, Some(items)),
+            ItemKind::Plate { name, items, .. } | ItemKind::Chain { name, items, .. } => {
+                (name, Some(items))
+            }
         };
         names.entry(name.name.clone()).or_insert(name.span);
         if let Some(items) = inner {
@@ -196,6 +201,7 @@ impl<'a> Lowerer<'a> {
             diags: Vec::new(),
             unknown: false,
             outer,
+            then: None,
         }
     }
 
@@ -243,11 +249,20 @@ impl<'a> Lowerer<'a> {
                     name
                 }
                 ItemKind::Plate { name, size, items } => {
-                    self.plate(name, size.as_ref(), items);
+                    self.plate(name, size.as_ref(), items, None);
                     name
                 }
-                ItemKind::Tilde { name, dist, args } => {
-                    self.tilde(name, dist, args);
+                ItemKind::Chain { name, by, items } => {
+                    self.chain(name, by.as_ref(), items);
+                    name
+                }
+                ItemKind::Tilde {
+                    name,
+                    dist,
+                    args,
+                    then,
+                } => {
+                    self.tilde(name, dist, args, then.as_deref());
                     name
                 }
             };
@@ -256,7 +271,50 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn tilde(&mut self, name: &ast::Ident, dist: &ast::Ident, args: &[ast::Arg]) {
+    fn tilde(
+        &mut self,
+        name: &ast::Ident,
+        dist: &ast::Ident,
+        args: &[ast::Arg],
+        then: Option<&ast::ThenSpec>,
+    ) {
+        if let Some(t) = then
+            && !self.then_allowed(name, t)
+        {
+            return;
+        }
+        let mut parents = Vec::new();
+        let mut params = Vec::new();
+        let Some((dist, support)) = self.distribution(dist, args, &mut parents, &mut params) else {
+            return;
+        };
+        self.model.vars.push(Var {
+            name: name.name.clone(),
+            plates: self.plate_stack.clone(),
+            dist,
+            support,
+            parents,
+            params,
+            next: None,
+        });
+        let id = self.model.vars.len() - 1;
+        if let Some(t) = then
+            && self.then_dist(id, t).is_err()
+        {
+            return;
+        }
+        self.declare(name, Decl::Var(id));
+    }
+
+    /// Lowers `DIST(ARGS)`: the distribution and its support, adding the variables and
+    /// parameters it reads to `parents` and `params`. `None` after reporting what is wrong.
+    fn distribution(
+        &mut self,
+        dist: &ast::Ident,
+        args: &[ast::Arg],
+        parents: &mut Vec<VarId>,
+        params: &mut Vec<ParamId>,
+    ) -> Option<(Dist, Support)> {
         let Some(family) = Family::from_name(&dist.name) else {
             let names = Family::ALL.map(Family::name);
             let hint = alias(&dist.name)
@@ -269,17 +327,13 @@ impl<'a> Lowerer<'a> {
                     .label("not a distribution")
                     .help(hint),
             );
-            return;
+            return None;
         };
-        let Some(ordered) = self.bind_args(family, dist, args) else {
-            return;
-        };
-        let mut parents = Vec::new();
-        let mut params = Vec::new();
+        let ordered = self.bind_args(family, dist, args)?;
         let mut lowered = Vec::new();
         let mut failed = false;
         for a in ordered {
-            match self.expr(a, Ctx::Dist, &mut parents, &mut params) {
+            match self.expr(a, Ctx::Dist, parents, params) {
                 Ok(e) => lowered.push((e, a)),
                 Err(Stop::Unknown) => {
                     self.unknown = true;
@@ -289,11 +343,9 @@ impl<'a> Lowerer<'a> {
             }
         }
         if failed {
-            return;
+            return None;
         }
-        let Some(support) = self.support(family, &lowered) else {
-            return;
-        };
+        let support = self.support(family, &lowered)?;
         let mut it = lowered.into_iter().map(|(e, _)| e);
         let mut next = || it.next().expect("bind_args gives every argument");
         let dist = match family {
@@ -308,16 +360,7 @@ impl<'a> Lowerer<'a> {
                 cov: next(),
             },
         };
-        self.model.vars.push(Var {
-            name: name.name.clone(),
-            plates: self.plate_stack.clone(),
-            dist,
-            support,
-            parents,
-            params,
-        });
-        let id = self.model.vars.len() - 1;
-        self.declare(name, Decl::Var(id));
+        Some((dist, support))
     }
 
     /// Puts positional and named arguments in the family's order.
@@ -537,6 +580,9 @@ impl<'a> Lowerer<'a> {
                 self.shaped(node, e)?
             }
             ExprKind::Index(base, items) => self.index(e, base, items, ctx, parents, params)?,
+            ExprKind::Call(callee, args) if matches!(&callee.kind, ExprKind::Name(n) if n == "prev" && !self.declared.contains_key(n)) => {
+                self.prev(e, args)?
+            }
             ExprKind::Call(callee, args) => {
                 let math = match &callee.kind {
                     ExprKind::Name(n) if !self.names.contains_key(n) => ir::MathFn::from_name(n),

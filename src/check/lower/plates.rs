@@ -9,13 +9,19 @@ impl Lowerer<'_> {
         name: &ast::Ident,
         size: Option<&ast::Expr>,
         items: &[ast::Item],
+        chain: Option<crate::model::Chain>,
     ) {
+        let what = if chain.is_some() {
+            "chain"
+        } else {
+            "data plate"
+        };
         let size = match size {
             None => {
                 if let Some(&outer) = self.plate_stack.last() {
                     let oname = self.model.plates[outer].name.clone();
                     self.diags.push(
-                        Diag::error("the data plate must be at the top level of the model", name.span)
+                        Diag::error(format!("the {what} must be at the top level of the model"), name.span)
                             .label(format!("inside plate `{oname}`"))
                             .help(format!(
                                 "give it a fixed size (`plate {} : 3 {{ ... }}`), or move it out of `{oname}`",
@@ -27,13 +33,24 @@ impl Lowerer<'_> {
                 if let Some(prev) = self.model.data_plate() {
                     let pname = self.model.plates[prev].name.clone();
                     let pspan = self.names.get(&pname).map(|(_, s)| *s);
-                    let mut d = Diag::error("a model has at most one data plate", name.span)
-                        .label("second data plate")
-                        .help(format!(
-                            "put these variables in `{pname}`, or give this plate a fixed size"
-                        ));
+                    let first = if self.model.plates[prev].chain.is_some() {
+                        "the chain"
+                    } else {
+                        "the data plate"
+                    };
+                    let mut d =
+                        Diag::error("a model has at most one data plate or chain", name.span)
+                            .label(format!("second {what}"))
+                            .help(format!(
+                                "put these variables in `{pname}`{}",
+                                if chain.is_some() {
+                                    ""
+                                } else {
+                                    ", or give this plate a fixed size"
+                                }
+                            ));
                     if let Some(s) = pspan {
-                        d = d.related(s, "the data plate");
+                        d = d.related(s, first);
                     }
                     self.diags.push(d);
                     return;
@@ -50,6 +67,7 @@ impl Lowerer<'_> {
             name: name.name.clone(),
             size,
             parent: self.plate_stack.last().copied(),
+            chain,
         });
         let id = self.model.plates.len() - 1;
         if !self.declare(name, Decl::Plate(id)) {
@@ -140,7 +158,7 @@ impl Lowerer<'_> {
     ) -> Lower<()> {
         let base_text = crate::syntax::fmt::format_expr(base);
         let (count, what) = match ix {
-            ir::Expr::Var(id) => match self.model.vars[*id].support {
+            ir::Expr::Var(id) | ir::Expr::Prev(id) => match self.model.vars[*id].support {
                 Support::Discrete(n) => (
                     n,
                     format!(

@@ -38,8 +38,22 @@ fn weighted_sum(ev: &[f64], w: &[f64], first: usize) -> (f64, Option<usize>) {
 }
 
 /// Runs the E-step under the tables `cpds`: the log-likelihood, and with `want_stats` the
-/// expected sufficient statistics.
+/// expected sufficient statistics. A chain's goes by the forward–backward recursions.
 pub fn estep(
+    model: &Model,
+    cpds: &[Cpd],
+    data: &Data,
+    want_stats: bool,
+) -> Result<EStep, InferError> {
+    match model.chain() {
+        Some(_) => crate::infer::chain::estep(model, cpds, data, &data.sequences(), want_stats),
+        None => plate_estep(model, cpds, data, want_stats),
+    }
+}
+
+/// The E-step of a model whose data rows are independent given what lies outside the data
+/// plate.
+pub(crate) fn plate_estep(
     model: &Model,
     cpds: &[Cpd],
     data: &Data,

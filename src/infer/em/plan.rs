@@ -6,7 +6,7 @@
 
 use super::FitError;
 use crate::array::unravel;
-use crate::infer::cpd::positions;
+use crate::infer::cpd::{Which, positions, table_len};
 use crate::model::expr::Index;
 use crate::model::{Dist, Expr, Model, ParamId, ParamType, VarId};
 use std::collections::BTreeMap;
@@ -78,8 +78,17 @@ impl Plan {
         };
         // Per parameter: its role and cells keyed by their offsets.
         let mut found: BTreeMap<ParamId, (Role, CellUses)> = BTreeMap::new();
-        for (v, var) in model.vars.iter().enumerate() {
-            let args: Vec<(&Expr, Role, &str)> = match &var.dist {
+        let dists = model.vars.iter().enumerate().flat_map(|(v, var)| {
+            let next = var.next.as_ref().map(|n| (v, var, &n.dist, Which::Next));
+            std::iter::once((v, var, &var.dist, Which::First)).chain(next)
+        });
+        for (v, var, dist, which) in dists {
+            // A chained variable's `then` entries follow its first table's.
+            let skip = match which {
+                Which::First => 0,
+                Which::Next => table_len(model, v, Which::First),
+            };
+            let args: Vec<(&Expr, Role, &str)> = match dist {
                 Dist::Categorical { p } => vec![(p, Role::Probs, "p")],
                 Dist::Bernoulli { p } => vec![(p, Role::Prob, "p")],
                 Dist::Normal { mean, sd } => {
@@ -132,7 +141,7 @@ impl Plan {
                         )));
                     }
                 };
-                let per_entry = positions(model, v, e, p).map_err(FitError::Infer)?;
+                let per_entry = positions(model, v, which, e, p).map_err(FitError::Infer)?;
                 // A simplex or covariance cell must be one whole element of the parameter.
                 let elem: usize = param.ty.elem_shape().iter().product();
                 if matches!(role, Role::Probs | Role::Cov(_))
@@ -156,7 +165,7 @@ impl Plan {
                     )));
                 }
                 for (e_idx, offs) in per_entry.into_iter().enumerate() {
-                    entry.1.entry(offs).or_default().push((v, e_idx));
+                    entry.1.entry(offs).or_default().push((v, skip + e_idx));
                 }
             }
         }
