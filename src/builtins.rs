@@ -285,6 +285,13 @@ pub const BUILTINS: &[Builtin] = &[
         "fit(model, data, ...): fit parameters by EM",
     ),
     f(
+        "decode",
+        2,
+        2,
+        NONE,
+        "decode(model, data): the latents' most probable joint values (Viterbi for a chain)",
+    ),
+    f(
         "impute",
         2,
         2,

@@ -708,8 +708,8 @@ fn cmd_impute(
     let model = pick_model(&src, &program, &checked, model, Purpose::Impute)?;
     let data = load_data(data_path, columns)?;
     let mut filled = crate::interp::bind::impute(&model, &data).map_err(|e| match e {
-        crate::interp::bind::ImputeError::Data(e) => data_failure(e),
-        crate::interp::bind::ImputeError::Infer(e) => {
+        crate::interp::bind::RowsError::Data(e) => data_failure(e),
+        crate::interp::bind::RowsError::Infer(e) => {
             let help = e.help();
             fail(Diag::error_nowhere(format!("impute with `{}`: {e}", model.name)).help_opt(help))
         }

@@ -146,6 +146,15 @@ impl States {
         })
     }
 
+    /// No chained variables: one state.
+    pub fn empty() -> States {
+        States {
+            chained: Vec::new(),
+            radix: Vec::new(),
+            count: 1,
+        }
+    }
+
     /// The value of chained variable number `i` in state `s`.
     fn value(&self, s: usize, i: usize) -> usize {
         unravel(s, &self.radix)[i]

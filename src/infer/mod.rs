@@ -4,6 +4,7 @@
 
 pub mod chain;
 pub mod cpd;
+pub mod decode;
 pub mod dist;
 pub mod em;
 pub mod engine;

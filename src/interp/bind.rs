@@ -186,9 +186,9 @@ pub fn sequences(data: &Dataset, by: &str, where_: &str) -> Result<Sequences, Da
     }
 }
 
-/// Why `impute` failed: the data do not bind, or inference failed.
+/// Why `impute` or `decode` failed: the data do not bind, or inference failed.
 #[derive(Debug)]
-pub enum ImputeError {
+pub enum RowsError {
     Data(DataError),
     Infer(crate::infer::InferError),
 }
@@ -196,9 +196,9 @@ pub enum ImputeError {
 /// `data` with every missing cell of the model's variables filled (section 9.1): a continuous
 /// entry by its conditional mean given the row's observed cells, a discrete one by its most
 /// probable value given the row. The columns and their order stay; other columns are copied.
-pub fn impute(model: &Model, data: &Dataset) -> Result<Dataset, ImputeError> {
-    let bound = bind(model, data, None).map_err(ImputeError::Data)?;
-    let filled = crate::infer::impute::impute(model, &bound).map_err(ImputeError::Infer)?;
+pub fn impute(model: &Model, data: &Dataset) -> Result<Dataset, RowsError> {
+    let bound = bind(model, data, None).map_err(RowsError::Data)?;
+    let filled = crate::infer::impute::impute(model, &bound).map_err(RowsError::Infer)?;
     let mut out = data.clone();
     for (v, values) in filled.iter().enumerate() {
         let Some(values) = values else { continue };
@@ -225,6 +225,29 @@ pub fn impute(model: &Model, data: &Dataset) -> Result<Dataset, ImputeError> {
         }
     }
     Ok(out)
+}
+
+/// The latents' most probable joint values given `data` (section 9.4): one column per latent
+/// variable (discrete, and missing somewhere in the data), named as the variable, and
+/// log p(those values, the data).
+pub fn decode(model: &Model, data: &Dataset) -> Result<(Dataset, f64), RowsError> {
+    let bound = bind(model, data, None).map_err(RowsError::Data)?;
+    let d = crate::infer::decode::decode(model, &bound.obs, bound.rows, &bound.sequences())
+        .map_err(RowsError::Infer)?;
+    let columns = d
+        .values
+        .into_iter()
+        .map(|(v, values)| super::data::Column {
+            name: model.vars[v].name.clone(),
+            data: super::data::ColumnData::Num(values),
+        })
+        .collect();
+    let out = Dataset {
+        columns,
+        rows: data.rows,
+        origin: None,
+    };
+    Ok((out, d.logp))
 }
 
 /// The error for a variable whose columns do not give its shape: which it reads, which exist.

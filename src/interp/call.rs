@@ -770,6 +770,7 @@ impl Interp {
             "select" => self.select_builtin(a),
             "loglik" | "bic" | "aic" => self.score_builtin(a),
             "impute" => self.impute_builtin(a),
+            "decode" => self.decode_builtin(a),
             "stderr" | "confint" | "summary" => self.uncertainty_builtin(a),
             "plot" => self.plot_builtin(a),
             other => Err(Diag::error(

@@ -589,10 +589,23 @@ impl Interp {
         let data = a.data(1)?;
         match crate::interp::bind::impute(&mv.model, &data) {
             Ok(d) => Ok(Value::Data(Rc::new(d))),
-            Err(crate::interp::bind::ImputeError::Data(e)) => {
+            Err(crate::interp::bind::RowsError::Data(e)) => {
                 Err(Diag::error(e.to_string(), a.at(1)).help(e.help()))
             }
-            Err(crate::interp::bind::ImputeError::Infer(e)) => Err(infer_diag(e, a.span)),
+            Err(crate::interp::bind::RowsError::Infer(e)) => Err(infer_diag(e, a.span)),
+        }
+    }
+
+    /// `decode(m, d)` (section 9.4): a dataset of the latents' most probable joint values.
+    pub(super) fn decode_builtin(&self, a: &Args<'_>) -> Result<Value, Diag> {
+        let mv = a.model(0)?;
+        let data = a.data(1)?;
+        match crate::interp::bind::decode(&mv.model, &data) {
+            Ok((d, _)) => Ok(Value::Data(Rc::new(d))),
+            Err(crate::interp::bind::RowsError::Data(e)) => {
+                Err(Diag::error(e.to_string(), a.at(1)).help(e.help()))
+            }
+            Err(crate::interp::bind::RowsError::Infer(e)) => Err(infer_diag(e, a.span)),
         }
     }
 
