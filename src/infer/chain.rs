@@ -235,7 +235,7 @@ pub fn check(model: &Model, obs: &[Option<Observed>]) -> Result<(), InferError> 
     });
     match latent {
         Some(v) => Err(InferError::Query(format!(
-            "`{}` is a latent variable outside the chain; a chain model's discrete variables outside the chain must be given values (section 9.4 sums out only the rows' latents)",
+            "`{}` is outside the chain and has no value here; inference on a chain sums out only the latents of its rows, so give `{0}` a value (a column of the data, or `{0} = ...` in a query), or declare it inside the chain",
             model.vars[v].name
         ))),
         None => Ok(()),

@@ -40,6 +40,24 @@ pub fn sample_model(
             if l % 4096 == 0 && crate::interrupt::requested() {
                 return Err(InferError::Interrupted);
             }
+            // A chained variable after the first row (section 9.4): its `then` table, keyed by
+            // the previous row's values of its `prev` variables (declared before it, or
+            // itself, so drawn already), then its parents in this row.
+            if let Some(nx) = var.next.as_ref().filter(|_| l > 0) {
+                key.clear();
+                key.extend(
+                    nx.prev
+                        .iter()
+                        .map(|&p| values_of(&values, &out, v, p, l - 1)),
+                );
+                key.extend(
+                    nx.parents
+                        .iter()
+                        .map(|&p| values_of(&values, &out, v, p, l)),
+                );
+                cpd.entries[cpd.next_index(&key)].draw(rng, &mut out[l..l + 1]);
+                continue;
+            }
             for i in 0..lay.inst {
                 // This instance's fixed-plate indices; a parent's are a prefix of them.
                 let idx = unravel(i, &lay.sizes);
@@ -79,4 +97,12 @@ pub fn sample_model(
             (v, Array::from_vec(shape, data))
         })
         .collect())
+}
+
+/// Row `l`'s value of variable `p` while variable `v` (drawn into `out`) is being drawn: a
+/// chained variable reads itself in the previous row, and others of its row (one value per row
+/// in the chain, or one in all outside it).
+fn values_of(values: &[Vec<f64>], out: &[f64], v: VarId, p: VarId, l: usize) -> usize {
+    let col = if p == v { out } else { &values[p][..] };
+    (if col.len() == 1 { col[0] } else { col[l] }) as usize
 }

@@ -153,36 +153,36 @@ pub fn bind(model: &Model, data: &Dataset, weights: Option<Vec<f64>>) -> Result<
     }
     let bound = Data::new(obs, data.rows, weights);
     Ok(match model.chain().and_then(|c| c.by.as_deref()) {
-        Some(by) => bound.with_sequences(sequences(data, by, &where_)?),
+        Some(by) => bound.with_sequences(sequences(data, by)?),
         None => bound,
     })
 }
 
 /// The rows of `data` split into sequences by the values of column `by` (section 9.4): a
 /// number or a text each; a missing cell belongs to no sequence, so it is an error.
-pub fn sequences(data: &Dataset, by: &str, where_: &str) -> Result<Sequences, DataError> {
-    let missing = |r: usize| DataError::Cell {
-        where_: where_.to_string(),
+pub fn sequences(data: &Dataset, by: &str) -> Result<Sequences, DataError> {
+    let err = |row: Option<usize>| DataError::Sequence {
+        origin: data.origin.clone(),
         column: by.to_string(),
-        row: r + 1,
-        why: format!(
-            "this cell is missing, but the chain's `by {by}` column says which sequence each row belongs to; give every row a value"
-        ),
+        row,
+        available: data.names(),
     };
-    match data.get(by)? {
-        Cells::Num(a) => {
-            let keys: Vec<u64> = a.data().iter().map(|x| x.to_bits()).collect();
+    match data.get(by) {
+        Ok(Cells::Num(a)) => {
             if let Some(r) = a.data().iter().position(|x| x.is_nan()) {
-                return Err(missing(r));
+                return Err(err(Some(r + 1)));
             }
+            let keys: Vec<u64> = a.data().iter().map(|x| x.to_bits()).collect();
             Ok(Sequences::by_keys(&keys))
         }
-        Cells::Text(t) => {
+        Ok(Cells::Text(t)) => {
             if let Some(r) = t.iter().position(Option::is_none) {
-                return Err(missing(r));
+                return Err(err(Some(r + 1)));
             }
             Ok(Sequences::by_keys(&t))
         }
+        Err(DataError::NoColumn { .. }) => Err(err(None)),
+        Err(e) => Err(e),
     }
 }
 

@@ -111,6 +111,20 @@ pub enum DataError {
         want: Vec<String>,
         found: Vec<String>,
     },
+    /// A chain's `by` column (section 9.4) is absent, or misses a row's label.
+    #[error("{}", match (.row, .origin) {
+        (None, Some(o)) => format!("{o}, line 1: the chain splits its rows by the column `{column}`, but the data have no such column"),
+        (None, None) => format!("the chain splits its rows by the column `{column}`, but the data have no such column"),
+        (Some(r), Some(o)) => format!("{o}: column `{column}`, row {r} (line {} of the file): the cell is missing, but every row needs the label of its sequence", r + 1),
+        (Some(r), None) => format!("column `{column}`, row {r}: the cell is missing, but every row needs the label of its sequence"),
+    })]
+    Sequence {
+        origin: Option<String>,
+        column: String,
+        /// The row (1-based) missing its label; `None` when the column is absent.
+        row: Option<usize>,
+        available: Vec<String>,
+    },
     /// No column names a variable of the model's data plate.
     #[error("{header}no column of the data names a variable in the data plate of model `{model}` (the columns are {})", crate::diag::list_names(.columns))]
     Unbound {
@@ -149,6 +163,23 @@ impl DataError {
                 "fix the cell, leave it empty or write NA for a missing value, or turn labels into numbers with codes(...)".into()
             }
             DataError::Shape(_) => "give every column the same number of rows".into(),
+            DataError::Sequence {
+                row: Some(_),
+                column,
+                ..
+            } => format!(
+                "fill the cell with the label of the row's sequence; rows with equal `{column}` values form one sequence, in file order"
+            ),
+            DataError::Sequence {
+                column, available, ..
+            } => {
+                let hint = crate::diag::suggest(column, available.iter().map(String::as_str))
+                    .map_or(String::new(), |s| format!("did you mean `chain ... by {s}`? "));
+                format!(
+                    "{hint}the columns are {}; without `by`, all rows are one sequence",
+                    crate::diag::list_names(available)
+                )
+            }
             DataError::Cell { .. } => {
                 "fix the cell, or leave it empty (or NA) to make it latent in that row".into()
             }

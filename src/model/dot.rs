@@ -50,10 +50,22 @@ pub fn to_dot(model: &Model, observed: Observed) -> String {
                 quote(&var.name)
             ));
         }
-        for &parent in &var.parents {
+        let next = var.next.as_ref();
+        let row_parents = next.map_or(&[][..], |n| &n.parents[..]);
+        let mut parents = var.parents.clone();
+        parents.extend(row_parents.iter().filter(|p| !var.parents.contains(p)));
+        for &parent in &parents {
             out.push_str(&format!(
                 "    {} -> {};\n",
                 quote(&model.vars[parent].name),
+                quote(&model.vars[v].name)
+            ));
+        }
+        // A chain's transitions (section 9.4): from the previous row, dashed.
+        for &prev in next.map_or(&[][..], |n| &n.prev[..]) {
+            out.push_str(&format!(
+                "    {} -> {} [style=dashed, label=\"t-1\"];\n",
+                quote(&model.vars[prev].name),
                 quote(&model.vars[v].name)
             ));
         }

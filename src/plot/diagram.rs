@@ -46,6 +46,9 @@ pub struct Edge {
     pub from: usize,
     pub to: usize,
     pub points: Vec<(f64, f64)>,
+    /// A chain's transition (section 9.4): `from` in the previous row to `to`, drawn dashed;
+    /// a variable's own (`prev(z)` → `z`) loops beside it.
+    pub lag: bool,
 }
 
 /// A placed plate box.
@@ -252,10 +255,16 @@ pub fn layout(model: &Model, observed: Observed) -> Diagram {
         for (i, n) in pre.iter().enumerate().skip(first_var) {
             if n.group == Some(p) {
                 let node = &nodes[i];
+                // A variable's loop from its own previous row stands out on its right.
+                let v = i - first_var;
+                let looped = model.vars[v]
+                    .next
+                    .as_ref()
+                    .is_some_and(|nx| nx.prev.contains(&v));
                 grow(
                     node.x - node.r,
                     node.y - node.r,
-                    node.x + node.r,
+                    node.x + node.r + if looped { LOOP } else { 0.0 },
                     node.y + node.r,
                 );
             }
@@ -319,7 +328,35 @@ pub fn layout(model: &Model, observed: Observed) -> Diagram {
                 from,
                 to,
                 points: route(&nodes, from, to),
+                lag: false,
             });
+        }
+        // A chained variable's `then` distribution: its parents in the row, then the
+        // transitions from the previous row.
+        if let Some(nx) = &var.next {
+            for &p in nx.parents.iter().filter(|p| !var.parents.contains(p)) {
+                let from = first_var + p;
+                edges.push(Edge {
+                    from,
+                    to,
+                    points: route(&nodes, from, to),
+                    lag: false,
+                });
+            }
+            for &p in &nx.prev {
+                let from = first_var + p;
+                let points = if from == to {
+                    self_loop(&nodes[to])
+                } else {
+                    route(&nodes, from, to)
+                };
+                edges.push(Edge {
+                    from,
+                    to,
+                    points,
+                    lag: true,
+                });
+            }
         }
     }
     let mut width: f64 = 0.0;
@@ -365,6 +402,22 @@ fn clear(nodes: &[Node], from: usize, to: usize, pts: &[(f64, f64)]) -> bool {
                 .windows(2)
                 .all(|w| distance((n.x, n.y), w[0], w[1]) > n.r + 4.0)
     })
+}
+
+/// How far a variable's loop from its own previous row reaches beyond its circle.
+const LOOP: f64 = 16.0;
+
+/// A loop on the right of a node's circle, from it back to it: a variable's transition from
+/// its own previous row.
+fn self_loop(n: &Node) -> Vec<(f64, f64)> {
+    let (c, sn) = (30f64.to_radians().cos(), 30f64.to_radians().sin());
+    let out = n.r + LOOP;
+    vec![
+        (n.x + n.r * c, n.y - n.r * sn),
+        (n.x + out, n.y - n.r * sn - 8.0),
+        (n.x + out, n.y + n.r * sn + 8.0),
+        (n.x + n.r * c, n.y + n.r * sn),
+    ]
 }
 
 /// The path of an edge: straight when that crosses no node, else bent once at the shortest
@@ -455,8 +508,13 @@ pub fn to_svg(d: &Diagram) -> String {
             .iter()
             .map(|(x, y)| format!("{x:.1},{y:.1}"))
             .collect();
+        let (class, dash) = if e.lag {
+            ("edge transition", " stroke-dasharray=\"5,3\"")
+        } else {
+            ("edge", "")
+        };
         out.push_str(&format!(
-            "<polyline class=\"edge\" data-from=\"{}\" data-to=\"{}\" points=\"{}\" fill=\"none\" stroke=\"#222\" stroke-width=\"1.3\" marker-end=\"url(#arrow)\"/>\n",
+            "<polyline class=\"{class}\" data-from=\"{}\" data-to=\"{}\" points=\"{}\" fill=\"none\" stroke=\"#222\" stroke-width=\"1.3\"{dash} marker-end=\"url(#arrow)\"/>\n",
             super::xml(&d.nodes[e.from].name),
             super::xml(&d.nodes[e.to].name),
             pts.join(" ")
@@ -568,7 +626,7 @@ pub fn to_text(d: &Diagram) -> String {
     // Edges, routed between the boxes and labels: parents' edges in order, each the cheapest
     // path from beside its parent's text to beside its child's, turning as little as it can
     // and crossing a box or another edge only at a right angle.
-    for e in &d.edges {
+    for e in d.edges.iter().filter(|e| !e.lag) {
         let span = |i: usize| (texts[i].0, texts[i].1, texts[i].1 + texts[i].2.len());
         let spans: Vec<_> = (0..texts.len()).map(span).collect();
         match route_text(&cells, &spans, span(e.from), span(e.to)) {
@@ -608,6 +666,16 @@ pub fn to_text(d: &Diagram) -> String {
     }
     while out.ends_with("\n\n") {
         out.pop();
+    }
+    // A chain's transitions, which the grid has no room to loop: one line each.
+    let lags: Vec<String> = d
+        .edges
+        .iter()
+        .filter(|e| e.lag)
+        .map(|e| format!("prev({}) → {}", d.nodes[e.from].label, d.nodes[e.to].label))
+        .collect();
+    if !lags.is_empty() {
+        out.push_str(&format!("transitions: {}\n", lags.join(", ")));
     }
     out.push_str("(z) latent   ((x)) observed   π• parameter\n");
     out

@@ -75,7 +75,33 @@ pub fn start(
             priors,
         },
     )?;
+    uniform_transitions(&mut m, plan);
     Ok((m, report))
+}
+
+/// A chain starts from uniform first-state and transition probabilities (as hmmlearn's
+/// `init_params`), whatever the hard responsibilities' consecutive rows said: the emissions
+/// alone tell the states apart, and EM finds the dynamics. Parameters that variables outside
+/// the chained ones read too keep their M-step values.
+fn uniform_transitions(m: &mut Model, plan: &Plan) {
+    let chained = m.chained();
+    for l in &plan.learned {
+        let read_by_chained_only = (0..m.vars.len())
+            .filter(|v| m.vars[*v].params.contains(&l.param))
+            .all(|v| chained.contains(&v));
+        if !read_by_chained_only || !matches!(l.role, Role::Probs | Role::Prob) {
+            continue;
+        }
+        let p = &mut m.params[l.param];
+        let Some(value) = p.value.as_mut() else {
+            continue;
+        };
+        let fill = match p.ty {
+            crate::model::ParamType::Simplex(k) => 1.0 / k as f64,
+            _ => 0.5,
+        };
+        *value = value.map(|_| fill);
+    }
 }
 
 /// Whether k-means applies: the single latent, a discrete variable in the data plate (one per
