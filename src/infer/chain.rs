@@ -291,12 +291,14 @@ pub fn emissions(
             out[t * n + s] = x;
         }
     }
-    // A row that observes a chained variable rules out the states that disagree.
+    // A row that observes a chained variable rules out the states that disagree (one value
+    // given for every row counts in each).
     for (i, &v) in st.chained.iter().enumerate() {
-        let Some(o) = obs[v].as_ref().filter(|o| o.lanes > 1) else {
+        let Some(o) = obs[v].as_ref() else {
             continue;
         };
-        for (t, &x) in o.data.iter().enumerate() {
+        for t in 0..rows {
+            let x = o.data[if o.lanes == 1 { 0 } else { t }];
             if x.is_nan() {
                 continue;
             }

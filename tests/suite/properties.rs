@@ -357,3 +357,181 @@ proptest! {
         }
     }
 }
+
+// ---- Chains (section 9.4) ----
+
+/// A random chain: z of `k` states with a first distribution and transitions, x ~ Normal by z;
+/// rows may miss x or give z, and `seq` splits them into sequences.
+#[derive(Clone, Debug)]
+struct ChainCase {
+    k: usize,
+    start: Vec<f64>,
+    /// Row-major k×k, each row a simplex.
+    trans: Vec<f64>,
+    mu: Vec<f64>,
+    sd: Vec<f64>,
+    /// Per row: x (NaN missing), z (NaN latent) and its sequence label.
+    rows: Vec<(f64, f64, u8)>,
+}
+
+fn normalised(raw: &[f64]) -> Vec<f64> {
+    let t: f64 = raw.iter().sum();
+    raw.iter().map(|x| x / t).collect()
+}
+
+fn chain_case(rows: std::ops::RangeInclusive<usize>) -> impl Strategy<Value = ChainCase> {
+    (2usize..=3, rows).prop_flat_map(|(k, n)| {
+        let row = (
+            prop::bool::weighted(0.15),
+            -4.0f64..6.0,
+            prop::bool::weighted(0.15),
+            0..k,
+            0u8..2,
+        )
+            .prop_map(|(gone, x, label, z, s)| {
+                (
+                    if gone { f64::NAN } else { x },
+                    if label { z as f64 } else { f64::NAN },
+                    s,
+                )
+            });
+        (
+            prop::collection::vec(0.05f64..1.0, k),
+            prop::collection::vec(0.05f64..1.0, k * k),
+            prop::collection::vec(-2.0f64..4.0, k),
+            prop::collection::vec(0.5f64..2.0, k),
+            prop::collection::vec(row, n),
+        )
+            .prop_map(move |(start, trans, mu, sd, rows)| ChainCase {
+                k,
+                start: normalised(&start),
+                trans: trans.chunks(k).flat_map(normalised).collect(),
+                mu,
+                sd,
+                rows,
+            })
+    })
+}
+
+impl ChainCase {
+    fn script(&self) -> String {
+        let k = self.k;
+        let nums = |xs: &[f64]| list(&xs.iter().map(|&x| num(x)).collect::<Vec<_>>());
+        let rows: Vec<String> = self.trans.chunks(k).map(nums).collect();
+        let cell = |x: f64| if x.is_nan() { "NA".into() } else { num(x) };
+        let col = |f: &dyn Fn(&(f64, f64, u8)) -> String| {
+            list(&self.rows.iter().map(f).collect::<Vec<_>>())
+        };
+        format!(
+            "model m {{\n    param start : simplex[{k}] = {}\n    param A[{k}] : simplex[{k}] = {}\n    param mu[{k}] : real = {}\n    param sd[{k}] : positive = {}\n    chain t by seq {{\n        z ~ Categorical(start) then Categorical(A[prev(z)])\n        x ~ Normal(mu[z], sd[z])\n    }}\n}}\nlet d = table(x = {}, z = {}, seq = {})\n",
+            nums(&self.start),
+            list(&rows),
+            nums(&self.mu),
+            nums(&self.sd),
+            col(&|r| cell(r.0)),
+            col(&|r| cell(r.1)),
+            col(&|r| r.2.to_string()),
+        )
+    }
+
+    /// Brute force: log p(observations) summed over every path of every sequence, and per row
+    /// the posterior of z.
+    fn brute(&self) -> (f64, Vec<Vec<f64>>) {
+        let k = self.k;
+        let mut total = 0.0;
+        let mut post = vec![vec![0.0; k]; self.rows.len()];
+        for label in 0..2u8 {
+            let rows: Vec<usize> = (0..self.rows.len())
+                .filter(|&r| self.rows[r].2 == label)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let mut paths = Vec::new();
+            for code in 0..k.pow(rows.len() as u32) {
+                let path: Vec<usize> = (0..rows.len())
+                    .map(|t| code / k.pow((rows.len() - 1 - t) as u32) % k)
+                    .collect();
+                let mut lp = 0.0;
+                for (t, (&r, &z)) in rows.iter().zip(&path).enumerate() {
+                    let (x, given, _) = self.rows[r];
+                    if !given.is_nan() && given as usize != z {
+                        lp = f64::NEG_INFINITY;
+                    }
+                    lp += if t == 0 {
+                        self.start[z].ln()
+                    } else {
+                        self.trans[path[t - 1] * k + z].ln()
+                    };
+                    if !x.is_nan() {
+                        let u = (x - self.mu[z]) / self.sd[z];
+                        lp += -0.5 * u * u
+                            - self.sd[z].ln()
+                            - 0.5 * (2.0 * std::f64::consts::PI).ln();
+                    }
+                }
+                paths.push((lp, path));
+            }
+            let lps: Vec<f64> = paths.iter().map(|p| p.0).collect();
+            let z = logsumexp(&lps);
+            total += z;
+            for (lp, path) in &paths {
+                for (&r, &s) in rows.iter().zip(path) {
+                    post[r][s] += (lp - z).exp();
+                }
+            }
+        }
+        (total, post)
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// For sequences of up to 6 rows, the chain's likelihood (forward recursion) is the sum
+    /// over every path, and its posteriors (forward-backward) are the paths' marginals, with
+    /// missing cells, labelled rows and two sequences.
+    #[test]
+    fn chain_marginal_is_the_sum_over_paths(c in chain_case(1..=6)) {
+        let mut script = c.script();
+        script.push_str("logp(z = d.z, x = d.x, seq = d.seq)\n");
+        script.push_str("p(z | x = d.x, seq = d.seq)\n");
+        let v = values(&script).map_err(TestCaseError::fail)?;
+        let (total, _) = c.brute();
+        let got = v[0].as_scalar().unwrap();
+        prop_assert!(close(got, total, 1e-12), "logp {got}, Σ over paths {total}");
+        // The posteriors without the labels: brute force over a copy that gives none.
+        let free = ChainCase {
+            rows: c.rows.iter().map(|&(x, _, s)| (x, f64::NAN, s)).collect(),
+            ..c.clone()
+        };
+        let (_, post) = free.brute();
+        for (r, want) in post.iter().enumerate() {
+            for (s, &w) in want.iter().enumerate() {
+                let g = v[1].data()[r * c.k + s];
+                prop_assert!((g - w).abs() <= 1e-12, "row {r}, z = {s}: {g} vs {w}");
+            }
+        }
+    }
+
+    /// With reg = 0, Baum-Welch never lowers the likelihood, from the starting value on.
+    #[test]
+    fn baum_welch_never_lowers_the_likelihood(c in chain_case(8..=40)) {
+        let mut script = c.script();
+        script.push_str("loglik(m, d)\n");
+        script.push_str(
+            "let f = fit(m, d, reg = 0, tol = 0, max_iter = 15, init = \"given\")\nf.trace\n",
+        );
+        match values(&script) {
+            Ok(v) => {
+                let mut last = v[0].as_scalar().unwrap();
+                for &ll in v[1].data() {
+                    prop_assert!(ll.is_finite());
+                    prop_assert!(ll >= last - 1e-9 * last.abs().max(1.0), "{last} then {ll}");
+                    last = ll;
+                }
+            }
+            Err(e) => prop_assert!(e.contains("collapsed to zero"), "{}", e),
+        }
+    }
+}
