@@ -22,7 +22,7 @@ pub const FIT_OPTIONS: &[&str] = &[
 
 /// The options of `plot`.
 pub const PLOT_OPTIONS: &[&str] = &[
-    "file", "title", "xlabel", "ylabel", "bins", "from", "to", "width", "height", "points",
+    "file", "title", "xlabel", "ylabel", "bins", "from", "to", "width", "height", "points", "color",
 ];
 
 /// How a built-in may be called.
@@ -387,7 +387,7 @@ pub const BUILTINS: &[Builtin] = &[
         1,
         2,
         PLOT_OPTIONS,
-        "plot(model), plot(model, data), plot(v), plot(x, y), plot(x, dist, points = M): a chart as text, or SVG with file = \"x.svg\"",
+        "plot(model), plot(model, data), plot(v), plot(x, y), plot(x, dist, points = M), plot(v, color = labels): a chart as text, or SVG with file = \"x.svg\"",
     ),
 ];
 

@@ -20,6 +20,8 @@ pub(super) struct Args<'a> {
     /// The expressions the positional arguments were written as, for labels (`plot(x, y)`).
     pub(super) written: Vec<&'a ast::Expr>,
     pub(super) named: Vec<(String, Value, Span)>,
+    /// The expressions the named arguments were written as, in the same order.
+    pub(super) named_written: Vec<&'a ast::Expr>,
     pub(super) span: Span,
 }
 
@@ -303,6 +305,7 @@ impl Interp {
             pos: Vec::new(),
             written: Vec::new(),
             named: Vec::new(),
+            named_written: Vec::new(),
             span,
         };
         let names: Vec<Option<&str>> = args
@@ -326,6 +329,7 @@ impl Interp {
         for (arg, v) in args.iter().zip(values) {
             if let (Some(n), Some(v)) = (&arg.name, v) {
                 a.named.push((n.name.clone(), v, n.span));
+                a.named_written.push(&arg.value);
             }
         }
         let n = a.pos.len();

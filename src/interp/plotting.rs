@@ -187,7 +187,9 @@ impl Interp {
                 if y.rank() > 1 {
                     return Err(a.error(0, format!("plot(v) draws a vector, got {}", v.kind())));
                 }
-                plot::line_figure(None, y.data(), ("index", &written(a, 0)), &o)
+                let groups = colour_labels(a)?;
+                let groups = groups.as_ref().map(|(n, g)| (n.as_str(), g.data()));
+                plot::line_figure(None, y.data(), ("index", &written(a, 0)), &o, groups)
             }
             (x, Some((Value::Dist(dist), s))) => {
                 // A distribution along x: its mean and a ±1 sd band, over `points`.
@@ -232,7 +234,15 @@ impl Interp {
             (x, Some((y, s))) => {
                 let x = numeric(x, a.at(0), "plot's x")?;
                 let y = numeric(y, *s, "plot's y")?;
-                plot::line_figure(Some(x.data()), y.data(), (&written(a, 0), &written(a, 1)), &o)
+                let groups = colour_labels(a)?;
+                let groups = groups.as_ref().map(|(n, g)| (n.as_str(), g.data()));
+                plot::line_figure(
+                    Some(x.data()),
+                    y.data(),
+                    (&written(a, 0), &written(a, 1)),
+                    &o,
+                    groups,
+                )
             }
         }
         .map_err(|e| plot_diag(e, a))?;
@@ -267,4 +277,24 @@ impl Interp {
             }
         }
     }
+}
+
+/// `color = labels`: a label per point (a discrete variable's values), with the labels' text
+/// as written, for the legend.
+fn colour_labels(a: &Args<'_>) -> Result<Option<(String, crate::array::Array)>, Diag> {
+    let Some((v, at)) = a.opt("color") else {
+        return Ok(None);
+    };
+    let labels = numeric(v, at, "the color labels")?;
+    // The legend reads `z = 0` for `color = decoded.z`: the last name written.
+    let i = a.named.iter().position(|(n, _, _)| n == "color");
+    let text = i.map_or_else(String::new, |i| {
+        crate::syntax::fmt::format_expr(a.named_written[i])
+    });
+    let name = text
+        .rsplit(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .find(|w| !w.is_empty())
+        .unwrap_or("color")
+        .to_string();
+    Ok(Some((name, labels)))
 }

@@ -419,6 +419,7 @@ pub fn line_figure(
     ys: &[f64],
     names: (&str, &str),
     o: &Options,
+    groups: Option<(&str, &[f64])>,
 ) -> Result<Figure, PlotError> {
     if ys.is_empty() {
         return Err(PlotError::Data(
@@ -454,19 +455,68 @@ pub fn line_figure(
     let (x0, x1) = min_max(&pts.iter().map(|p| p.0).collect::<Vec<_>>());
     let (y0, y1) = padded(min_max(&pts.iter().map(|p| p.1).collect::<Vec<_>>()));
     let (x0, x1) = range(o, x0, if x1 > x0 { x1 } else { x0 + 1.0 })?;
+    let mut layers = vec![Layer {
+        name,
+        colour: 0,
+        faint: groups.is_some(),
+        shape: Shape::Line(pts),
+    }];
+    if let Some((label, g)) = groups {
+        layers.extend(group_layers(xs, ys, label, g)?);
+    }
     Ok(Figure {
         title: o.title.clone().unwrap_or_default(),
         xlabel: o.xlabel.clone().unwrap_or_else(|| printable(names.0)),
         ylabel: o.ylabel.clone().unwrap_or_else(|| printable(names.1)),
         x: (x0, x1),
         y: (y0, y1),
-        layers: vec![Layer {
-            name,
-            colour: 0,
-            faint: false,
-            shape: Shape::Line(pts),
-        }],
+        layers,
     })
+}
+
+/// `plot(y, color = z)`: the points of each label in a colour of their own (label k in the
+/// palette's colour k + 1, the line in colour 0), as many layers as labels, in label order.
+fn group_layers(
+    xs: Option<&[f64]>,
+    ys: &[f64],
+    label: &str,
+    g: &[f64],
+) -> Result<Vec<Layer>, PlotError> {
+    if g.len() != ys.len() {
+        return Err(PlotError::Data(format!(
+            "color gives {} labels for {} points; give one per point",
+            g.len(),
+            ys.len()
+        )));
+    }
+    if let Some(bad) = g
+        .iter()
+        .find(|v| !(v.fract() == 0.0 && **v >= 0.0 && **v < 64.0))
+    {
+        return Err(PlotError::Data(format!(
+            "color labels are whole numbers from 0 to 63 (a discrete variable's values), not {}",
+            crate::array::format_number(*bad)
+        )));
+    }
+    let mut labels: Vec<usize> = g.iter().map(|&v| v as usize).collect();
+    labels.sort_unstable();
+    labels.dedup();
+    Ok(labels
+        .into_iter()
+        .map(|k| {
+            let pts: Vec<(f64, f64)> = (0..ys.len())
+                .filter(|&i| g[i] as usize == k)
+                .map(|i| (xs.map_or(i as f64, |x| x[i]), ys[i]))
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect();
+            Layer {
+                name: format!("{label} = {k}"),
+                colour: k + 1,
+                faint: false,
+                shape: Shape::Points(pts),
+            }
+        })
+        .collect())
 }
 
 /// `plot(x, dist)`: a batch of 1-D distributions along `x` (one member per value, such as

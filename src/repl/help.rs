@@ -224,6 +224,7 @@ fn example(name: &str) -> Option<&'static str> {
         "levels" => "levels([\"b\", \"a\", \"b\"])",
         "fit" => "let f = fit(grades, table(x = [2.1, 2.9, 4.7, 5.0]))",
         "impute" => "impute(grades, table(x = [2.1, NA], z = [NA, 1]))",
+        "decode" => "decode(grades, table(x = [2.1, 4.7]))",
         "loglik" => "loglik(grades, table(x = [2.1, 4.7]))",
         "nparams" => "nparams(grades)",
         "logprior" => "logprior(grades)",

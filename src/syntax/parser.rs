@@ -991,6 +991,8 @@ mod tests {
             Rule::ident | Rule::query_head => &[Token::Ident],
             Rule::kw_true | Rule::kw_false | Rule::kw_na => &[Token::Literal],
             Rule::op_or | Rule::op_and | Rule::op_not => &[Token::Keyword],
+            // Words only in their place (section 9.4), names to the lexer.
+            Rule::kw_chain | Rule::kw_by | Rule::kw_then => &[Token::Ident],
             r if format!("{r:?}").starts_with("kw_") => &[Token::Keyword],
             r if format!("{r:?}").starts_with("op_") => &[Token::Punct],
             Rule::index_all => &[Token::Punct],
