@@ -18,8 +18,10 @@
 
 use super::cpd::{Cpd, Local};
 use super::em::estep::{EStep, plate_estep};
-use super::engine::{Engine, Observed, evidence, is_global};
+use super::engine::{CHUNK, Engine, Observed, chunks, evidence, is_global};
+use super::flat::Flat;
 use super::stats::{Data, Stats};
+use super::vmath::sum8;
 use super::{InferError, TooManyWhat, checked_count};
 use crate::array::unravel;
 use crate::model::{Model, Support, VarId};
@@ -87,6 +89,25 @@ impl Sequences {
         match &self.order {
             Some(o) => o[range].to_vec(),
             None => range.collect(),
+        }
+    }
+
+    /// Where each sequence starts, and the number of rows at the end, when every sequence is
+    /// a run of consecutive rows in order.
+    pub fn contiguous(&self) -> Option<&[usize]> {
+        self.order.is_none().then_some(&self.starts[..])
+    }
+
+    /// Whether sequence `s` has no rows.
+    fn is_empty_seq(&self, s: usize) -> bool {
+        self.starts[s] == self.starts[s + 1]
+    }
+
+    /// The first row of sequence `s` (which has rows).
+    fn first_row(&self, s: usize) -> usize {
+        match &self.order {
+            Some(o) => o[self.starts[s]],
+            None => self.starts[s],
         }
     }
 
@@ -315,121 +336,156 @@ pub fn emissions(
 /// What the forward–backward recursions found for one sequence.
 struct Smoothed {
     loglik: f64,
-    /// Per row of the sequence (in its order), the state posteriors: `len × S`.
-    gamma: Vec<f64>,
     /// Expected transition counts, `from · S + to`, each weighted by the later row's weight.
     trans: Vec<f64>,
 }
 
-/// The forward–backward recursions over one sequence's rows. `want` asks for the posteriors
-/// and counts; without it only the log-likelihood.
+/// The forward–backward recursions over one sequence: `b` holds its rows' scaled emissions in
+/// order (`len × S`, each row's emissions over their largest), `shift` the sum of the rows'
+/// log largest, `w` the rows' weights. With `gamma` (`len × S`), the posteriors go there and
+/// the transition counts are returned; without it, only the log-likelihood. Small state
+/// counts get their own compiled copy (`N` = S), whose loops the compiler unrolls.
 fn smooth(
-    rows: &[usize],
-    e: &[f64],
+    b: &[f64],
+    shift: f64,
     tr: &Transitions,
-    weights: Option<&[f64]>,
-    want: bool,
+    w: Option<&[f64]>,
+    gamma: Option<&mut [f64]>,
 ) -> Smoothed {
-    let n = tr.first.len();
-    let len = rows.len();
+    match tr.first.len() {
+        2 => smooth_n::<2, 2>(b, shift, tr, w, gamma),
+        3 => smooth_n::<3, 3>(b, shift, tr, w, gamma),
+        4 => smooth_n::<4, 4>(b, shift, tr, w, gamma),
+        5 => smooth_n::<5, 5>(b, shift, tr, w, gamma),
+        6 => smooth_n::<6, 6>(b, shift, tr, w, gamma),
+        8 => smooth_n::<8, 8>(b, shift, tr, w, gamma),
+        n if n <= 64 => smooth_n::<0, 64>(b, shift, tr, w, gamma),
+        _ => smooth_n::<0, 1024>(b, shift, tr, w, gamma),
+    }
+}
+
+/// [`smooth`] for `N` states (0: any number up to `CAP`), its messages in arrays of `CAP`
+/// on the stack, which a fixed `N` lets the compiler keep in registers.
+///
+/// Rabiner's scaling: each forward message is normalised, its sum c_t kept; the backward
+/// message is divided by the same c_{t+1}, so γ_t = α̂_t ∘ β̂_t and ξ_t = α̂_t ⊗ (b_{t+1} ∘
+/// β̂_{t+1}) ∘ A / c_{t+1}. The log-likelihood Σ ln c_t is taken from running products, a
+/// logarithm only when one nears the bottom of the 64-bit range.
+#[inline(always)]
+fn smooth_n<const N: usize, const CAP: usize>(
+    b: &[f64],
+    shift: f64,
+    tr: &Transitions,
+    w: Option<&[f64]>,
+    gamma: Option<&mut [f64]>,
+) -> Smoothed {
+    let n = if N > 0 { N } else { tr.first.len() };
+    let len = b.len() / n;
+    let impossible = Smoothed {
+        loglik: f64::NEG_INFINITY,
+        trans: Vec::new(),
+    };
+    if shift == f64::NEG_INFINITY || shift.is_nan() {
+        return impossible;
+    }
     let a: Vec<f64> = tr.next.iter().map(|x| x.exp()).collect();
     let pi: Vec<f64> = tr.first.iter().map(|x| x.exp()).collect();
-    // Scaled emissions b_t(s) = exp(e − max_t), and the shift.
-    let mut b = vec![0.0; len * n];
-    let mut shift = vec![0.0; len];
-    let mut alpha = vec![0.0; len * n];
-    let mut scale = vec![0.0; len];
-    let mut loglik = 0.0;
-    for (t, &r) in rows.iter().enumerate() {
-        let row = &e[r * n..(r + 1) * n];
-        let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        shift[t] = m;
-        let bt = &mut b[t * n..(t + 1) * n];
-        for (x, &y) in bt.iter_mut().zip(row) {
-            *x = if m == f64::NEG_INFINITY {
-                0.0
-            } else {
-                (y - m).exp()
-            };
+    let want = gamma.is_some();
+    let mut own = Vec::new();
+    let alpha: &mut [f64] = match gamma {
+        Some(g) => g,
+        None => {
+            own.resize(n, 0.0);
+            &mut own
         }
-        let (done, rest) = alpha.split_at_mut(t * n);
-        let at = &mut rest[..n];
+    };
+    // Forward. Without `gamma`, only the last message is kept.
+    let mut scale = vec![0.0; if want { len } else { 0 }];
+    let (mut prev_buf, mut cur_buf) = ([0.0f64; CAP], [0.0f64; CAP]);
+    let (mut prev, mut cur) = (&mut prev_buf[..n], &mut cur_buf[..n]);
+    let (mut loglik, mut product) = (shift, 1.0f64);
+    for t in 0..len {
+        let bt = &b[t * n..t * n + n];
         if t == 0 {
             for s in 0..n {
-                at[s] = pi[s] * bt[s];
+                cur[s] = pi[s] * bt[s];
             }
         } else {
-            let prev = &done[(t - 1) * n..];
-            at.fill(0.0);
-            for (from, &p) in prev.iter().enumerate() {
-                if p == 0.0 {
-                    continue;
-                }
-                for (x, &y) in at.iter_mut().zip(&a[from * n..(from + 1) * n]) {
-                    *x += p * y;
+            cur.fill(0.0);
+            for from in 0..n {
+                let p = prev[from];
+                let row = &a[from * n..from * n + n];
+                for to in 0..n {
+                    cur[to] += p * row[to];
                 }
             }
-            for (x, &y) in at.iter_mut().zip(bt.iter()) {
-                *x *= y;
+            for s in 0..n {
+                cur[s] *= bt[s];
             }
         }
-        let c: f64 = at.iter().sum();
-        scale[t] = c;
-        if c == 0.0 || m == f64::NEG_INFINITY {
-            return Smoothed {
-                loglik: f64::NEG_INFINITY,
-                gamma: Vec::new(),
-                trans: Vec::new(),
-            };
+        let mut c = 0.0;
+        for &x in cur.iter() {
+            c += x;
         }
-        at.iter_mut().for_each(|x| *x /= c);
-        loglik += c.ln() + m;
+        if !(c > 0.0 && c.is_finite()) {
+            return impossible;
+        }
+        let inv = 1.0 / c;
+        for x in cur.iter_mut() {
+            *x *= inv;
+        }
+        product *= c;
+        if product < 1e-280 {
+            loglik += product.ln();
+            product = 1.0;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+        if want {
+            alpha[t * n..t * n + n].copy_from_slice(prev);
+            scale[t] = c;
+        }
     }
+    loglik += product.ln();
     if !want {
         return Smoothed {
             loglik,
-            gamma: Vec::new(),
             trans: Vec::new(),
         };
     }
-    let weight = |t: usize| weights.map_or(1.0, |w| w[rows[t]]);
-    let mut gamma = alpha;
-    let mut trans = vec![0.0; n * n];
-    let mut beta = vec![1.0; n];
-    let mut next_beta = vec![0.0; n];
-    let mut bb = vec![0.0; n];
+    // Backward, from the end, turning α̂_t into γ_t in place; ξ summed as the outer products
+    // α̂_t ⊗ bb_t, each weighted (times A at the end).
+    let mut outer = vec![0.0; n * n];
+    let (mut beta_buf, mut bb_buf) = ([1.0f64; CAP], [0.0f64; CAP]);
+    let (beta, bb) = (&mut beta_buf[..n], &mut bb_buf[..n]);
     for t in (0..len).rev() {
-        if t + 1 < len {
-            // bb = b_{t+1} · β_{t+1} / c_{t+1}; ξ_t(from, to) = α_t(from) A(from, to) bb(to).
-            let c = scale[t + 1];
-            let bt1 = &b[(t + 1) * n..(t + 2) * n];
-            for s in 0..n {
-                bb[s] = bt1[s] * beta[s] / c;
-            }
-            let w = weight(t + 1);
-            let at = &gamma[t * n..(t + 1) * n];
-            for from in 0..n {
-                let row = &a[from * n..(from + 1) * n];
-                let mut acc = 0.0;
-                for to in 0..n {
-                    let x = row[to] * bb[to];
-                    acc += x;
-                    trans[from * n + to] += w * at[from] * x;
-                }
-                next_beta[from] = acc;
-            }
-            std::mem::swap(&mut beta, &mut next_beta);
+        let gt = &mut alpha[t * n..t * n + n];
+        for s in 0..n {
+            gt[s] *= beta[s];
         }
-        let gt = &mut gamma[t * n..(t + 1) * n];
-        for (g, &bt) in gt.iter_mut().zip(&beta) {
-            *g *= bt;
+        if t == 0 {
+            break;
+        }
+        let inv = 1.0 / scale[t];
+        let bt = &b[t * n..t * n + n];
+        for s in 0..n {
+            bb[s] = bt[s] * beta[s] * inv;
+        }
+        let wt = w.map_or(1.0, |w| w[t]);
+        let at = &alpha[(t - 1) * n..t * n];
+        for from in 0..n {
+            let row = &a[from * n..from * n + n];
+            let wa = wt * at[from];
+            let out = &mut outer[from * n..from * n + n];
+            let mut acc = 0.0;
+            for to in 0..n {
+                acc += row[to] * bb[to];
+                out[to] += wa * bb[to];
+            }
+            beta[from] = acc;
         }
     }
-    Smoothed {
-        loglik,
-        gamma,
-        trans,
-    }
+    let trans = outer.iter().zip(&a).map(|(o, a)| o * a).collect();
+    Smoothed { loglik, trans }
 }
 
 /// What the chain's forward–backward pass over a data set gives.
@@ -447,7 +503,6 @@ pub struct Pass {
 }
 
 /// The forward–backward pass over every sequence of `seqs`.
-#[allow(clippy::too_many_arguments)]
 pub fn pass(
     model: &Model,
     cpds: &[Cpd],
@@ -456,26 +511,149 @@ pub fn pass(
     weights: Option<&[f64]>,
     want: bool,
 ) -> Result<(States, Transitions, Pass), InferError> {
+    let (st, tr, _, pass) = run(model, cpds, obs, seqs, weights, want, false, true)?;
+    Ok((st, tr, pass))
+}
+
+/// The flat fast path over a chain's rows: the rows' joint configurations, each with its
+/// chain state.
+struct FlatRows<'a> {
+    flat: Flat<'a>,
+    /// Per configuration, its state.
+    group: Vec<usize>,
+    /// Whether configuration s is state s (no other latent in the rows).
+    identity: bool,
+}
+
+/// Every row's emissions over its largest (`rows × S`), and the largest's log per row.
+struct Scaled {
+    b: Vec<f64>,
+    max: Vec<f64>,
+    /// Per row and configuration, its share of its state's emission (`rows × configs`),
+    /// when a state has several configurations.
+    share: Option<Vec<f64>>,
+}
+
+impl<'a> FlatRows<'a> {
+    /// The fast path, when the rows have the flat shape and every chained variable is
+    /// enumerated there.
+    fn new(
+        model: &Model,
+        neutral: &'a [Cpd],
+        obs: &'a [Option<Observed>],
+        st: &States,
+    ) -> Option<FlatRows<'a>> {
+        let flat = Flat::compile(model, neutral, obs)?;
+        let mut group = vec![0usize; flat.configs()];
+        for (&v, &k) in st.chained.iter().zip(&st.radix) {
+            let values = flat.values_of(v)?;
+            for (g, &x) in group.iter_mut().zip(values) {
+                *g = *g * k + x;
+            }
+        }
+        let identity = group.len() == st.count && group.iter().enumerate().all(|(i, &g)| i == g);
+        Some(FlatRows {
+            flat,
+            group,
+            identity,
+        })
+    }
+
+    /// Every row's scaled emissions: its configurations' joints over the largest, those of a
+    /// state summed.
+    fn scaled(&self, rows: usize, states: usize) -> Scaled {
+        let c = self.flat.configs();
+        let mut joint = vec![0.0; rows * c];
+        let mut max = vec![0.0; rows];
+        joint
+            .par_chunks_mut(CHUNK * c)
+            .zip(max.par_chunks_mut(CHUNK))
+            .zip(chunks(rows))
+            .for_each(|((b, m), range)| self.flat.scaled_into(range, b, m));
+        if self.identity {
+            return Scaled {
+                b: joint,
+                max,
+                share: None,
+            };
+        }
+        let mut b = vec![0.0; rows * states];
+        for (bt, jt) in b.chunks_exact_mut(states).zip(joint.chunks_exact_mut(c)) {
+            for (&x, &g) in jt.iter().zip(&self.group) {
+                bt[g] += x;
+            }
+            for (x, &g) in jt.iter_mut().zip(&self.group) {
+                *x = if bt[g] > 0.0 { *x / bt[g] } else { 0.0 };
+            }
+        }
+        Scaled {
+            b,
+            max,
+            share: Some(joint),
+        }
+    }
+}
+
+/// Emissions in log space (`rows × S`) as [`Scaled`].
+fn scale(e: Vec<f64>, n: usize) -> Scaled {
+    let mut b = e;
+    let max: Vec<f64> = b
+        .chunks_exact_mut(n)
+        .map(|row| {
+            let m = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let shift = if m == f64::NEG_INFINITY { 0.0 } else { m };
+            for x in row.iter_mut() {
+                *x = (*x - shift).exp();
+            }
+            m
+        })
+        .collect();
+    Scaled {
+        b,
+        max,
+        share: None,
+    }
+}
+
+/// The forward–backward pass, and with `want_stats` the E-step's statistics of the rows'
+/// variables (each configuration weighted by its state's posterior); through the flat fast
+/// path where the rows have its shape and `use_flat` allows it.
+#[allow(clippy::too_many_arguments)]
+fn run(
+    model: &Model,
+    cpds: &[Cpd],
+    obs: &[Option<Observed>],
+    seqs: &Sequences,
+    weights: Option<&[f64]>,
+    want: bool,
+    want_stats: bool,
+    use_flat: bool,
+) -> Result<(States, Transitions, Option<Stats>, Pass), InferError> {
     check(model, obs)?;
     let st = States::of(model)?;
     let tr = Transitions::of(model, cpds, obs, &st);
-    let (global, e) = emissions(model, cpds, obs, seqs.len(), &st)?;
+    let neutral = neutral(cpds, &st);
+    let rows = seqs.len();
     let n = st.count;
-    let parts: Vec<(Vec<usize>, Smoothed)> = (0..seqs.count())
-        .into_par_iter()
-        .map(|k| {
-            let rows = seqs.rows(k);
-            let sm = smooth(&rows, &e, &tr, weights, want);
-            (rows, sm)
-        })
-        .collect();
+    let fast = FlatRows::new(model, &neutral, obs, &st).filter(|_| use_flat);
+    let (global, sc) = match &fast {
+        Some(f) => (
+            Engine::over(model, &neutral, obs, 0..0).run()?.global[0],
+            f.scaled(rows, n),
+        ),
+        None => {
+            let (g, e) = emissions(model, cpds, obs, rows, &st)?;
+            (g, scale(e, n))
+        }
+    };
     if crate::interrupt::requested() {
         return Err(InferError::Interrupted);
     }
+    let want = want || want_stats;
     let mut out = Pass {
         loglik: global,
         gamma: if want {
-            vec![0.0; seqs.len() * n]
+            vec![0.0; rows * n]
         } else {
             Vec::new()
         },
@@ -483,27 +661,152 @@ pub fn pass(
         first: vec![0.0; n],
         impossible: None,
     };
-    for (k, (rows, sm)) in parts.into_iter().enumerate() {
+    let parts: Vec<Smoothed> = match seqs.contiguous() {
+        // One sequence, or sequences of consecutive rows: each writes its own rows.
+        Some(bounds) => {
+            let mut gammas: Vec<Option<&mut [f64]>> = Vec::with_capacity(seqs.count());
+            let mut rest: &mut [f64] = &mut out.gamma;
+            for k in 0..seqs.count() {
+                let len = (bounds[k + 1] - bounds[k]) * n;
+                let (g, r) = rest.split_at_mut(if want { len } else { 0 });
+                gammas.push(want.then_some(g));
+                rest = r;
+            }
+            gammas
+                .into_par_iter()
+                .enumerate()
+                .map(|(k, g)| {
+                    let r = bounds[k]..bounds[k + 1];
+                    let w = weights.map(|w| &w[r.clone()]);
+                    let shift = sum8(&sc.max[r.clone()]);
+                    smooth(&sc.b[r.start * n..r.end * n], shift, &tr, w, g)
+                })
+                .collect()
+        }
+        // Interleaved sequences: gathered, then scattered back.
+        None => {
+            let parts: Vec<(Vec<usize>, Vec<f64>, Smoothed)> = (0..seqs.count())
+                .into_par_iter()
+                .map(|k| {
+                    let rows = seqs.rows(k);
+                    let bs: Vec<f64> = rows
+                        .iter()
+                        .flat_map(|&r| sc.b[r * n..(r + 1) * n].iter().copied())
+                        .collect();
+                    let shift: f64 = rows.iter().map(|&r| sc.max[r]).sum();
+                    let ws: Option<Vec<f64>> =
+                        weights.map(|w| rows.iter().map(|&r| w[r]).collect());
+                    let mut g = vec![0.0; if want { rows.len() * n } else { 0 }];
+                    let sm = smooth(&bs, shift, &tr, ws.as_deref(), want.then_some(&mut g[..]));
+                    (rows, g, sm)
+                })
+                .collect();
+            parts
+                .into_iter()
+                .map(|(rows, g, sm)| {
+                    if want && sm.loglik > f64::NEG_INFINITY {
+                        for (i, &r) in rows.iter().enumerate() {
+                            out.gamma[r * n..(r + 1) * n].copy_from_slice(&g[i * n..(i + 1) * n]);
+                        }
+                    }
+                    sm
+                })
+                .collect()
+        }
+    };
+    if crate::interrupt::requested() {
+        return Err(InferError::Interrupted);
+    }
+    for (k, sm) in parts.into_iter().enumerate() {
         out.loglik += sm.loglik;
         if sm.loglik == f64::NEG_INFINITY {
             out.impossible.get_or_insert(k);
             continue;
         }
-        if !want || rows.is_empty() {
+        if !want || seqs.is_empty_seq(k) {
             continue;
         }
-        for (i, &r) in rows.iter().enumerate() {
-            out.gamma[r * n..(r + 1) * n].copy_from_slice(&sm.gamma[i * n..(i + 1) * n]);
-        }
-        let w0 = weights.map_or(1.0, |w| w[rows[0]]);
-        for (f, &g) in out.first.iter_mut().zip(&sm.gamma[..n]) {
+        let r0 = seqs.first_row(k);
+        let w0 = weights.map_or(1.0, |w| w[r0]);
+        for (f, &g) in out.first.iter_mut().zip(&out.gamma[r0 * n..(r0 + 1) * n]) {
             *f += w0 * g;
         }
         for (x, y) in out.trans.iter_mut().zip(&sm.trans) {
             *x += y;
         }
     }
-    Ok((st, tr, out))
+    if !want_stats || out.impossible.is_some() {
+        return Ok((st, tr, None, out));
+    }
+    let mut stats = Stats::zero(model, cpds);
+    match &fast {
+        Some(f) => {
+            // Each configuration's weight in its row: its state's posterior times its share
+            // of the state's emission, times the row's weight.
+            let c = f.flat.configs();
+            let (gamma, share, group) = (&out.gamma, sc.share.as_deref(), &f.group);
+            let parts: Vec<Stats> = chunks(rows)
+                .par_iter()
+                .map(|range| {
+                    let mut r = vec![0.0; range.len() * c];
+                    for (j, row) in range.clone().enumerate() {
+                        let wt = weights.map_or(1.0, |w| w[row]);
+                        for q in 0..c {
+                            let g = gamma[row * n + group[q]];
+                            let part = share.map_or(1.0, |sh| sh[row * c + q]);
+                            r[j * c + q] = wt * g * part;
+                        }
+                    }
+                    let mut s = Stats::zero(model, cpds);
+                    f.flat.accumulate_given(range.clone(), &r, &mut s);
+                    s
+                })
+                .collect();
+            for s in &parts {
+                stats.merge(s);
+            }
+        }
+        None => {
+            for s in 0..n {
+                let w: Vec<f64> = (0..rows)
+                    .map(|r| out.gamma[r * n + s] * weights.map_or(1.0, |w| w[r]))
+                    .collect();
+                if w.iter().all(|&x| x == 0.0) {
+                    continue;
+                }
+                let part = Data::new(clamped(obs, &st, s), rows, Some(w));
+                if let Some(one) = plate_estep(model, &neutral, &part, true)?.stats {
+                    stats.merge(&one);
+                }
+            }
+        }
+    }
+    if crate::interrupt::requested() {
+        return Err(InferError::Interrupted);
+    }
+    // What lies outside the chain counts once, and the chained variables' tables come from
+    // the expected first states and transitions.
+    for (v, d) in stats.data.iter_mut().enumerate() {
+        if is_global(model, v) || st.chained.contains(&v) {
+            d.fill(0.0);
+        }
+    }
+    Engine::over(model, cpds, obs, 0..0).accumulate_global(0, 1.0, &mut stats)?;
+    let m = st.chained.len();
+    for (i, &v) in st.chained.iter().enumerate() {
+        let k = stats.width[v];
+        for s in 0..n {
+            let e = tr.first_entry[s * m + i];
+            stats.data[v][e * k + st.value(s, i)] += out.first[s];
+        }
+        for from in 0..n {
+            for to in 0..n {
+                let e = tr.next_entry[(from * n + to) * m + i];
+                stats.data[v][e * k + st.value(to, i)] += out.trans[from * n + to];
+            }
+        }
+    }
+    Ok((st, tr, Some(stats), out))
 }
 
 /// The E-step of Baum–Welch: the log-likelihood of every sequence and, with `want_stats`, the
@@ -516,60 +819,93 @@ pub fn estep(
     seqs: &Sequences,
     want_stats: bool,
 ) -> Result<EStep, InferError> {
-    let weights = data.row_weights();
-    let (st, tr, pass) = pass(model, cpds, &data.obs, seqs, weights, want_stats)?;
-    let impossible_row = pass.impossible.map(|k| seqs.rows(k)[0]);
-    if !want_stats || pass.impossible.is_some() {
-        return Ok(EStep {
-            loglik: pass.loglik,
-            stats: None,
-            impossible_row,
-        });
-    }
-    let n = st.count;
-    let neutral = neutral(cpds, &st);
-    let mut stats = Stats::zero(model, cpds);
-    let skip: Vec<bool> = (0..model.vars.len())
-        .map(|v| is_global(model, v) || st.chained.contains(&v))
-        .collect();
-    for s in 0..n {
-        let w: Vec<f64> = (0..data.rows)
-            .map(|r| pass.gamma[r * n + s] * weights.map_or(1.0, |w| w[r]))
-            .collect();
-        if w.iter().all(|&x| x == 0.0) {
-            continue;
-        }
-        let part = Data::new(clamped(&data.obs, &st, s), data.rows, Some(w));
-        let Some(mut one) = plate_estep(model, &neutral, &part, true)?.stats else {
-            continue;
-        };
-        for (v, d) in one.data.iter_mut().enumerate() {
-            if skip[v] {
-                d.fill(0.0);
-            }
-        }
-        stats.merge(&one);
-    }
-    // Everything outside the chain, once.
-    Engine::over(model, cpds, &data.obs, 0..0).accumulate_global(0, 1.0, &mut stats)?;
-    // The chained variables' tables.
-    let m = st.chained.len();
-    for (i, &v) in st.chained.iter().enumerate() {
-        let k = stats.width[v];
-        for s in 0..n {
-            let e = tr.first_entry[s * m + i];
-            stats.data[v][e * k + st.value(s, i)] += pass.first[s];
-        }
-        for from in 0..n {
-            for to in 0..n {
-                let e = tr.next_entry[(from * n + to) * m + i];
-                stats.data[v][e * k + st.value(to, i)] += pass.trans[from * n + to];
-            }
-        }
-    }
+    let (_, _, stats, pass) = run(
+        model,
+        cpds,
+        &data.obs,
+        seqs,
+        data.row_weights(),
+        false,
+        want_stats,
+        true,
+    )?;
     Ok(EStep {
         loglik: pass.loglik,
-        stats: Some(stats),
-        impossible_row,
+        stats,
+        impossible_row: pass.impossible.map(|k| seqs.rows(k)[0]),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::infer::cpd::tables;
+
+    /// The flat fast path and the engine (once per state) give the same likelihood, posteriors
+    /// and statistics: two chained latents, a row latent, a discrete observation, missing
+    /// cells, labelled rows, weights and interleaved sequences.
+    #[test]
+    fn fast_path_equals_the_engine() {
+        let text = "model m {
+            param start : simplex[2] = [0.6, 0.4]
+            param A[2] : simplex[2] = [[0.8, 0.2], [0.3, 0.7]]
+            param B[2] : simplex[2] = [[0.7, 0.3], [0.2, 0.8]]
+            param C[2, 2] : simplex[2] = [[[0.9, 0.1], [0.4, 0.6]], [[0.5, 0.5], [0.1, 0.9]]]
+            param w[2] : simplex[2] = [[0.3, 0.7], [0.6, 0.4]]
+            param q[2] : prob = [0.2, 0.9]
+            param mu[2, 2] : real = [[-1.0, 0.5], [1.5, 3.0]]
+            param sd[2, 2] : positive = [[1.0, 0.7], [0.8, 1.2]]
+            chain t {
+                z ~ Categorical(start) then Categorical(A[prev(z)])
+                u ~ Categorical(B[z]) then Categorical(C[prev(u), z])
+                c ~ Categorical(w[z])
+                y ~ Bernoulli(q[u])
+                x ~ Normal(mu[z, c], sd[z, c])
+            }
+        }";
+        let program = crate::syntax::parse(text).expect("parses");
+        let checked = crate::check::check_program(&program);
+        let m = checked.models[0].model.clone().expect("lowers");
+        let cpds = tables(&m).expect("tables");
+        let nan = f64::NAN;
+        let z = [nan, nan, 1.0, nan, nan, 0.0, nan, nan, nan, 1.0];
+        let y = [1.0, 0.0, nan, 1.0, 0.0, 1.0, nan, 0.0, 1.0, 1.0];
+        let x = [-0.8, 0.2, 2.4, nan, 0.9, -1.2, 1.7, 0.4, 2.8, 2.2];
+        let mut obs: Vec<Option<Observed>> = vec![None; m.vars.len()];
+        for (name, values) in [("z", &z), ("y", &y), ("x", &x)] {
+            obs[m.var_id(name).expect("var")] = Some(Observed::new(values.to_vec(), 10));
+        }
+        let st = States::of(&m).expect("states");
+        let n = neutral(&cpds, &st);
+        assert!(
+            FlatRows::new(&m, &n, &obs, &st).is_some_and(|f| !f.identity),
+            "the rows take the fast path, several configurations to a state"
+        );
+        let seqs = Sequences::by_keys(&[1, 1, 2, 1, 2, 2, 1, 2, 1, 1]);
+        let weights = [1.0, 2.0, 0.5, 1.0, 1.0, 1.5, 1.0, 0.25, 1.0, 3.0];
+        let go = |flat: bool| {
+            run(&m, &cpds, &obs, &seqs, Some(&weights), true, true, flat).expect("runs")
+        };
+        let ((_, _, fast_stats, fast), (_, _, slow_stats, slow)) = (go(true), go(false));
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0);
+        assert!(
+            close(fast.loglik, slow.loglik),
+            "{} vs {}",
+            fast.loglik,
+            slow.loglik
+        );
+        for (a, b) in fast.gamma.iter().zip(&slow.gamma) {
+            assert!(close(*a, *b), "posterior {a} vs {b}");
+        }
+        let (fs, ss) = (fast_stats.expect("stats"), slow_stats.expect("stats"));
+        for (v, (a, b)) in fs.data.iter().zip(&ss.data).enumerate() {
+            for (p, q) in a.iter().zip(b) {
+                assert!(
+                    close(*p, *q),
+                    "statistics of {}: {p} vs {q}",
+                    m.vars[v].name
+                );
+            }
+        }
+    }
 }

@@ -19,6 +19,18 @@ use super::vmath::{self, dot8, sum8};
 use crate::array::unravel;
 use crate::model::{Model, Support, VarId};
 
+/// What [`Flat::dispatch`] runs over a range of rows.
+enum Job<'x> {
+    /// Each row's log evidence.
+    Evidence(&'x mut [f64]),
+    /// The log evidence, adding the rows' statistics with these weights.
+    Accumulate(&'x mut [f64], &'x [f64], &'x mut Stats),
+    /// Each row's joints over their largest (row by row), and the largest.
+    Scaled(&'x mut [f64], &'x mut [f64]),
+    /// The rows' statistics under given configuration weights (row by row).
+    Given(&'x [f64], &'x mut Stats),
+}
+
 /// Rows per block: the block's per-configuration arrays stay in the first-level cache.
 const BLOCK: usize = 256;
 
@@ -345,6 +357,80 @@ impl<'a> Flat<'a> {
         })
     }
 
+    /// The number of joint configurations of the rows' discrete variables.
+    pub fn configs(&self) -> usize {
+        self.configs
+    }
+
+    /// The value of discrete variable `v` in each configuration, if it is enumerated.
+    pub fn values_of(&self, v: VarId) -> Option<&[usize]> {
+        self.latents
+            .iter()
+            .find(|l| l.var == v)
+            .map(|l| &l.value[..])
+    }
+
+    /// Each row's joint under each configuration relative to its largest, `exp(ll − max)`,
+    /// row by row (`range.len() × configs` numbers into `b`), and the largest, `max`, per row
+    /// (−∞ for a row every configuration rules out).
+    pub fn scaled_into(&self, range: std::ops::Range<usize>, b: &mut [f64], max: &mut [f64]) {
+        self.dispatch(range.start, Job::Scaled(b, max));
+    }
+
+    #[inline(always)]
+    fn scaled_rows(&self, first: usize, b: &mut [f64], max: &mut [f64]) {
+        let c = self.configs;
+        let mut s = self.scratch();
+        let mut ev = [0.0; BLOCK];
+        for (k, (rows, m)) in b
+            .chunks_mut(BLOCK * c)
+            .zip(max.chunks_mut(BLOCK))
+            .enumerate()
+        {
+            if crate::interrupt::requested() {
+                return;
+            }
+            let n = m.len();
+            self.log_joint(first + k * BLOCK, n, &mut s);
+            self.normalise(&mut ev[..n], &mut s);
+            m.copy_from_slice(&s.max[..n]);
+            for q in 0..c {
+                for (j, &x) in s.ll[q * BLOCK..q * BLOCK + n].iter().enumerate() {
+                    rows[j * c + q] = x;
+                }
+            }
+        }
+    }
+
+    /// Adds the statistics of the rows of `range` to `stats`, configuration c of row j
+    /// weighted by `r[j · configs + c]` (given, not computed: a chain's posteriors).
+    pub fn accumulate_given(&self, range: std::ops::Range<usize>, r: &[f64], stats: &mut Stats) {
+        self.dispatch(range.start, Job::Given(r, stats));
+    }
+
+    #[inline(always)]
+    fn given_rows(&self, first: usize, r: &[f64], stats: &mut Stats) {
+        let c = self.configs;
+        let mut s = self.scratch();
+        for (k, rows) in r.chunks(BLOCK * c).enumerate() {
+            if crate::interrupt::requested() {
+                return;
+            }
+            let n = rows.len() / c;
+            let at = first + k * BLOCK;
+            for t in &self.terms {
+                t.load(at, n, &mut s);
+            }
+            for q in 0..c {
+                for (j, x) in s.ll[q * BLOCK..q * BLOCK + n].iter_mut().enumerate() {
+                    *x = rows[j * c + q];
+                }
+            }
+            self.add_weighted(at, n, &mut s, stats);
+        }
+        self.add_conditional_covs(&s, stats);
+    }
+
     /// log p(row l's observations) for each row of `range`.
     pub fn evidence(&self, range: std::ops::Range<usize>) -> Vec<f64> {
         let mut out = vec![0.0; range.len()];
@@ -354,7 +440,7 @@ impl<'a> Flat<'a> {
 
     /// [`evidence`](Self::evidence), written to `out` (one number per row of `range`).
     pub fn evidence_into(&self, range: std::ops::Range<usize>, out: &mut [f64]) {
-        self.dispatch(range.start, &mut out[..range.len()], None);
+        self.dispatch(range.start, Job::Evidence(&mut out[..range.len()]));
     }
 
     /// [`evidence`](Self::evidence), adding each row's expected statistics, weighted by
@@ -366,47 +452,57 @@ impl<'a> Flat<'a> {
         stats: &mut Stats,
     ) -> Vec<f64> {
         let mut out = vec![0.0; range.len()];
-        self.dispatch(range.start, &mut out, Some((weights, stats)));
+        self.dispatch(range.start, Job::Accumulate(&mut out, weights, stats));
         out
     }
 
-    /// Runs the rows with the widest vector instructions the processor has. Every lane rounds
-    /// as a scalar would, so the choice changes the speed only.
-    fn dispatch(&self, first: usize, out: &mut [f64], acc: Option<(&[f64], &mut Stats)>) {
+    /// Runs `job` over the rows from `first` with the widest vector instructions the processor
+    /// has. Every lane rounds as a scalar would, so the choice changes the speed only.
+    fn dispatch(&self, first: usize, job: Job<'_>) {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f")
                 && std::arch::is_x86_feature_detected!("avx512dq")
             {
                 // SAFETY: the processor has AVX-512 F and DQ, checked just above.
-                return unsafe { self.rows_avx512(first, out, acc) };
+                return unsafe { self.job_avx512(first, job) };
             }
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the processor has AVX2, checked just above.
-                return unsafe { self.rows_avx2(first, out, acc) };
+                return unsafe { self.job_avx2(first, job) };
             }
         }
-        self.rows(first, out, acc)
+        self.job(first, job)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512dq")]
-    fn rows_avx512(&self, first: usize, out: &mut [f64], acc: Option<(&[f64], &mut Stats)>) {
-        self.rows(first, out, acc)
+    fn job_avx512(&self, first: usize, job: Job<'_>) {
+        self.job(first, job)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn rows_avx2(&self, first: usize, out: &mut [f64], acc: Option<(&[f64], &mut Stats)>) {
-        self.rows(first, out, acc)
+    fn job_avx2(&self, first: usize, job: Job<'_>) {
+        self.job(first, job)
     }
 
     #[inline(always)]
-    fn rows(&self, first: usize, out: &mut [f64], mut acc: Option<(&[f64], &mut Stats)>) {
+    fn job(&self, first: usize, job: Job<'_>) {
+        match job {
+            Job::Evidence(out) => self.rows(first, out, None),
+            Job::Accumulate(out, w, stats) => self.rows(first, out, Some((w, stats))),
+            Job::Scaled(b, max) => self.scaled_rows(first, b, max),
+            Job::Given(r, stats) => self.given_rows(first, r, stats),
+        }
+    }
+
+    /// Working arrays for blocks of rows.
+    fn scratch(&self) -> Scratch {
         let c = self.configs;
         let columns: usize = self.terms.iter().map(|t| t.dim).sum();
         let widest = self.terms.iter().map(|t| t.dim).max().unwrap_or(1);
-        let mut s = Scratch {
+        Scratch {
             ll: vec![0.0; c * BLOCK],
             x: vec![0.0; columns * BLOCK],
             d: vec![0.0; widest * BLOCK],
@@ -427,7 +523,12 @@ impl<'a> Flat<'a> {
                         .map_or(Vec::new(), |sp| vec![0.0; sp.parts.len() * c])
                 })
                 .collect(),
-        };
+        }
+    }
+
+    #[inline(always)]
+    fn rows(&self, first: usize, out: &mut [f64], mut acc: Option<(&[f64], &mut Stats)>) {
+        let mut s = self.scratch();
         for (b, out) in out.chunks_mut(BLOCK).enumerate() {
             // A wide MvNormal makes even one block slow: stop when asked; the caller reports
             // the interruption rather than these numbers.
@@ -619,6 +720,13 @@ impl<'a> Flat<'a> {
                 *r *= sc;
             }
         }
+        self.add_weighted(at, n, s, stats);
+    }
+
+    /// Adds the statistics of rows `at..at + n` (loaded in `s`), configuration c of row j
+    /// weighted by `s.ll[c · BLOCK + j]`.
+    #[inline(always)]
+    fn add_weighted(&self, at: usize, n: usize, s: &mut Scratch, stats: &mut Stats) {
         for lat in &self.latents {
             let data = &mut stats.data[lat.var];
             for c in 0..self.configs {
@@ -827,14 +935,14 @@ mod tests {
         {
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the processor has AVX2.
-                let v = run(&|out, s| unsafe { flat.rows_avx2(0, out, Some((&w, s))) });
+                let v = run(&|out, s| unsafe { flat.job_avx2(0, Job::Accumulate(out, &w, s)) });
                 assert!(v == scalar, "AVX2 differs from the scalar loop");
             }
             if std::arch::is_x86_feature_detected!("avx512f")
                 && std::arch::is_x86_feature_detected!("avx512dq")
             {
                 // SAFETY: the processor has AVX-512 F and DQ.
-                let v = run(&|out, s| unsafe { flat.rows_avx512(0, out, Some((&w, s))) });
+                let v = run(&|out, s| unsafe { flat.job_avx512(0, Job::Accumulate(out, &w, s)) });
                 assert!(v == scalar, "AVX-512 differs from the scalar loop");
             }
         }
