@@ -20,7 +20,7 @@ use super::cpd::{Cpd, Local};
 use super::em::estep::{EStep, plate_estep};
 use super::engine::{CHUNK, Engine, Observed, chunks, evidence, is_global};
 use super::flat::Flat;
-use super::stats::{Data, Stats};
+use super::stats::{Data, Pool, Stats};
 use super::vmath::sum8;
 use super::{InferError, TooManyWhat, checked_count};
 use crate::array::unravel;
@@ -351,26 +351,29 @@ fn smooth(
     tr: &Transitions,
     w: Option<&[f64]>,
     gamma: Option<&mut [f64]>,
+    pool: &Pool,
 ) -> Smoothed {
     match tr.first.len() {
-        2 => smooth_n::<2, 2>(b, shift, tr, w, gamma),
-        3 => smooth_n::<3, 3>(b, shift, tr, w, gamma),
-        4 => smooth_n::<4, 4>(b, shift, tr, w, gamma),
-        5 => smooth_n::<5, 5>(b, shift, tr, w, gamma),
-        6 => smooth_n::<6, 6>(b, shift, tr, w, gamma),
-        8 => smooth_n::<8, 8>(b, shift, tr, w, gamma),
-        n if n <= 64 => smooth_n::<0, 64>(b, shift, tr, w, gamma),
-        _ => smooth_n::<0, 1024>(b, shift, tr, w, gamma),
+        2 => smooth_n::<2, 2>(b, shift, tr, w, gamma, pool),
+        3 => smooth_n::<3, 3>(b, shift, tr, w, gamma, pool),
+        4 => smooth_n::<4, 4>(b, shift, tr, w, gamma, pool),
+        5 => smooth_n::<5, 5>(b, shift, tr, w, gamma, pool),
+        6 => smooth_n::<6, 6>(b, shift, tr, w, gamma, pool),
+        8 => smooth_n::<8, 8>(b, shift, tr, w, gamma, pool),
+        n if n <= 64 => smooth_n::<0, 64>(b, shift, tr, w, gamma, pool),
+        _ => smooth_n::<0, 1024>(b, shift, tr, w, gamma, pool),
     }
 }
 
 /// [`smooth`] for `N` states (0: any number up to `CAP`), its messages in arrays of `CAP`
 /// on the stack, which a fixed `N` lets the compiler keep in registers.
 ///
-/// Rabiner's scaling: each forward message is normalised, its sum c_t kept; the backward
-/// message is divided by the same c_{t+1}, so γ_t = α̂_t ∘ β̂_t and ξ_t = α̂_t ⊗ (b_{t+1} ∘
-/// β̂_{t+1}) ∘ A / c_{t+1}. The log-likelihood Σ ln c_t is taken from running products, a
-/// logarithm only when one nears the bottom of the 64-bit range.
+/// Each message is normalised as it goes (Rabiner's scaling): the forward one by its sum c_t,
+/// whose logarithms add up to the log-likelihood (taken from running products, a logarithm
+/// only when one nears the bottom of the 64-bit range), the backward one by its own sum. So
+/// the two recursions are independent and run at once; then, over blocks of rows in
+/// parallel, γ_t = α̂_t ∘ β̂_t normalised, and ξ_{t-1} = α̂_{t-1} ⊗ (b_t ∘ β̂_t) ∘ A over
+/// c_t · Σ(α̂_t ∘ β̂_t), its normaliser.
 #[inline(always)]
 fn smooth_n<const N: usize, const CAP: usize>(
     b: &[f64],
@@ -378,6 +381,7 @@ fn smooth_n<const N: usize, const CAP: usize>(
     tr: &Transitions,
     w: Option<&[f64]>,
     gamma: Option<&mut [f64]>,
+    pool: &Pool,
 ) -> Smoothed {
     let n = if N > 0 { N } else { tr.first.len() };
     let len = b.len() / n;
@@ -385,27 +389,118 @@ fn smooth_n<const N: usize, const CAP: usize>(
         loglik: f64::NEG_INFINITY,
         trans: Vec::new(),
     };
-    if shift == f64::NEG_INFINITY || shift.is_nan() {
+    if shift == f64::NEG_INFINITY || shift.is_nan() || len == 0 {
         return impossible;
     }
     let a: Vec<f64> = tr.next.iter().map(|x| x.exp()).collect();
     let pi: Vec<f64> = tr.first.iter().map(|x| x.exp()).collect();
-    let want = gamma.is_some();
-    let mut own = Vec::new();
-    let alpha: &mut [f64] = match gamma {
-        Some(g) => g,
-        None => {
-            own.resize(n, 0.0);
-            &mut own
-        }
+    let mut scale = pool.take(len);
+    let Some(alpha) = gamma else {
+        let mut alpha = pool.take(len * n);
+        let loglik = forward::<N, CAP>(n, b, &a, &pi, &mut alpha, &mut scale);
+        pool.give(alpha);
+        pool.give(scale);
+        return Smoothed {
+            loglik: loglik.map_or(f64::NEG_INFINITY, |l| l + shift),
+            trans: Vec::new(),
+        };
     };
-    // Forward. Without `gamma`, only the last message is kept.
-    let mut scale = vec![0.0; if want { len } else { 0 }];
+    let mut beta = pool.take(len * n);
+    let (loglik, ()) = rayon::join(
+        || forward::<N, CAP>(n, b, &a, &pi, alpha, &mut scale),
+        || backward::<N, CAP>(n, b, &a, &mut beta),
+    );
+    let Some(loglik) = loglik else {
+        pool.give(scale);
+        pool.give(beta);
+        return impossible;
+    };
+    // ξ from α̂, β̂ and b, block by block (each block from its first row's predecessor), summed
+    // in block order; then γ in place of α̂.
+    let block = CHUNK * 4;
+    let starts: Vec<usize> = (1..len).step_by(block).collect();
+    let outers: Vec<Vec<f64>> = starts
+        .par_iter()
+        .map(|&from_t| {
+            let mut outer = vec![0.0; n * n];
+            let mut bb = [0.0f64; CAP];
+            for t in from_t..(from_t + block).min(len) {
+                let (at, bt) = (&alpha[t * n..t * n + n], &beta[t * n..t * n + n]);
+                let mut total = 0.0;
+                for s in 0..n {
+                    total += at[s] * bt[s];
+                }
+                let k = w.map_or(1.0, |w| w[t]) / (scale[t] * total);
+                let emit = &b[t * n..t * n + n];
+                for s in 0..n {
+                    bb[s] = emit[s] * bt[s] * k;
+                }
+                let prev = &alpha[(t - 1) * n..t * n];
+                for from in 0..n {
+                    let p = prev[from];
+                    let out = &mut outer[from * n..from * n + n];
+                    for to in 0..n {
+                        out[to] += p * bb[to];
+                    }
+                }
+            }
+            outer
+        })
+        .collect();
+    alpha
+        .par_chunks_mut(block * n)
+        .zip(beta.par_chunks(block * n))
+        .for_each(|(g, bt)| {
+            for (gt, bt) in g.chunks_exact_mut(n).zip(bt.chunks_exact(n)) {
+                let mut total = 0.0;
+                for s in 0..n {
+                    gt[s] *= bt[s];
+                    total += gt[s];
+                }
+                let inv = 1.0 / total;
+                for x in gt.iter_mut() {
+                    *x *= inv;
+                }
+            }
+        });
+    pool.give(scale);
+    pool.give(beta);
+    let mut trans = vec![0.0; n * n];
+    for o in &outers {
+        for (x, y) in trans.iter_mut().zip(o) {
+            *x += y;
+        }
+    }
+    for (x, a) in trans.iter_mut().zip(&a) {
+        *x *= a;
+    }
+    Smoothed {
+        loglik: loglik + shift,
+        trans,
+    }
+}
+
+/// The forward recursion: each message normalised into `alpha`, its sum into `scale`; the log
+/// of the product of the sums, or `None` when the rows are impossible (a sum of zero turns
+/// every later message into NaN, found at the end).
+#[inline(always)]
+fn forward<const N: usize, const CAP: usize>(
+    n: usize,
+    b: &[f64],
+    a: &[f64],
+    pi: &[f64],
+    alpha: &mut [f64],
+    scale: &mut [f64],
+) -> Option<f64> {
     let (mut prev_buf, mut cur_buf) = ([0.0f64; CAP], [0.0f64; CAP]);
-    let (mut prev, mut cur) = (&mut prev_buf[..n], &mut cur_buf[..n]);
-    let (mut loglik, mut product) = (shift, 1.0f64);
-    for t in 0..len {
-        let bt = &b[t * n..t * n + n];
+    let (prev, cur) = (&mut prev_buf[..n], &mut cur_buf[..n]);
+    let (mut loglik, mut product) = (0.0, 1.0f64);
+    for (t, ((bt, at), sc)) in b
+        .chunks_exact(n)
+        .zip(alpha.chunks_exact_mut(n))
+        .zip(scale.iter_mut())
+        .enumerate()
+    {
         if t == 0 {
             for s in 0..n {
                 cur[s] = pi[s] * bt[s];
@@ -423,69 +518,54 @@ fn smooth_n<const N: usize, const CAP: usize>(
                 cur[s] *= bt[s];
             }
         }
-        let mut c = 0.0;
-        for &x in cur.iter() {
-            c += x;
-        }
-        if !(c > 0.0 && c.is_finite()) {
-            return impossible;
-        }
+        let c: f64 = cur.iter().sum();
         let inv = 1.0 / c;
-        for x in cur.iter_mut() {
-            *x *= inv;
+        for s in 0..n {
+            prev[s] = cur[s] * inv;
+            at[s] = prev[s];
         }
+        *sc = c;
         product *= c;
         if product < 1e-280 {
             loglik += product.ln();
             product = 1.0;
         }
-        std::mem::swap(&mut prev, &mut cur);
-        if want {
-            alpha[t * n..t * n + n].copy_from_slice(prev);
-            scale[t] = c;
-        }
     }
-    loglik += product.ln();
-    if !want {
-        return Smoothed {
-            loglik,
-            trans: Vec::new(),
-        };
-    }
-    // Backward, from the end, turning α̂_t into γ_t in place; ξ summed as the outer products
-    // α̂_t ⊗ bb_t, each weighted (times A at the end).
-    let mut outer = vec![0.0; n * n];
-    let (mut beta_buf, mut bb_buf) = ([1.0f64; CAP], [0.0f64; CAP]);
-    let (beta, bb) = (&mut beta_buf[..n], &mut bb_buf[..n]);
-    for t in (0..len).rev() {
-        let gt = &mut alpha[t * n..t * n + n];
+    let loglik = loglik + product.ln();
+    (loglik.is_finite() && prev.iter().all(|x| x.is_finite())).then_some(loglik)
+}
+
+/// The backward recursion into `beta`, each message normalised by its sum (a row with
+/// nothing left to carry leaves zeros, which only an impossible sequence has).
+#[inline(always)]
+fn backward<const N: usize, const CAP: usize>(n: usize, b: &[f64], a: &[f64], beta: &mut [f64]) {
+    let len = b.len() / n;
+    let mut next_buf = [0.0f64; CAP];
+    let mut bb_buf = [0.0f64; CAP];
+    let (next, bb) = (&mut next_buf[..n], &mut bb_buf[..n]);
+    next.fill(1.0 / n as f64);
+    beta[(len - 1) * n..len * n].copy_from_slice(next);
+    for t in (0..len - 1).rev() {
+        let bt = &b[(t + 1) * n..(t + 2) * n];
         for s in 0..n {
-            gt[s] *= beta[s];
+            bb[s] = bt[s] * next[s];
         }
-        if t == 0 {
-            break;
-        }
-        let inv = 1.0 / scale[t];
-        let bt = &b[t * n..t * n + n];
-        for s in 0..n {
-            bb[s] = bt[s] * beta[s] * inv;
-        }
-        let wt = w.map_or(1.0, |w| w[t]);
-        let at = &alpha[(t - 1) * n..t * n];
+        let mut total = 0.0;
         for from in 0..n {
             let row = &a[from * n..from * n + n];
-            let wa = wt * at[from];
-            let out = &mut outer[from * n..from * n + n];
             let mut acc = 0.0;
             for to in 0..n {
                 acc += row[to] * bb[to];
-                out[to] += wa * bb[to];
             }
-            beta[from] = acc;
+            next[from] = acc;
+            total += acc;
         }
+        let inv = if total > 0.0 { 1.0 / total } else { 0.0 };
+        for x in next.iter_mut() {
+            *x *= inv;
+        }
+        beta[t * n..t * n + n].copy_from_slice(next);
     }
-    let trans = outer.iter().zip(&a).map(|(o, a)| o * a).collect();
-    Smoothed { loglik, trans }
 }
 
 /// What the chain's forward–backward pass over a data set gives.
@@ -511,7 +591,8 @@ pub fn pass(
     weights: Option<&[f64]>,
     want: bool,
 ) -> Result<(States, Transitions, Pass), InferError> {
-    let (st, tr, _, pass) = run(model, cpds, obs, seqs, weights, want, false, true)?;
+    let pool = Pool::default();
+    let (st, tr, _, pass) = run(model, cpds, obs, seqs, weights, want, false, true, &pool)?;
     Ok((st, tr, pass))
 }
 
@@ -561,10 +642,10 @@ impl<'a> FlatRows<'a> {
 
     /// Every row's scaled emissions: its configurations' joints over the largest, those of a
     /// state summed.
-    fn scaled(&self, rows: usize, states: usize) -> Scaled {
+    fn scaled(&self, rows: usize, states: usize, pool: &Pool) -> Scaled {
         let c = self.flat.configs();
-        let mut joint = vec![0.0; rows * c];
-        let mut max = vec![0.0; rows];
+        let mut joint = pool.take(rows * c);
+        let mut max = pool.take(rows);
         joint
             .par_chunks_mut(CHUNK * c)
             .zip(max.par_chunks_mut(CHUNK))
@@ -577,7 +658,7 @@ impl<'a> FlatRows<'a> {
                 share: None,
             };
         }
-        let mut b = vec![0.0; rows * states];
+        let mut b = pool.take(rows * states);
         for (bt, jt) in b.chunks_exact_mut(states).zip(joint.chunks_exact_mut(c)) {
             for (&x, &g) in jt.iter().zip(&self.group) {
                 bt[g] += x;
@@ -590,6 +671,17 @@ impl<'a> FlatRows<'a> {
             b,
             max,
             share: Some(joint),
+        }
+    }
+}
+
+impl Scaled {
+    /// Returns the buffers to `pool`.
+    fn give_to(self, pool: &Pool) {
+        pool.give(self.b);
+        pool.give(self.max);
+        if let Some(s) = self.share {
+            pool.give(s);
         }
     }
 }
@@ -628,6 +720,7 @@ fn run(
     want: bool,
     want_stats: bool,
     use_flat: bool,
+    pool: &Pool,
 ) -> Result<(States, Transitions, Option<Stats>, Pass), InferError> {
     check(model, obs)?;
     let st = States::of(model)?;
@@ -639,7 +732,7 @@ fn run(
     let (global, sc) = match &fast {
         Some(f) => (
             Engine::over(model, &neutral, obs, 0..0).run()?.global[0],
-            f.scaled(rows, n),
+            f.scaled(rows, n, pool),
         ),
         None => {
             let (g, e) = emissions(model, cpds, obs, rows, &st)?;
@@ -679,7 +772,7 @@ fn run(
                     let r = bounds[k]..bounds[k + 1];
                     let w = weights.map(|w| &w[r.clone()]);
                     let shift = sum8(&sc.max[r.clone()]);
-                    smooth(&sc.b[r.start * n..r.end * n], shift, &tr, w, g)
+                    smooth(&sc.b[r.start * n..r.end * n], shift, &tr, w, g, pool)
                 })
                 .collect()
         }
@@ -697,7 +790,14 @@ fn run(
                     let ws: Option<Vec<f64>> =
                         weights.map(|w| rows.iter().map(|&r| w[r]).collect());
                     let mut g = vec![0.0; if want { rows.len() * n } else { 0 }];
-                    let sm = smooth(&bs, shift, &tr, ws.as_deref(), want.then_some(&mut g[..]));
+                    let sm = smooth(
+                        &bs,
+                        shift,
+                        &tr,
+                        ws.as_deref(),
+                        want.then_some(&mut g[..]),
+                        pool,
+                    );
                     (rows, g, sm)
                 })
                 .collect();
@@ -736,6 +836,7 @@ fn run(
         }
     }
     if !want_stats || out.impossible.is_some() {
+        sc.give_to(pool);
         return Ok((st, tr, None, out));
     }
     let mut stats = Stats::zero(model, cpds);
@@ -781,6 +882,7 @@ fn run(
             }
         }
     }
+    sc.give_to(pool);
     if crate::interrupt::requested() {
         return Err(InferError::Interrupted);
     }
@@ -828,11 +930,14 @@ pub fn estep(
         false,
         want_stats,
         true,
+        &data.pool,
     )?;
+    let impossible_row = pass.impossible.map(|k| seqs.rows(k)[0]);
+    data.pool.give(pass.gamma);
     Ok(EStep {
         loglik: pass.loglik,
         stats,
-        impossible_row: pass.impossible.map(|k| seqs.rows(k)[0]),
+        impossible_row,
     })
 }
 
@@ -883,8 +988,20 @@ mod tests {
         );
         let seqs = Sequences::by_keys(&[1, 1, 2, 1, 2, 2, 1, 2, 1, 1]);
         let weights = [1.0, 2.0, 0.5, 1.0, 1.0, 1.5, 1.0, 0.25, 1.0, 3.0];
+        let pool = Pool::default();
         let go = |flat: bool| {
-            run(&m, &cpds, &obs, &seqs, Some(&weights), true, true, flat).expect("runs")
+            run(
+                &m,
+                &cpds,
+                &obs,
+                &seqs,
+                Some(&weights),
+                true,
+                true,
+                flat,
+                &pool,
+            )
+            .expect("runs")
         };
         let ((_, _, fast_stats, fast), (_, _, slow_stats, slow)) = (go(true), go(false));
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0);

@@ -153,6 +153,35 @@ pub struct Data {
     total: f64,
     /// For a chain: its rows split into sequences (`None`: one sequence).
     sequences: Option<crate::infer::chain::Sequences>,
+    /// Large buffers the E-steps over these data reuse.
+    pub pool: std::sync::Arc<Pool>,
+}
+
+/// Large buffers kept between the E-steps of one fit, so that only the first pays for fresh
+/// memory (the system maps it a page at a time); they go with the data.
+#[derive(Debug, Default)]
+pub struct Pool(std::sync::Mutex<Vec<Vec<f64>>>);
+
+impl Pool {
+    /// A buffer of `len` zeros, reusing a kept one when there is one large enough.
+    pub fn take(&self, len: usize) -> Vec<f64> {
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v = match kept.iter().position(|v| v.capacity() >= len) {
+            Some(i) => kept.swap_remove(i),
+            None => Vec::new(),
+        };
+        drop(kept);
+        v.clear();
+        v.resize(len, 0.0);
+        v
+    }
+
+    /// Keeps `v` for a later [`take`](Self::take).
+    pub fn give(&self, v: Vec<f64>) {
+        if v.capacity() >= 1 << 16 {
+            self.0.lock().unwrap_or_else(|e| e.into_inner()).push(v);
+        }
+    }
 }
 
 impl Data {
@@ -168,6 +197,7 @@ impl Data {
             weights,
             total,
             sequences: None,
+            pool: Default::default(),
         }
     }
 
