@@ -1,10 +1,13 @@
 //! Benchmarks of the hot paths at the sizes of the performance targets, and 10× smaller:
-//! one EM iteration, CSV load, the posterior over data, sampling, and load + fit of a two-level
-//! model against a flat one with as many configurations.
+//! one EM iteration, CSV load, the posterior over data, sampling, load + fit of a two-level
+//! model against a flat one with as many configurations, and chains (section 9.4): one
+//! Baum-Welch iteration (hmmlearn's `GaussianHMM` side by side, if importable) and the forward
+//! pass.
 //!
 //! ```text
 //! cargo bench --profile release --bench perf         # every size; scikit-learn side by side if importable
 //! cargo bench --profile release --bench perf -- --small # the 10× smaller sizes only
+//! cargo bench --profile release --bench perf -- --chains # chains only
 //! ```
 //!
 //! Each time is the median of several runs. One EM iteration is timed as the difference of a
@@ -33,6 +36,9 @@ fn main() {
     let small_only = std::env::args().any(|a| a == "--small");
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench");
     std::fs::create_dir_all(&dir).expect("a folder for the benchmark data");
+    if std::env::args().any(|a| a == "--chains") {
+        return chains(&dir, small_only);
+    }
     let sklearn = sklearn_available();
     if !sklearn {
         println!("(scikit-learn is not importable from python3: gmm times only)");
@@ -159,6 +165,67 @@ fn main() {
             f * 1e3,
             t * 1e3,
             t / f
+        );
+    }
+
+    chains(&dir, small_only);
+}
+
+/// Section 9.4: one Baum-Welch iteration against hmmlearn's, and the forward pass.
+fn chains(dir: &Path, small_only: bool) {
+    // Section 9.4: chains.
+    let hmmlearn = hmmlearn_available();
+    if !hmmlearn {
+        println!("\n(hmmlearn is not importable from python3: gmm times only)");
+    }
+    let mut chains = vec![(100_000, 1, 4), (10_000, 3, 3)];
+    if !small_only {
+        chains.extend([(1_000_000, 1, 4), (100_000, 3, 3)]);
+    }
+    println!(
+        "\nChains: one Baum-Welch iteration (full covariance for D = 3), and the forward pass"
+    );
+    println!(
+        "{:>9} {:>2} {:>2} | {:>10} {:>13} | {:>13} {:>8}",
+        "N", "D", "K", "gmm ms", "forward ms", "hmmlearn ms", "ratio"
+    );
+    for &(n, d, k) in &chains {
+        let csv = write_chain(dir, n, d, k, 5);
+        let data = load(&csv);
+        let m = model(&chain_source(&data, d, k));
+        let gmm_s = em_iteration(&m, &data);
+        let x = if d == 1 {
+            Array::vector(column(&data, "x"))
+        } else {
+            let cols: Vec<Vec<f64>> = (0..d).map(|c| column_at(&data, c)).collect();
+            Array::from_vec(
+                vec![n, d],
+                (0..n)
+                    .flat_map(|r| cols.iter().map(move |c| c[r]))
+                    .collect(),
+            )
+        };
+        let q = Query {
+            targets: vec![(var(&m, "x"), Some(x))],
+            given: Vec::new(),
+            conditional: false,
+            log: true,
+            entries: None,
+            by: None,
+        };
+        let forward_s = median(5, || {
+            std::hint::black_box(query(&m, &q).expect("the likelihood"));
+        });
+        let (hl, ratio) = if hmmlearn {
+            let s = hmmlearn_iteration(&csv, d, k);
+            (format!("{:.1}", s * 1e3), format!("{:.1}x", s / gmm_s))
+        } else {
+            ("-".into(), "-".into())
+        };
+        println!(
+            "{n:>9} {d:>2} {k:>2} | {:>10.2} {:>13.2} | {hl:>13} {ratio:>8}",
+            gmm_s * 1e3,
+            forward_s * 1e3
         );
     }
 }
@@ -354,6 +421,135 @@ def fit(iters):
                             reg_covar=1e-6)
         t = time.perf_counter()
         g.fit(X)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+one = fit(1)
+print(max(fit(21) - one, 0.0) / 20)
+"#;
+    let out = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .arg(csv)
+        .args([d.to_string(), k.to_string()])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("seconds")
+}
+
+/// Writes `n` rows of a K-state Gaussian hidden Markov chain in D dimensions (staying with
+/// probability 0.95, state means drawn from N(0, 3²), unit noise) to a CSV file, once.
+fn write_chain(dir: &Path, n: usize, d: usize, k: usize, seed: u64) -> PathBuf {
+    let path = dir.join(format!("chain_{n}_{d}_{k}_{seed}.csv"));
+    if path.exists() {
+        return path;
+    }
+    let mut r = rng(seed);
+    let means: Vec<f64> = (0..k * d).map(|_| 3.0 * standard_normal(&mut r)).collect();
+    let mut text = if d == 1 {
+        "x\n".to_string()
+    } else {
+        (0..d)
+            .map(|j| format!("x[{j}]"))
+            .collect::<Vec<_>>()
+            .join(",")
+            + "\n"
+    };
+    let mut z = 0;
+    for _ in 0..n {
+        if uniform(&mut r) >= 0.95 {
+            z = (z + 1 + (uniform(&mut r) * (k - 1) as f64) as usize % (k - 1)) % k;
+        }
+        for j in 0..d {
+            let x = means[z * d + j] + standard_normal(&mut r);
+            let sep = if j + 1 == d { '\n' } else { ',' };
+            write!(text, "{x:.9}{sep}").expect("writing to a string");
+        }
+    }
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).expect("the benchmark data are written");
+    std::fs::rename(&tmp, &path).expect("the benchmark data are renamed");
+    path
+}
+
+/// The hmmlearn comparison's chain: uniform first state, staying with probability 0.8, the
+/// first K rows as means, unit spreads.
+fn chain_source(data: &Dataset, d: usize, k: usize) -> String {
+    let mu = first_rows(data, d, k);
+    let start = list(&vec![1.0 / k as f64; k]);
+    let rows: Vec<String> = (0..k)
+        .map(|i| {
+            list(
+                &(0..k)
+                    .map(|j| if i == j { 0.8 } else { 0.2 / (k - 1) as f64 })
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    let (mean, spread, x) = if d == 1 {
+        let means: Vec<f64> = mu.iter().map(|m| m[0]).collect();
+        (
+            format!("param mu[{k}] : real = {}", list(&means)),
+            format!("param sd[{k}] : positive = {}", list(&vec![1.0; k])),
+            "x ~ Normal(mu[z], sd[z])",
+        )
+    } else {
+        let eye: Vec<String> = (0..d)
+            .map(|i| {
+                list(
+                    &(0..d)
+                        .map(|j| f64::from(u8::from(i == j)))
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        let eye = format!("[{}]", eye.join(", "));
+        let means: Vec<String> = mu.iter().map(|m| list(m)).collect();
+        (
+            format!("param mu[{k}] : vector[{d}] = [{}]", means.join(", ")),
+            format!("param S[{k}] : cov[{d}] = [{}]", vec![eye; k].join(", ")),
+            "x ~ MvNormal(mu[z], S[z])",
+        )
+    };
+    format!(
+        "model chain {{\n  param start : simplex[{k}] = {start}\n  param A[{k}] : simplex[{k}] = [{}]\n  {mean}\n  {spread}\n  chain t {{\n    z ~ Categorical(start) then Categorical(A[prev(z)])\n    {x}\n  }}\n}}\n",
+        rows.join(", ")
+    )
+}
+
+fn hmmlearn_available() -> bool {
+    Command::new("python3")
+        .args(["-c", "import hmmlearn, pandas"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// hmmlearn's seconds per Baum-Welch iteration on the same file and start (its MAP terms and
+/// floors off), timed as [`em_iteration`] times gmm.
+fn hmmlearn_iteration(csv: &Path, d: usize, k: usize) -> f64 {
+    const SCRIPT: &str = r#"
+import sys, time, statistics, numpy as np, pandas as pd, warnings
+warnings.filterwarnings("ignore")
+from hmmlearn.hmm import GaussianHMM
+path, d, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+X = pd.read_csv(path).to_numpy()
+A = np.full((k, k), 0.2 / (k - 1)); np.fill_diagonal(A, 0.8)
+def fit(iters):
+    times = []
+    for _ in range(3):
+        m = GaussianHMM(k, covariance_type="diag" if d == 1 else "full", n_iter=iters, tol=0.0,
+                        init_params="", params="stmc", min_covar=0.0, covars_prior=0.0,
+                        implementation="scaling")
+        m.startprob_ = np.full(k, 1.0 / k); m.transmat_ = A.copy(); m.means_ = X[:k].copy()
+        m.covars_ = np.ones((k, d)) if d == 1 else np.stack([np.eye(d)] * k)
+        t = time.perf_counter()
+        m.fit(X)
         times.append(time.perf_counter() - t)
     return statistics.median(times)
 one = fit(1)

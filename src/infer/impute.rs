@@ -24,6 +24,15 @@ pub fn impute(model: &Model, data: &Data) -> Result<Vec<Option<Vec<f64>>>, Infer
 }
 
 fn impute_inner(model: &Model, data: &Data) -> Result<Vec<Option<Vec<f64>>>, InferError> {
+    if let Some(p) = model
+        .data_plate()
+        .filter(|&p| model.plates[p].chain.is_some())
+    {
+        return Err(InferError::Query(format!(
+            "impute fills each row from that row alone, but `{}` is a chain, whose rows depend on each other; use decode(m, d) for the states, or p(z | ...) for their posteriors",
+            model.plates[p].name
+        )));
+    }
     let cpds = tables(model)?;
     let ctx = Ctx::rows(model, &cpds, data.rows);
     let obs = &data.obs;

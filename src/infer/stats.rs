@@ -157,16 +157,23 @@ pub struct Data {
     pub pool: std::sync::Arc<Pool>,
 }
 
+/// The most buffers a [`Pool`] keeps: as many as an E-step has out at once.
+const POOL_BUFFERS: usize = 8;
+
 /// Large buffers kept between the E-steps of one fit, so that only the first pays for fresh
 /// memory (the system maps it a page at a time); they go with the data.
 #[derive(Debug, Default)]
 pub struct Pool(std::sync::Mutex<Vec<Vec<f64>>>);
 
 impl Pool {
-    /// A buffer of `len` zeros, reusing a kept one when there is one large enough.
+    /// A buffer of `len` zeros, reusing the smallest kept one that is large enough.
     pub fn take(&self, len: usize) -> Vec<f64> {
         let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let mut v = match kept.iter().position(|v| v.capacity() >= len) {
+        let best = (kept.iter().enumerate())
+            .filter(|(_, v)| v.capacity() >= len)
+            .min_by_key(|(_, v)| v.capacity())
+            .map(|(i, _)| i);
+        let mut v = match best {
             Some(i) => kept.swap_remove(i),
             None => Vec::new(),
         };
@@ -176,10 +183,20 @@ impl Pool {
         v
     }
 
-    /// Keeps `v` for a later [`take`](Self::take).
+    /// Keeps `v` for a later [`take`](Self::take); at most [`POOL_BUFFERS`] are kept, the
+    /// smallest let go first.
     pub fn give(&self, v: Vec<f64>) {
-        if v.capacity() >= 1 << 16 {
-            self.0.lock().unwrap_or_else(|e| e.into_inner()).push(v);
+        if v.capacity() < 1 << 16 {
+            return;
+        }
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        kept.push(v);
+        if kept.len() > POOL_BUFFERS {
+            let smallest = (kept.iter().enumerate())
+                .min_by_key(|(_, v)| v.capacity())
+                .map(|(i, _)| i)
+                .expect("not empty");
+            kept.swap_remove(smallest);
         }
     }
 }

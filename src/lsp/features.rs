@@ -314,6 +314,9 @@ pub fn completion(doc: &Document, params: &Json) -> Result<Json, Failure> {
         for k in crate::syntax::lex::RESERVED {
             items.push(item(k, KEYWORD, "keyword"));
         }
+        for k in crate::syntax::lex::CONTEXTUAL {
+            items.push(item(k, KEYWORD, "a chain's word (section 9.4)"));
+        }
         for b in crate::builtins::BUILTINS {
             items.push(item(b.name, FUNCTION, b.summary));
         }

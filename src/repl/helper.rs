@@ -63,6 +63,7 @@ impl GmmHelper {
             }
         } else {
             out.extend(crate::syntax::lex::RESERVED.iter().map(|k| k.to_string()));
+            out.extend(crate::syntax::lex::CONTEXTUAL.iter().map(|k| k.to_string()));
             out.extend(crate::builtins::BUILTINS.iter().map(|b| b.name.to_string()));
             out.extend(self.scope.borrow().names.iter().map(|(n, _)| n.clone()));
         }

@@ -15,6 +15,10 @@ pub const RESERVED: [&str; 15] = [
     "and", "or", "not", "NA",
 ];
 
+/// Words with a meaning only in their place in a model (section 9.4), names elsewhere: the
+/// lexer sees names, completion offers them as keywords.
+pub const CONTEXTUAL: [&str; 4] = ["chain", "by", "then", "prev"];
+
 /// One token of the language. Whitespace other than newlines is skipped.
 #[derive(Logos, Clone, Copy, Debug, PartialEq, Eq)]
 #[logos(skip r"[ \t\r]+")]

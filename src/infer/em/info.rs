@@ -224,6 +224,18 @@ fn stderr_inner(
         help: "for this model, refit it to rows drawn with replacement (a bootstrap) and take the spread of the estimates".into(),
     }
     };
+    if let Some(p) = model
+        .data_plate()
+        .filter(|&p| model.plates[p].chain.is_some())
+    {
+        return Err(FitError::Uncertainty {
+            why: format!(
+                "standard errors are computed for rows that are independent given the parameters; `{}` is a chain, whose rows depend on each other",
+                model.plates[p].name
+            ),
+            help: "for a chain, refit it to whole sequences drawn with replacement (a block bootstrap) and take the spread of the estimates".into(),
+        });
+    }
     for (v, var) in model.vars.iter().enumerate() {
         if is_global(model, v) {
             return Err(shape_error(format!("`{}` is outside it", var.name)));
