@@ -270,11 +270,27 @@ fn given(iters: usize) -> Options {
 /// N(0, 4²), unit noise) to a CSV file, once.
 fn write_mixture(dir: &Path, n: usize, d: usize, k: usize, seed: u64) -> PathBuf {
     let path = dir.join(format!("mix_{n}_{d}_{k}_{seed}.csv"));
+    write_rows(path, (n, d, k), seed, 4.0, |r, _| {
+        ((uniform(r) * k as f64) as usize).min(k - 1)
+    })
+}
+
+/// Writes `n` rows of D numbers to `path`, once: row i is component c's mean (drawn from
+/// N(0, spread²)) plus unit noise, c = `pick(rng, the previous row's c)`.
+fn write_rows(
+    path: PathBuf,
+    (n, d, k): (usize, usize, usize),
+    seed: u64,
+    spread: f64,
+    mut pick: impl FnMut(&mut gmm::infer::numeric::Rng, usize) -> usize,
+) -> PathBuf {
     if path.exists() {
         return path;
     }
     let mut r = rng(seed);
-    let means: Vec<f64> = (0..k * d).map(|_| 4.0 * standard_normal(&mut r)).collect();
+    let means: Vec<f64> = (0..k * d)
+        .map(|_| spread * standard_normal(&mut r))
+        .collect();
     let mut text = if d == 1 {
         "x\n".to_string()
     } else {
@@ -284,8 +300,9 @@ fn write_mixture(dir: &Path, n: usize, d: usize, k: usize, seed: u64) -> PathBuf
             .join(",")
             + "\n"
     };
+    let mut c = 0;
     for _ in 0..n {
-        let c = ((uniform(&mut r) * k as f64) as usize).min(k - 1);
+        c = pick(&mut r, c);
         for j in 0..d {
             let x = means[c * d + j] + standard_normal(&mut r);
             let sep = if j + 1 == d { '\n' } else { ',' };
@@ -350,33 +367,41 @@ fn list(v: &[f64]) -> String {
 
 /// The scikit-learn comparison's model: equal weights, the first K rows as means, unit spreads.
 fn mixture_source(data: &Dataset, d: usize, k: usize) -> String {
-    let mu = first_rows(data, d, k);
     let pi = list(&vec![1.0 / k as f64; k]);
+    let (mean, spread, x) = emission(data, d, k);
+    format!(
+        "model big {{\n  param pi : simplex[{k}] = {pi}\n  {mean}\n  {spread}\n  plate rows {{\n    z ~ Categorical(pi)\n    {x}\n  }}\n}}\n"
+    )
+}
+
+/// The comparisons' x given z: the first K rows as means, unit spreads (an identity
+/// covariance for D > 1); the two parameters' declarations and x's.
+fn emission(data: &Dataset, d: usize, k: usize) -> (String, String, &'static str) {
+    let mu = first_rows(data, d, k);
     if d == 1 {
         let means: Vec<f64> = mu.iter().map(|m| m[0]).collect();
-        format!(
-            "model big {{\n  param pi : simplex[{k}] = {pi}\n  param mu[{k}] : real = {}\n  param sd[{k}] : positive = {}\n  plate rows {{\n    z ~ Categorical(pi)\n    x ~ Normal(mu[z], sd[z])\n  }}\n}}\n",
-            list(&means),
-            list(&vec![1.0; k])
-        )
-    } else {
-        let eye: Vec<String> = (0..d)
-            .map(|i| {
-                list(
-                    &(0..d)
-                        .map(|j| f64::from(u8::from(i == j)))
-                        .collect::<Vec<_>>(),
-                )
-            })
-            .collect();
-        let eye = format!("[{}]", eye.join(", "));
-        let means: Vec<String> = mu.iter().map(|m| list(m)).collect();
-        let covs = vec![eye; k].join(", ");
-        format!(
-            "model big {{\n  param pi : simplex[{k}] = {pi}\n  param mu[{k}] : vector[{d}] = [{}]\n  param S[{k}] : cov[{d}] = [{covs}]\n  plate rows {{\n    z ~ Categorical(pi)\n    x ~ MvNormal(mu[z], S[z])\n  }}\n}}\n",
-            means.join(", ")
-        )
+        return (
+            format!("param mu[{k}] : real = {}", list(&means)),
+            format!("param sd[{k}] : positive = {}", list(&vec![1.0; k])),
+            "x ~ Normal(mu[z], sd[z])",
+        );
     }
+    let eye: Vec<String> = (0..d)
+        .map(|i| {
+            list(
+                &(0..d)
+                    .map(|j| f64::from(u8::from(i == j)))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    let eye = format!("[{}]", eye.join(", "));
+    let means: Vec<String> = mu.iter().map(|m| list(m)).collect();
+    (
+        format!("param mu[{k}] : vector[{d}] = [{}]", means.join(", ")),
+        format!("param S[{k}] : cov[{d}] = [{}]", vec![eye; k].join(", ")),
+        "x ~ MvNormal(mu[z], S[z])",
+    )
 }
 
 /// g → z → x with 2 × 3 configurations, x's mean picked by (g, z).
@@ -397,91 +422,39 @@ fn var(m: &Model, name: &str) -> usize {
 }
 
 fn sklearn_available() -> bool {
-    Command::new("python3")
-        .args(["-c", "import sklearn, pandas"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+    python_has("sklearn, pandas")
 }
 
 /// scikit-learn's seconds per EM iteration on the same file and start, timed as
 /// [`em_iteration`] times gmm.
 fn sklearn_iteration(csv: &Path, d: usize, k: usize) -> f64 {
     const SCRIPT: &str = r#"
-import sys, time, statistics, numpy as np, pandas as pd, warnings
-warnings.filterwarnings("ignore")
 from sklearn.mixture import GaussianMixture
-path, d, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-X = pd.read_csv(path).to_numpy()
 prec = np.stack([np.eye(d)] * k)
-def fit(iters):
-    times = []
-    for _ in range(3):
-        g = GaussianMixture(k, covariance_type="full", weights_init=np.full(k, 1.0 / k),
-                            means_init=X[:k], precisions_init=prec, max_iter=iters, tol=0.0,
-                            reg_covar=1e-6)
-        t = time.perf_counter()
-        g.fit(X)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-one = fit(1)
-print(max(fit(21) - one, 0.0) / 20)
+def model(iters):
+    return GaussianMixture(k, covariance_type="full", weights_init=np.full(k, 1.0 / k),
+                           means_init=X[:k], precisions_init=prec, max_iter=iters, tol=0.0,
+                           reg_covar=1e-6)
 "#;
-    let out = Command::new("python3")
-        .args(["-c", SCRIPT])
-        .arg(csv)
-        .args([d.to_string(), k.to_string()])
-        .output()
-        .expect("python3 runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .trim()
-        .parse()
-        .expect("seconds")
+    python_seconds(SCRIPT, csv, d, k)
 }
 
 /// Writes `n` rows of a K-state Gaussian hidden Markov chain in D dimensions (staying with
 /// probability 0.95, state means drawn from N(0, 3²), unit noise) to a CSV file, once.
 fn write_chain(dir: &Path, n: usize, d: usize, k: usize, seed: u64) -> PathBuf {
     let path = dir.join(format!("chain_{n}_{d}_{k}_{seed}.csv"));
-    if path.exists() {
-        return path;
-    }
-    let mut r = rng(seed);
-    let means: Vec<f64> = (0..k * d).map(|_| 3.0 * standard_normal(&mut r)).collect();
-    let mut text = if d == 1 {
-        "x\n".to_string()
-    } else {
-        (0..d)
-            .map(|j| format!("x[{j}]"))
-            .collect::<Vec<_>>()
-            .join(",")
-            + "\n"
-    };
-    let mut z = 0;
-    for _ in 0..n {
-        if uniform(&mut r) >= 0.95 {
-            z = (z + 1 + (uniform(&mut r) * (k - 1) as f64) as usize % (k - 1)) % k;
+    write_rows(path, (n, d, k), seed, 3.0, |r, z| {
+        if uniform(r) >= 0.95 {
+            (z + 1 + (uniform(r) * (k - 1) as f64) as usize % (k - 1)) % k
+        } else {
+            z
         }
-        for j in 0..d {
-            let x = means[z * d + j] + standard_normal(&mut r);
-            let sep = if j + 1 == d { '\n' } else { ',' };
-            write!(text, "{x:.9}{sep}").expect("writing to a string");
-        }
-    }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).expect("the benchmark data are written");
-    std::fs::rename(&tmp, &path).expect("the benchmark data are renamed");
-    path
+    })
 }
 
 /// The hmmlearn comparison's chain: uniform first state, staying with probability 0.8, the
 /// first K rows as means, unit spreads.
 fn chain_source(data: &Dataset, d: usize, k: usize) -> String {
-    let mu = first_rows(data, d, k);
     let start = list(&vec![1.0 / k as f64; k]);
     let rows: Vec<String> = (0..k)
         .map(|i| {
@@ -492,31 +465,7 @@ fn chain_source(data: &Dataset, d: usize, k: usize) -> String {
             )
         })
         .collect();
-    let (mean, spread, x) = if d == 1 {
-        let means: Vec<f64> = mu.iter().map(|m| m[0]).collect();
-        (
-            format!("param mu[{k}] : real = {}", list(&means)),
-            format!("param sd[{k}] : positive = {}", list(&vec![1.0; k])),
-            "x ~ Normal(mu[z], sd[z])",
-        )
-    } else {
-        let eye: Vec<String> = (0..d)
-            .map(|i| {
-                list(
-                    &(0..d)
-                        .map(|j| f64::from(u8::from(i == j)))
-                        .collect::<Vec<_>>(),
-                )
-            })
-            .collect();
-        let eye = format!("[{}]", eye.join(", "));
-        let means: Vec<String> = mu.iter().map(|m| list(m)).collect();
-        (
-            format!("param mu[{k}] : vector[{d}] = [{}]", means.join(", ")),
-            format!("param S[{k}] : cov[{d}] = [{}]", vec![eye; k].join(", ")),
-            "x ~ MvNormal(mu[z], S[z])",
-        )
-    };
+    let (mean, spread, x) = emission(data, d, k);
     format!(
         "model chain {{\n  param start : simplex[{k}] = {start}\n  param A[{k}] : simplex[{k}] = [{}]\n  {mean}\n  {spread}\n  chain t {{\n    z ~ Categorical(start) then Categorical(A[prev(z)])\n    {x}\n  }}\n}}\n",
         rows.join(", ")
@@ -524,30 +473,49 @@ fn chain_source(data: &Dataset, d: usize, k: usize) -> String {
 }
 
 fn hmmlearn_available() -> bool {
-    Command::new("python3")
-        .args(["-c", "import hmmlearn, pandas"])
-        .output()
-        .is_ok_and(|o| o.status.success())
+    python_has("hmmlearn, pandas")
 }
 
 /// hmmlearn's seconds per Baum-Welch iteration on the same file and start (its MAP terms and
 /// floors off), timed as [`em_iteration`] times gmm.
 fn hmmlearn_iteration(csv: &Path, d: usize, k: usize) -> f64 {
     const SCRIPT: &str = r#"
+from hmmlearn.hmm import GaussianHMM
+A = np.full((k, k), 0.2 / (k - 1)); np.fill_diagonal(A, 0.8)
+def model(iters):
+    m = GaussianHMM(k, covariance_type="diag" if d == 1 else "full", n_iter=iters, tol=0.0,
+                    init_params="", params="stmc", min_covar=0.0, covars_prior=0.0,
+                    implementation="scaling")
+    m.startprob_ = np.full(k, 1.0 / k); m.transmat_ = A.copy(); m.means_ = X[:k].copy()
+    m.covars_ = np.ones((k, d)) if d == 1 else np.stack([np.eye(d)] * k)
+    return m
+"#;
+    python_seconds(SCRIPT, csv, d, k)
+}
+
+/// Whether python3 imports `modules` (`"sklearn, pandas"`).
+fn python_has(modules: &str) -> bool {
+    Command::new("python3")
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Seconds per iteration of the estimator that `setup`'s `model(iters)` builds (with `X`, `d`
+/// and `k` given), on `csv`: (a 21-iteration fit − a 1-iteration fit) / 20, each a median of
+/// 3, as [`em_iteration`] times gmm.
+fn python_seconds(setup: &str, csv: &Path, d: usize, k: usize) -> f64 {
+    const HEAD: &str = r#"
 import sys, time, statistics, numpy as np, pandas as pd, warnings
 warnings.filterwarnings("ignore")
-from hmmlearn.hmm import GaussianHMM
 path, d, k = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 X = pd.read_csv(path).to_numpy()
-A = np.full((k, k), 0.2 / (k - 1)); np.fill_diagonal(A, 0.8)
+"#;
+    const TAIL: &str = r#"
 def fit(iters):
     times = []
     for _ in range(3):
-        m = GaussianHMM(k, covariance_type="diag" if d == 1 else "full", n_iter=iters, tol=0.0,
-                        init_params="", params="stmc", min_covar=0.0, covars_prior=0.0,
-                        implementation="scaling")
-        m.startprob_ = np.full(k, 1.0 / k); m.transmat_ = A.copy(); m.means_ = X[:k].copy()
-        m.covars_ = np.ones((k, d)) if d == 1 else np.stack([np.eye(d)] * k)
+        m = model(iters)
         t = time.perf_counter()
         m.fit(X)
         times.append(time.perf_counter() - t)
@@ -555,8 +523,9 @@ def fit(iters):
 one = fit(1)
 print(max(fit(21) - one, 0.0) / 20)
 "#;
+    let script = format!("{HEAD}{setup}{TAIL}");
     let out = Command::new("python3")
-        .args(["-c", SCRIPT])
+        .args(["-c", &script])
         .arg(csv)
         .args([d.to_string(), k.to_string()])
         .output()

@@ -284,26 +284,19 @@ impl Formatter<'_> {
                 }
                 self.simple(t, it.span, prev_end);
             }
-            ItemKind::Plate { name, size, items } => {
-                let header = match size {
-                    Some(s) => format!("plate {} : {}", name.name, format_expr(s)),
-                    None => format!("plate {}", name.name),
-                };
-                self.block(
-                    header,
-                    it.span,
-                    |f, pe| {
-                        for i in items {
-                            f.item(i, pe);
-                        }
-                    },
-                    prev_end,
-                );
-            }
-            ItemKind::Chain { name, by, items } => {
-                let header = match by {
-                    Some(b) => format!("chain {} by {}", name.name, b.name),
-                    None => format!("chain {}", name.name),
+            ItemKind::Plate { items, .. } | ItemKind::Chain { items, .. } => {
+                let header = match &it.kind {
+                    ItemKind::Plate {
+                        name,
+                        size: Some(s),
+                        ..
+                    } => format!("plate {} : {}", name.name, format_expr(s)),
+                    ItemKind::Plate { name, .. } => format!("plate {}", name.name),
+                    ItemKind::Chain {
+                        name, by: Some(b), ..
+                    } => format!("chain {} by {}", name.name, b.name),
+                    ItemKind::Chain { name, .. } => format!("chain {}", name.name),
+                    _ => unreachable!("a plate or a chain"),
                 };
                 self.block(
                     header,
