@@ -131,6 +131,8 @@ pub struct States {
     pub radix: Vec<usize>,
     /// The number of states.
     pub count: usize,
+    /// Each state's values of the chained variables (`count × chained`), found once.
+    values: Vec<usize>,
 }
 
 impl States {
@@ -159,26 +161,28 @@ impl States {
                 var: "the chain's transitions".into(),
             },
         )?;
-        let count = radix.iter().product();
-        Ok(States {
-            chained,
-            radix,
-            count,
-        })
+        Ok(States::over(chained, radix))
     }
 
     /// No chained variables: one state.
     pub fn empty() -> States {
+        States::over(Vec::new(), Vec::new())
+    }
+
+    fn over(chained: Vec<VarId>, radix: Vec<usize>) -> States {
+        let count = radix.iter().product();
+        let values = (0..count).flat_map(|s| unravel(s, &radix)).collect();
         States {
-            chained: Vec::new(),
-            radix: Vec::new(),
-            count: 1,
+            chained,
+            radix,
+            count,
+            values,
         }
     }
 
     /// The value of chained variable number `i` in state `s`.
-    fn value(&self, s: usize, i: usize) -> usize {
-        unravel(s, &self.radix)[i]
+    pub fn value(&self, s: usize, i: usize) -> usize {
+        self.values[s * self.chained.len() + i]
     }
 
     /// The value of variable `p` in state `s`: a chained variable's, else its one observed

@@ -155,10 +155,7 @@ fn decode_inner(
                     .iter()
                     .position(|&x| x == v)
                     .expect("chained");
-                states
-                    .iter()
-                    .map(|&s| unravel(s, &chained.radix)[i] as f64)
-                    .collect()
+                states.iter().map(|&s| chained.value(s, i) as f64).collect()
             };
             (v, col)
         })

@@ -24,10 +24,7 @@ pub fn impute(model: &Model, data: &Data) -> Result<Vec<Option<Vec<f64>>>, Infer
 }
 
 fn impute_inner(model: &Model, data: &Data) -> Result<Vec<Option<Vec<f64>>>, InferError> {
-    if let Some(p) = model
-        .data_plate()
-        .filter(|&p| model.plates[p].chain.is_some())
-    {
+    if let Some(p) = model.chain_plate() {
         return Err(InferError::Query(format!(
             "impute fills each row from that row alone, but `{}` is a chain, whose rows depend on each other; use decode(m, d) for the states, or p(z | ...) for their posteriors",
             model.plates[p].name

@@ -235,14 +235,17 @@ fn chain_query(
         .collect();
     let scale = all.loglik - den;
     let n = states.count;
+    // Each state's joint value of the free targets, once.
+    let target: Vec<usize> = (0..n)
+        .map(|s| {
+            pos.iter()
+                .zip(&radix)
+                .fold(0, |acc, (&i, &kk)| acc * kk + states.value(s, i))
+        })
+        .collect();
     let mut out = vec![0.0; rows * k];
     for r in 0..rows {
-        for s in 0..n {
-            let values = unravel(s, &states.radix);
-            let t = pos
-                .iter()
-                .zip(&radix)
-                .fold(0, |acc, (&i, &kk)| acc * kk + values[i]);
+        for (s, &t) in target.iter().enumerate() {
             out[r * k + t] += all.gamma[r * n + s];
         }
     }

@@ -462,6 +462,12 @@ impl Model {
         self.plates.iter().find_map(|p| p.chain.as_ref())
     }
 
+    /// The data plate, if it is a chain.
+    pub fn chain_plate(&self) -> Option<PlateId> {
+        self.data_plate()
+            .filter(|&p| self.plates[p].chain.is_some())
+    }
+
     /// The chained variables (declared `then`), in declaration order.
     pub fn chained(&self) -> Vec<VarId> {
         (0..self.vars.len())

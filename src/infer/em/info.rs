@@ -224,10 +224,7 @@ fn stderr_inner(
         help: "for this model, refit it to rows drawn with replacement (a bootstrap) and take the spread of the estimates".into(),
     }
     };
-    if let Some(p) = model
-        .data_plate()
-        .filter(|&p| model.plates[p].chain.is_some())
-    {
+    if let Some(p) = model.chain_plate() {
         return Err(FitError::Uncertainty {
             why: format!(
                 "standard errors are computed for rows that are independent given the parameters; `{}` is a chain, whose rows depend on each other",
