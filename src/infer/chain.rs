@@ -9,12 +9,10 @@
 //! variables' tables: `FIRST` at a sequence's first row, `NEXT` (reading `prev`) after it.
 //!
 //! The recursions run per sequence in scaled form: each row's emissions are shifted by their
-//! largest before exponentiating, and each forward message is normalised, its sum's logarithm
-//! added to the log-likelihood, so nothing underflows however long the sequence (Rabiner's
-//! scaling, as hmmlearn's `implementation="scaling"`). Forward messages are kept (O(N·S)
-//! memory); backward messages are computed on the fly from the end, so the work is O(N·S²) per
-//! pass. Sequences are independent and run in parallel, each in its own order, so the result
-//! does not depend on the thread count.
+//! largest before exponentiating, and the messages are rescaled as they go ([`recursion`]), so
+//! nothing underflows however long the sequence. Forward messages are kept (O(N·S) memory),
+//! the backward ones too, and the work is O(N·S²) per pass. Sequences are independent and run
+//! in parallel, each in its own order, so the result does not depend on the thread count.
 
 use super::cpd::{Cpd, Local};
 use super::em::estep::{EStep, plate_estep};
@@ -26,6 +24,8 @@ use super::{InferError, TooManyWhat, checked_count};
 use crate::array::unravel;
 use crate::model::{Model, Support, VarId};
 use rayon::prelude::*;
+
+mod recursion;
 
 /// The rows of a data set split into sequences: each sequence's rows in file order.
 #[derive(Clone, Debug, PartialEq)]
@@ -372,12 +372,10 @@ fn smooth(
 /// [`smooth`] for `N` states (0: any number up to `CAP`), its messages in arrays of `CAP`
 /// on the stack, which a fixed `N` lets the compiler keep in registers.
 ///
-/// Each message is normalised as it goes (Rabiner's scaling): the forward one by its sum c_t,
-/// whose logarithms add up to the log-likelihood (taken from running products, a logarithm
-/// only when one nears the bottom of the 64-bit range), the backward one by its own sum. So
-/// the two recursions are independent and run at once; then, over blocks of rows in
-/// parallel, γ_t = α̂_t ∘ β̂_t normalised, and ξ_{t-1} = α̂_{t-1} ⊗ (b_t ∘ β̂_t) ∘ A over
-/// c_t · Σ(α̂_t ∘ β̂_t), its normaliser.
+/// The forward and backward recursions ([`recursion`]) are independent and run at once; then,
+/// over blocks of rows in parallel, with m_t the scaled forward messages, k_t their scales and
+/// β_t the backward ones: ξ_{t−1} = m_{t−1} ⊗ (b_t ∘ β_t) ∘ A · k_t over Σ(m_t ∘ β_t), and
+/// γ_t = m_t ∘ β_t normalised, in place of m_t.
 #[inline(always)]
 fn smooth_n<const N: usize, const CAP: usize>(
     b: &[f64],
@@ -398,75 +396,78 @@ fn smooth_n<const N: usize, const CAP: usize>(
     }
     let a: Vec<f64> = tr.next.iter().map(|x| x.exp()).collect();
     let pi: Vec<f64> = tr.first.iter().map(|x| x.exp()).collect();
-    let mut scale = pool.take(len);
     let Some(alpha) = gamma else {
-        let mut alpha = pool.take(len * n);
-        let loglik = forward::<N, CAP>(n, b, &a, &pi, &mut alpha, &mut scale);
-        pool.give(alpha);
-        pool.give(scale);
+        let loglik = recursion::forward::<N, CAP>(n, b, &a, &pi, None);
         return Smoothed {
             loglik: loglik.map_or(f64::NEG_INFINITY, |l| l + shift),
             trans: Vec::new(),
         };
     };
-    let mut beta = pool.take(len * n);
+    let at: Vec<f64> = (0..n * n).map(|i| a[(i % n) * n + i / n]).collect();
+    let mut scale = pool.take_any(len);
+    let mut beta = pool.take_any(len * n);
     let (loglik, ()) = rayon::join(
-        || forward::<N, CAP>(n, b, &a, &pi, alpha, &mut scale),
-        || backward::<N, CAP>(n, b, &a, &mut beta),
+        || recursion::forward::<N, CAP>(n, b, &a, &pi, Some((&mut *alpha, &mut scale))),
+        || recursion::backward::<N, CAP>(n, b, &at, &mut beta),
     );
     let Some(loglik) = loglik else {
         pool.give(scale);
         pool.give(beta);
         return impossible;
     };
-    // ξ from α̂, β̂ and b, block by block (each block from its first row's predecessor), summed
-    // in block order; then γ in place of α̂.
+    // Block by block; a block's first row needs the forward message of the row before it,
+    // which the block before turns into γ, so those are set aside first.
     let block = CHUNK * 4;
-    let starts: Vec<usize> = (1..len).step_by(block).collect();
-    let outers: Vec<Vec<f64>> = starts
-        .par_iter()
-        .map(|&from_t| {
+    let edges: Vec<f64> = (block..len)
+        .step_by(block)
+        .flat_map(|t| alpha[(t - 1) * n..t * n].iter().copied())
+        .collect();
+    let outers: Vec<Vec<f64>> = alpha
+        .par_chunks_mut(block * n)
+        .zip(beta.par_chunks(block * n))
+        .zip(b.par_chunks(block * n))
+        .zip(scale.par_chunks(block))
+        .enumerate()
+        .map(|(i, (((ga, be), bk), ks))| {
+            let n = if N > 0 { N } else { n };
             let mut outer = vec![0.0; n * n];
-            let mut bb = [0.0f64; CAP];
-            for t in from_t..(from_t + block).min(len) {
-                let (at, bt) = (&alpha[t * n..t * n + n], &beta[t * n..t * n + n]);
+            let (mut prev, mut bb, mut cur) = ([0.0f64; CAP], [0.0f64; CAP], [0.0f64; CAP]);
+            if i > 0 {
+                prev[..n].copy_from_slice(&edges[(i - 1) * n..i * n]);
+            }
+            let rows = ga
+                .chunks_exact_mut(n)
+                .zip(be.chunks_exact(n))
+                .zip(bk.chunks_exact(n));
+            for (j, ((gt, bt), emit)) in rows.enumerate() {
+                let t = i * block + j;
                 let mut total = 0.0;
                 for s in 0..n {
-                    total += at[s] * bt[s];
+                    cur[s] = gt[s] * bt[s];
+                    total += cur[s];
                 }
-                let k = w.map_or(1.0, |w| w[t]) / (scale[t] * total);
-                let emit = &b[t * n..t * n + n];
-                for s in 0..n {
-                    bb[s] = emit[s] * bt[s] * k;
-                }
-                let prev = &alpha[(t - 1) * n..t * n];
-                for from in 0..n {
-                    let p = prev[from];
-                    let out = &mut outer[from * n..from * n + n];
-                    for to in 0..n {
-                        out[to] += p * bb[to];
+                let inv = 1.0 / total;
+                if t > 0 {
+                    let k = w.map_or(1.0, |w| w[t]) * ks[j] * inv;
+                    for s in 0..n {
+                        bb[s] = emit[s] * bt[s] * k;
                     }
+                    for from in 0..n {
+                        let p = prev[from];
+                        let out = &mut outer[from * n..from * n + n];
+                        for to in 0..n {
+                            out[to] += p * bb[to];
+                        }
+                    }
+                }
+                for s in 0..n {
+                    prev[s] = gt[s];
+                    gt[s] = cur[s] * inv;
                 }
             }
             outer
         })
         .collect();
-    alpha
-        .par_chunks_mut(block * n)
-        .zip(beta.par_chunks(block * n))
-        .for_each(|(g, bt)| {
-            for (gt, bt) in g.chunks_exact_mut(n).zip(bt.chunks_exact(n)) {
-                let mut total = 0.0;
-                for s in 0..n {
-                    gt[s] *= bt[s];
-                    total += gt[s];
-                }
-                let inv = 1.0 / total;
-                for x in gt.iter_mut() {
-                    *x *= inv;
-                }
-            }
-        });
     pool.give(scale);
     pool.give(beta);
     let mut trans = vec![0.0; n * n];
@@ -481,94 +482,6 @@ fn smooth_n<const N: usize, const CAP: usize>(
     Smoothed {
         loglik: loglik + shift,
         trans,
-    }
-}
-
-/// The forward recursion: each message normalised into `alpha`, its sum into `scale`; the log
-/// of the product of the sums, or `None` when the rows are impossible (a sum of zero turns
-/// every later message into NaN, found at the end).
-#[inline(always)]
-fn forward<const N: usize, const CAP: usize>(
-    n: usize,
-    b: &[f64],
-    a: &[f64],
-    pi: &[f64],
-    alpha: &mut [f64],
-    scale: &mut [f64],
-) -> Option<f64> {
-    let (mut prev_buf, mut cur_buf) = ([0.0f64; CAP], [0.0f64; CAP]);
-    let (prev, cur) = (&mut prev_buf[..n], &mut cur_buf[..n]);
-    let (mut loglik, mut product) = (0.0, 1.0f64);
-    for (t, ((bt, at), sc)) in b
-        .chunks_exact(n)
-        .zip(alpha.chunks_exact_mut(n))
-        .zip(scale.iter_mut())
-        .enumerate()
-    {
-        if t == 0 {
-            for s in 0..n {
-                cur[s] = pi[s] * bt[s];
-            }
-        } else {
-            cur.fill(0.0);
-            for from in 0..n {
-                let p = prev[from];
-                let row = &a[from * n..from * n + n];
-                for to in 0..n {
-                    cur[to] += p * row[to];
-                }
-            }
-            for s in 0..n {
-                cur[s] *= bt[s];
-            }
-        }
-        let c: f64 = cur.iter().sum();
-        let inv = 1.0 / c;
-        for s in 0..n {
-            prev[s] = cur[s] * inv;
-            at[s] = prev[s];
-        }
-        *sc = c;
-        product *= c;
-        if product < 1e-280 {
-            loglik += product.ln();
-            product = 1.0;
-        }
-    }
-    let loglik = loglik + product.ln();
-    (loglik.is_finite() && prev.iter().all(|x| x.is_finite())).then_some(loglik)
-}
-
-/// The backward recursion into `beta`, each message normalised by its sum (a row with
-/// nothing left to carry leaves zeros, which only an impossible sequence has).
-#[inline(always)]
-fn backward<const N: usize, const CAP: usize>(n: usize, b: &[f64], a: &[f64], beta: &mut [f64]) {
-    let len = b.len() / n;
-    let mut next_buf = [0.0f64; CAP];
-    let mut bb_buf = [0.0f64; CAP];
-    let (next, bb) = (&mut next_buf[..n], &mut bb_buf[..n]);
-    next.fill(1.0 / n as f64);
-    beta[(len - 1) * n..len * n].copy_from_slice(next);
-    for t in (0..len - 1).rev() {
-        let bt = &b[(t + 1) * n..(t + 2) * n];
-        for s in 0..n {
-            bb[s] = bt[s] * next[s];
-        }
-        let mut total = 0.0;
-        for from in 0..n {
-            let row = &a[from * n..from * n + n];
-            let mut acc = 0.0;
-            for to in 0..n {
-                acc += row[to] * bb[to];
-            }
-            next[from] = acc;
-            total += acc;
-        }
-        let inv = if total > 0.0 { 1.0 / total } else { 0.0 };
-        for x in next.iter_mut() {
-            *x *= inv;
-        }
-        beta[t * n..t * n + n].copy_from_slice(next);
     }
 }
 
@@ -648,8 +561,8 @@ impl<'a> FlatRows<'a> {
     /// state summed.
     fn scaled(&self, rows: usize, states: usize, pool: &Pool) -> Scaled {
         let c = self.flat.configs();
-        let mut joint = pool.take(rows * c);
-        let mut max = pool.take(rows);
+        let mut joint = pool.take_any(rows * c);
+        let mut max = pool.take_any(rows);
         joint
             .par_chunks_mut(CHUNK * c)
             .zip(max.par_chunks_mut(CHUNK))
@@ -750,7 +663,7 @@ fn run(
     let mut out = Pass {
         loglik: global,
         gamma: if want {
-            vec![0.0; rows * n]
+            pool.take_any(rows * n)
         } else {
             Vec::new()
         },

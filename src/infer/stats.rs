@@ -168,19 +168,31 @@ pub struct Pool(std::sync::Mutex<Vec<Vec<f64>>>);
 impl Pool {
     /// A buffer of `len` zeros, reusing the smallest kept one that is large enough.
     pub fn take(&self, len: usize) -> Vec<f64> {
+        let mut v = self.reuse(len);
+        v.clear();
+        v.resize(len, 0.0);
+        v
+    }
+
+    /// A buffer of `len` numbers, whatever they are: for one the caller writes in full.
+    pub fn take_any(&self, len: usize) -> Vec<f64> {
+        let mut v = self.reuse(len);
+        v.resize(len, 0.0);
+        v.truncate(len);
+        v
+    }
+
+    /// The smallest kept buffer of at least `len`, or a new one.
+    fn reuse(&self, len: usize) -> Vec<f64> {
         let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let best = (kept.iter().enumerate())
             .filter(|(_, v)| v.capacity() >= len)
             .min_by_key(|(_, v)| v.capacity())
             .map(|(i, _)| i);
-        let mut v = match best {
+        match best {
             Some(i) => kept.swap_remove(i),
             None => Vec::new(),
-        };
-        drop(kept);
-        v.clear();
-        v.resize(len, 0.0);
-        v
+        }
     }
 
     /// Keeps `v` for a later [`take`](Self::take); at most [`POOL_BUFFERS`] are kept, the

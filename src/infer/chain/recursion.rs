@@ -1,0 +1,402 @@
+//! The forward and backward recursions of one sequence, over its rows' scaled emissions `b`
+//! (`len × S`, each row over its largest, so every entry is at most 1).
+//!
+//! Both keep their messages scaled: the forward message of row t is m_t = α_t · k_1 ⋯ k_t,
+//! α_t the exact forward message and k_t a scale chosen per row, so that
+//! m_t = (m_{t−1} A) ∘ b_t · k_t; the scales are kept for the statistics (ξ and γ need only
+//! the ratio of neighbouring messages), and log p(rows) = log Σ m_T − Σ log k_t. The backward
+//! messages carry a scale per row as well, which the statistics never see (each row's
+//! posteriors are normalised).
+//!
+//! The fast form scales by powers of two, chosen from the message two rows back: exact (no
+//! rounding), and off the recursion's critical path, so the next row waits only for the
+//! matrix–vector product, whose sums run as a tree. A message then stays between the product
+//! of its two rows' shrinkage and 4. Where a message falls below 1e-250 (rows that all but rule
+//! out where the chain can be) the recursion runs again normalising each row by its sum
+//! (Rabiner's scaling, hmmlearn's `implementation="scaling"`), which also tells an impossible
+//! sequence.
+
+/// 2^e, for e in the range of normal numbers.
+#[inline(always)]
+fn pow2(e: i64) -> f64 {
+    f64::from_bits(((e + 1023) as u64) << 52)
+}
+
+/// The binary exponent of a positive normal number: x ∈ [2^e, 2^(e+1)).
+#[inline(always)]
+fn exponent(x: f64) -> i64 {
+    ((x.to_bits() >> 52) & 0x7ff) as i64 - 1023
+}
+
+/// Below this a message is rescaled row by row instead.
+const LOW: f64 = 1e-250;
+
+/// `out = m · A` for `N` states (0: `n` of them), `a` row-major; with a fixed `N` the sums
+/// over the previous state run as a tree (the order is fixed, so the result is too).
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // indices: the compiler unrolls these into registers
+fn times<const N: usize>(n: usize, m: &[f64], a: &[f64], out: &mut [f64]) {
+    if N == 0 {
+        out[..n].fill(0.0);
+        for from in 0..n {
+            let p = m[from];
+            for (o, &x) in out[..n].iter_mut().zip(&a[from * n..from * n + n]) {
+                *o += p * x;
+            }
+        }
+        return;
+    }
+    let mut part = [[0.0f64; N]; N];
+    for from in 0..N {
+        for to in 0..N {
+            part[from][to] = m[from] * a[from * N + to];
+        }
+    }
+    let mut width = N;
+    while width > 1 {
+        let half = width / 2;
+        for i in 0..half {
+            for to in 0..N {
+                part[i][to] += part[i + half][to];
+            }
+        }
+        if width % 2 == 1 {
+            for to in 0..N {
+                part[0][to] += part[width - 1][to];
+            }
+        }
+        width = half;
+    }
+    out[..N].copy_from_slice(&part[0]);
+}
+
+/// Whether a message's sum is below [`LOW`] (or not a number).
+#[inline(always)]
+fn is_low(sum: f64) -> bool {
+    sum.is_nan() || sum <= LOW
+}
+
+/// The sum of `x`, pairwise for a fixed `N`.
+#[inline(always)]
+fn total<const N: usize>(x: &[f64]) -> f64 {
+    if N == 4 {
+        (x[0] + x[1]) + (x[2] + x[3])
+    } else {
+        x.iter().sum()
+    }
+}
+
+/// The forward recursion (`a` the transitions `from · S + to`, `pi` the first row's): log
+/// p(rows) − the rows' shifts, or `None` when the rows are impossible. With `out`, the
+/// messages go to its first slice (`len × S`) and the scales to its second (`len`).
+#[inline(always)]
+pub(super) fn forward<const N: usize, const CAP: usize>(
+    n: usize,
+    b: &[f64],
+    a: &[f64],
+    pi: &[f64],
+    mut out: Option<(&mut [f64], &mut [f64])>,
+) -> Option<f64> {
+    let n = if N > 0 { N } else { n };
+    if let Some(l) =
+        forward_fast::<N, CAP>(n, b, a, pi, out.as_mut().map(|(m, k)| (&mut **m, &mut **k)))
+    {
+        return Some(l);
+    }
+    forward_exact::<N, CAP>(n, b, a, pi, out)
+}
+
+#[inline(always)]
+fn forward_fast<const N: usize, const CAP: usize>(
+    n: usize,
+    b: &[f64],
+    a: &[f64],
+    pi: &[f64],
+    mut out: Option<(&mut [f64], &mut [f64])>,
+) -> Option<f64> {
+    let n = if N > 0 { N } else { n };
+    let mut m = [0.0f64; CAP];
+    let mut v = [0.0f64; CAP];
+    for s in 0..n {
+        m[s] = pi[s] * b[s];
+    }
+    if let Some((msg, k)) = out.as_mut() {
+        msg[..n].copy_from_slice(&m[..n]);
+        k[0] = 1.0;
+    }
+    // m_t = α_t · 2^e_t, with e_t = e_{t−2} − the exponent of Σ m_{t−2}.
+    let (mut e2, mut e1) = (0i64, 0i64);
+    let (mut s2, mut s1) = (1.0f64, total::<N>(&m[..n]));
+    let mut low = is_low(s1);
+    for (t, bt) in b.chunks_exact(n).enumerate().skip(1) {
+        let e = e2 - exponent(s2);
+        let k = pow2(e - e1);
+        times::<N>(n, &m, a, &mut v);
+        for s in 0..n {
+            m[s] = v[s] * (bt[s] * k);
+        }
+        if let Some((msg, ks)) = out.as_mut() {
+            msg[t * n..t * n + n].copy_from_slice(&m[..n]);
+            ks[t] = k;
+        }
+        let s = total::<N>(&m[..n]);
+        low |= is_low(s);
+        (e2, e1, s2, s1) = (e1, e, s1, s);
+    }
+    (!low).then(|| s1.ln() - e1 as f64 * std::f64::consts::LN_2)
+}
+
+/// [`forward`] normalising every message by its sum c_t (k_t = 1/c_t), whose logarithms add
+/// up to the log-likelihood (taken from running products, a logarithm only when one nears the
+/// bottom of the 64-bit range). A sum of zero turns every later message into NaN, found at
+/// the end.
+#[inline(always)]
+fn forward_exact<const N: usize, const CAP: usize>(
+    n: usize,
+    b: &[f64],
+    a: &[f64],
+    pi: &[f64],
+    mut out: Option<(&mut [f64], &mut [f64])>,
+) -> Option<f64> {
+    let n = if N > 0 { N } else { n };
+    let (mut m, mut cur) = ([0.0f64; CAP], [0.0f64; CAP]);
+    let (mut loglik, mut product) = (0.0, 1.0f64);
+    for (t, bt) in b.chunks_exact(n).enumerate() {
+        if t == 0 {
+            for s in 0..n {
+                cur[s] = pi[s] * bt[s];
+            }
+        } else {
+            times::<N>(n, &m, a, &mut cur);
+            for s in 0..n {
+                cur[s] *= bt[s];
+            }
+        }
+        let c: f64 = cur[..n].iter().sum();
+        let inv = 1.0 / c;
+        for s in 0..n {
+            m[s] = cur[s] * inv;
+        }
+        if let Some((msg, k)) = out.as_mut() {
+            msg[t * n..t * n + n].copy_from_slice(&m[..n]);
+            k[t] = inv;
+        }
+        product *= c;
+        if product < 1e-280 {
+            loglik += product.ln();
+            product = 1.0;
+        }
+    }
+    let loglik = loglik + product.ln();
+    (loglik.is_finite() && m[..n].iter().all(|x| x.is_finite())).then_some(loglik)
+}
+
+/// The backward recursion into `beta` (`len × S`), `at` the transitions transposed
+/// (`to · S + from`). A sequence that is impossible leaves zeros somewhere.
+#[inline(always)]
+pub(super) fn backward<const N: usize, const CAP: usize>(
+    n: usize,
+    b: &[f64],
+    at: &[f64],
+    beta: &mut [f64],
+) {
+    if !backward_fast::<N, CAP>(n, b, at, beta) {
+        backward_exact::<N, CAP>(n, b, at, beta);
+    }
+}
+
+/// [`backward`] scaled by powers of two as the forward one is; false where a message fell low.
+#[inline(always)]
+fn backward_fast<const N: usize, const CAP: usize>(
+    n: usize,
+    b: &[f64],
+    at: &[f64],
+    beta: &mut [f64],
+) -> bool {
+    let n = if N > 0 { N } else { n };
+    let len = b.len() / n;
+    let (mut m, mut bb) = ([0.0f64; CAP], [0.0f64; CAP]);
+    m[..n].fill(1.0);
+    beta[(len - 1) * n..len * n].copy_from_slice(&m[..n]);
+    let (mut e2, mut e1) = (0i64, 0i64);
+    let (mut s2, mut s1) = (1.0f64, n as f64);
+    let mut low = false;
+    for t in (0..len - 1).rev() {
+        let e = e2 - exponent(s2);
+        let k = pow2(e - e1);
+        let bt = &b[(t + 1) * n..(t + 2) * n];
+        for s in 0..n {
+            bb[s] = m[s] * (bt[s] * k);
+        }
+        times::<N>(n, &bb, at, &mut m);
+        beta[t * n..t * n + n].copy_from_slice(&m[..n]);
+        let s = total::<N>(&m[..n]);
+        low |= is_low(s);
+        (e2, e1, s2, s1) = (e1, e, s1, s);
+    }
+    !low
+}
+
+/// [`backward`] normalising each message by its sum (a row with nothing left to carry leaves
+/// zeros, which only an impossible sequence has).
+#[inline(always)]
+fn backward_exact<const N: usize, const CAP: usize>(
+    n: usize,
+    b: &[f64],
+    at: &[f64],
+    beta: &mut [f64],
+) {
+    let n = if N > 0 { N } else { n };
+    let len = b.len() / n;
+    let (mut m, mut bb) = ([0.0f64; CAP], [0.0f64; CAP]);
+    m[..n].fill(1.0 / n as f64);
+    beta[(len - 1) * n..len * n].copy_from_slice(&m[..n]);
+    for t in (0..len - 1).rev() {
+        let bt = &b[(t + 1) * n..(t + 2) * n];
+        for s in 0..n {
+            bb[s] = bt[s] * m[s];
+        }
+        times::<N>(n, &bb, at, &mut m);
+        let total: f64 = m[..n].iter().sum();
+        let inv = if total > 0.0 { 1.0 / total } else { 0.0 };
+        for x in m[..n].iter_mut() {
+            *x *= inv;
+        }
+        beta[t * n..t * n + n].copy_from_slice(&m[..n]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// log p(rows) by the forward recursion in log space, as a reference.
+    fn log_forward(n: usize, b: &[f64], a: &[f64], pi: &[f64]) -> f64 {
+        let lse = |x: &[f64]| {
+            let m = x.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            m + x.iter().map(|v| (v - m).exp()).sum::<f64>().ln()
+        };
+        let mut l: Vec<f64> = (0..n).map(|s| pi[s].ln() + b[s].ln()).collect();
+        for bt in b.chunks_exact(n).skip(1) {
+            l = (0..n)
+                .map(|to| {
+                    let terms: Vec<f64> = (0..n).map(|f| l[f] + a[f * n + to].ln()).collect();
+                    lse(&terms) + bt[to].ln()
+                })
+                .collect();
+        }
+        lse(&l)
+    }
+
+    /// Rows of emissions (each over its largest) from a small generator.
+    fn rows(len: usize, n: usize, seed: u64) -> Vec<f64> {
+        let mut x = seed;
+        let mut b: Vec<f64> = (0..len * n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x % 1000) as f64 / 1000.0 + 1e-3
+            })
+            .collect();
+        for row in b.chunks_exact_mut(n) {
+            let m = row.iter().copied().fold(0.0, f64::max);
+            row.iter_mut().for_each(|v| *v /= m);
+        }
+        b
+    }
+
+    fn transitions(n: usize, stay: f64) -> Vec<f64> {
+        (0..n * n)
+            .map(|i| {
+                if i / n == i % n {
+                    stay
+                } else {
+                    (1.0 - stay) / (n - 1) as f64
+                }
+            })
+            .collect()
+    }
+
+    /// The power-of-two form and the normalised one give the same likelihood, and messages
+    /// that differ by a scale per row, for fixed and for any number of states.
+    #[test]
+    fn both_forms_agree() {
+        for n in [2, 3, 4, 7] {
+            let b = rows(5000, n, 7 + n as u64);
+            let a = transitions(n, 0.9);
+            let pi = vec![1.0 / n as f64; n];
+            let (mut m1, mut k1) = (vec![0.0; b.len()], vec![0.0; b.len() / n]);
+            let (mut m2, mut k2) = (m1.clone(), k1.clone());
+            let fast = match n {
+                4 => forward_fast::<4, 4>(n, &b, &a, &pi, Some((&mut m1, &mut k1))),
+                _ => forward_fast::<0, 64>(n, &b, &a, &pi, Some((&mut m1, &mut k1))),
+            }
+            .expect("no message falls low");
+            let exact =
+                forward_exact::<0, 64>(n, &b, &a, &pi, Some((&mut m2, &mut k2))).expect("possible");
+            let reference = log_forward(n, &b, &a, &pi);
+            assert!(
+                (fast - reference).abs() < 1e-9 * reference.abs(),
+                "{fast} {reference}"
+            );
+            assert!((exact - reference).abs() < 1e-9 * reference.abs());
+            for (r1, r2) in m1.chunks_exact(n).zip(m2.chunks_exact(n)) {
+                let s: f64 = r1.iter().sum();
+                for (x, y) in r1.iter().zip(r2) {
+                    assert!((x / s - y).abs() < 1e-12);
+                }
+            }
+            let (mut b1, mut b2) = (vec![0.0; b.len()], vec![0.0; b.len()]);
+            let at: Vec<f64> = (0..n * n).map(|i| a[(i % n) * n + i / n]).collect();
+            assert!(backward_fast::<0, 64>(n, &b, &at, &mut b1));
+            backward_exact::<0, 64>(n, &b, &at, &mut b2);
+            for (r1, r2) in b1.chunks_exact(n).zip(b2.chunks_exact(n)) {
+                let s: f64 = r1.iter().sum();
+                for (x, y) in r1.iter().zip(r2) {
+                    assert!((x / s - y).abs() < 1e-12);
+                }
+            }
+        }
+    }
+
+    /// Rows that all but rule out where the chain can be send the power-of-two form below
+    /// its floor; the recursion then normalises row by row, and is still exact.
+    #[test]
+    fn falls_back_where_messages_fall_low() {
+        let n = 2;
+        // The chain stays put with probability 1 − 1e-200; every other row says it moved.
+        let a = vec![1.0 - 1e-200, 1e-200, 1e-200, 1.0 - 1e-200];
+        let b: Vec<f64> = (0..40)
+            .flat_map(|t| {
+                if t % 2 == 0 {
+                    [1.0, 1e-300]
+                } else {
+                    [1e-300, 1.0]
+                }
+            })
+            .collect();
+        let pi = [0.5, 0.5];
+        assert!(forward_fast::<2, 2>(n, &b, &a, &pi, None).is_none());
+        let l = forward::<2, 2>(n, &b, &a, &pi, None).expect("possible");
+        let reference = log_forward(n, &b, &a, &pi);
+        assert!(
+            (l - reference).abs() < 1e-9 * reference.abs(),
+            "{l} {reference}"
+        );
+        let at = a.clone();
+        let mut beta = vec![0.0; b.len()];
+        assert!(!backward_fast::<2, 2>(n, &b, &at, &mut beta));
+        backward::<2, 2>(n, &b, &at, &mut beta);
+        assert!(beta.iter().all(|x| x.is_finite()));
+        assert!(beta.chunks_exact(2).all(|r| r[0] + r[1] > 0.5));
+    }
+
+    /// A sequence no path explains has no likelihood.
+    #[test]
+    fn an_impossible_sequence_has_none() {
+        let a = [1.0, 0.0, 0.0, 1.0];
+        let b = [1.0, 0.0, 0.0, 1.0];
+        assert_eq!(forward::<2, 2>(2, &b, &a, &[1.0, 0.0], None), None);
+    }
+}
