@@ -369,6 +369,102 @@ fn smooth(
     }
 }
 
+/// log p(rows) of one sequence whose rows have the flat shape with one configuration a
+/// state, nothing of rows × S kept: while one thread runs the forward recursion over a block
+/// of rows, the other computes the next block's emissions, and the first joins it when done.
+/// `None` where a message falls low (the caller then takes the full path, which normalises
+/// row by row and tells an impossible sequence).
+fn streamed(f: &Flat, rows: usize, tr: &Transitions) -> Result<Option<f64>, InferError> {
+    match tr.first.len() {
+        2 => streamed_n::<2, 2>(f, rows, tr),
+        3 => streamed_n::<3, 3>(f, rows, tr),
+        4 => streamed_n::<4, 4>(f, rows, tr),
+        5 => streamed_n::<5, 5>(f, rows, tr),
+        6 => streamed_n::<6, 6>(f, rows, tr),
+        8 => streamed_n::<8, 8>(f, rows, tr),
+        n if n <= 64 => streamed_n::<0, 64>(f, rows, tr),
+        _ => streamed_n::<0, 1024>(f, rows, tr),
+    }
+}
+
+fn streamed_n<const N: usize, const CAP: usize>(
+    f: &Flat,
+    rows: usize,
+    tr: &Transitions,
+) -> Result<Option<f64>, InferError> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // Rows a block, and a piece of one (the unit the two threads share).
+    const ROWS: usize = 65536;
+    const PIECE: usize = 1024;
+    let n = if N > 0 { N } else { tr.first.len() };
+    let a: Vec<f64> = tr.next.iter().map(|x| x.exp()).collect();
+    let pi: Vec<f64> = tr.first.iter().map(|x| x.exp()).collect();
+    let block = |k: usize| k * ROWS..((k + 1) * ROWS).min(rows);
+    let blocks = rows.div_ceil(ROWS);
+    let (mut b, mut b_next) = (vec![0.0; ROWS * n], vec![0.0; ROWS * n]);
+    let (mut max, mut max_next) = (vec![0.0; ROWS], vec![0.0; ROWS]);
+    // The emissions of block k, its pieces taken by whichever thread is free.
+    let emissions =
+        |k: usize, b: &mut [f64], max: &mut [f64], other: Option<&(dyn Fn() + Sync)>| {
+            let r = block(k);
+            let pieces: Vec<Mutex<(&mut [f64], &mut [f64])>> = b[..r.len() * n]
+                .chunks_mut(PIECE * n)
+                .zip(max[..r.len()].chunks_mut(PIECE))
+                .map(Mutex::new)
+                .collect();
+            let taken = AtomicUsize::new(0);
+            let work = || {
+                loop {
+                    let i = taken.fetch_add(1, Ordering::Relaxed);
+                    let Some(piece) = pieces.get(i) else { break };
+                    let mut piece = piece.lock().unwrap_or_else(|e| e.into_inner());
+                    let (b, m) = &mut *piece;
+                    let from = r.start + i * PIECE;
+                    f.scaled_into(from..from + m.len(), b, m);
+                }
+            };
+            match other {
+                Some(first) => {
+                    rayon::join(
+                        || {
+                            first();
+                            work()
+                        },
+                        work,
+                    );
+                }
+                None => {
+                    rayon::join(work, work);
+                }
+            }
+        };
+    let forward = Mutex::new((recursion::Forward::<N, CAP>::new(n), 0.0));
+    if blocks > 0 {
+        emissions(0, &mut b, &mut max, None);
+    }
+    for k in 0..blocks {
+        let len = block(k).len();
+        let run = || {
+            let mut fw = forward.lock().unwrap_or_else(|e| e.into_inner());
+            fw.0.rows(&b[..len * n], &a, &pi, None);
+            fw.1 += sum8(&max[..len]);
+        };
+        if k + 1 < blocks {
+            emissions(k + 1, &mut b_next, &mut max_next, Some(&run));
+        } else {
+            run();
+        }
+        std::mem::swap(&mut b, &mut b_next);
+        std::mem::swap(&mut max, &mut max_next);
+        if crate::interrupt::requested() {
+            return Err(InferError::Interrupted);
+        }
+    }
+    let (fw, shift) = forward.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok(fw.loglik().map(|l| l + shift).filter(|l| l.is_finite()))
+}
+
 /// [`smooth`] for `N` states (0: any number up to `CAP`), its messages in arrays of `CAP`
 /// on the stack, which a fixed `N` lets the compiler keep in registers.
 ///
@@ -646,6 +742,22 @@ fn run(
     let rows = seqs.len();
     let n = st.count;
     let fast = FlatRows::new(model, &neutral, obs, &st).filter(|_| use_flat);
+    // The likelihood alone of one sequence in the flat shape: streamed.
+    if let Some(f) = fast.as_ref().filter(|f| f.identity)
+        && !want
+        && !want_stats
+        && seqs.contiguous() == Some(&[0, rows][..])
+        && let Some(loglik) = streamed(&f.flat, rows, &tr)?
+    {
+        let pass = Pass {
+            loglik: loglik + Engine::over(model, &neutral, obs, 0..0).run()?.global[0],
+            gamma: Vec::new(),
+            trans: vec![0.0; n * n],
+            first: vec![0.0; n],
+            impossible: None,
+        };
+        return Ok((st, tr, None, pass));
+    }
     let (global, sc) = match &fast {
         Some(f) => (
             Engine::over(model, &neutral, obs, 0..0).run()?.global[0],
@@ -766,6 +878,13 @@ fn run(
             let parts: Vec<Stats> = chunks(rows)
                 .par_iter()
                 .map(|range| {
+                    let mut s = Stats::zero(model, cpds);
+                    // One configuration a state and no weights: the weights are γ.
+                    if f.identity && weights.is_none() {
+                        let g = &gamma[range.start * n..range.end * n];
+                        f.flat.accumulate_given(range.clone(), g, &mut s);
+                        return s;
+                    }
                     let mut r = vec![0.0; range.len() * c];
                     for (j, row) in range.clone().enumerate() {
                         let wt = weights.map_or(1.0, |w| w[row]);
@@ -775,7 +894,6 @@ fn run(
                             r[j * c + q] = wt * g * part;
                         }
                     }
-                    let mut s = Stats::zero(model, cpds);
                     f.flat.accumulate_given(range.clone(), &r, &mut s);
                     s
                 })
@@ -862,6 +980,59 @@ pub fn estep(
 mod tests {
     use super::*;
     use crate::infer::cpd::tables;
+
+    /// The likelihood alone of one long sequence (streamed, in blocks, nothing of rows × S
+    /// kept) equals the one of the full pass; rows no path explains give −∞ either way.
+    #[test]
+    fn streamed_equals_the_full_pass() {
+        let text = "model m {
+            param start : simplex[3] = [0.5, 0.3, 0.2]
+            param A[3] : simplex[3] = [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.0, 0.3, 0.7]]
+            param mu[3] : real = [-2, 0, 2.5]
+            param sd[3] : positive = [1, 0.5, 1.5]
+            chain t {
+                z ~ Categorical(start) then Categorical(A[prev(z)])
+                x ~ Normal(mu[z], sd[z])
+            }
+        }";
+        let program = crate::syntax::parse(text).expect("parses");
+        let checked = crate::check::check_program(&program);
+        let m = checked.models[0].model.clone().expect("lowers");
+        let cpds = tables(&m).expect("tables");
+        // Three blocks and a part of one.
+        let rows = 150_001;
+        let mut u = 88172645463325252u64;
+        let x: Vec<f64> = (0..rows)
+            .map(|_| {
+                u ^= u << 13;
+                u ^= u >> 7;
+                u ^= u << 17;
+                (u % 10_000) as f64 / 1000.0 - 5.0
+            })
+            .collect();
+        let mut obs: Vec<Option<Observed>> = vec![None; m.vars.len()];
+        obs[m.var_id("x").expect("x")] = Some(Observed::new(x, rows));
+        let seqs = Sequences::one(rows);
+        let pool = Pool::default();
+        let go = |obs: &[Option<Observed>], want: bool| {
+            run(&m, &cpds, obs, &seqs, None, want, false, true, &pool)
+                .expect("runs")
+                .3
+        };
+        let (streamed, full) = (go(&obs, false), go(&obs, true));
+        assert!(streamed.gamma.is_empty(), "nothing of rows × S kept");
+        let rel = (streamed.loglik - full.loglik).abs() / full.loglik.abs();
+        assert!(rel < 1e-12, "{} vs {}", streamed.loglik, full.loglik);
+        // State 0 never follows state 2: rows labelled so are impossible.
+        let mut z = vec![f64::NAN; rows];
+        (z[70_000], z[70_001]) = (2.0, 0.0);
+        obs[m.var_id("z").expect("z")] = Some(Observed::new(z, rows));
+        for want in [false, true] {
+            let pass = go(&obs, want);
+            assert_eq!(pass.loglik, f64::NEG_INFINITY);
+            assert_eq!(pass.impossible, Some(0));
+        }
+    }
 
     /// The flat fast path and the engine (once per state) give the same likelihood, posteriors
     /// and statistics: two chained latents, a row latent, a discrete observation, missing

@@ -193,6 +193,36 @@ struct Scratch {
     mass: Vec<Vec<f64>>,
 }
 
+/// The block's columns (`ll`, one column of [`BLOCK`] rows a configuration) from rows of
+/// configurations (`rows`, row-major): [`transpose`] undone.
+#[inline(always)]
+fn untranspose<const C: usize>(rows: &[f64], ll: &mut [f64]) {
+    let c = if C > 0 { C } else { ll.len() / BLOCK };
+    for (j, row) in rows.chunks_exact(c).enumerate() {
+        for (q, &x) in row.iter().enumerate() {
+            ll[q * BLOCK + j] = x;
+        }
+    }
+}
+
+/// Rows of configurations (`rows`, row-major) from the block's columns (`ll`, one column of
+/// [`BLOCK`] rows a configuration); `C` configurations (0: as many as `rows` has room for, read
+/// off the block's length).
+#[inline(always)]
+fn transpose<const C: usize>(ll: &[f64], rows: &mut [f64]) {
+    let c = if C > 0 { C } else { ll.len() / BLOCK };
+    for (j, row) in rows.chunks_exact_mut(c).enumerate() {
+        if C > 0 {
+            let row: &mut [f64; C] = row.try_into().expect("C numbers");
+            *row = std::array::from_fn(|q| ll[q * BLOCK + j]);
+        } else {
+            for (q, x) in row.iter_mut().enumerate() {
+                *x = ll[q * BLOCK + j];
+            }
+        }
+    }
+}
+
 impl<'a> Flat<'a> {
     /// Compiles `model` for the fast path, or `None` when it does not have the flat shape.
     pub fn compile(
@@ -381,7 +411,6 @@ impl<'a> Flat<'a> {
     fn scaled_rows(&self, first: usize, b: &mut [f64], max: &mut [f64]) {
         let c = self.configs;
         let mut s = self.scratch();
-        let mut ev = [0.0; BLOCK];
         for (k, (rows, m)) in b
             .chunks_mut(BLOCK * c)
             .zip(max.chunks_mut(BLOCK))
@@ -392,12 +421,13 @@ impl<'a> Flat<'a> {
             }
             let n = m.len();
             self.log_joint(first + k * BLOCK, n, &mut s);
-            self.normalise(&mut ev[..n], &mut s);
+            self.normalise(n, None, &mut s);
             m.copy_from_slice(&s.max[..n]);
-            for q in 0..c {
-                for (j, &x) in s.ll[q * BLOCK..q * BLOCK + n].iter().enumerate() {
-                    rows[j * c + q] = x;
-                }
+            match c {
+                2 => transpose::<2>(&s.ll, rows),
+                3 => transpose::<3>(&s.ll, rows),
+                4 => transpose::<4>(&s.ll, rows),
+                _ => transpose::<0>(&s.ll, rows),
             }
         }
     }
@@ -421,10 +451,11 @@ impl<'a> Flat<'a> {
             for t in &self.terms {
                 t.load(at, n, &mut s);
             }
-            for q in 0..c {
-                for (j, x) in s.ll[q * BLOCK..q * BLOCK + n].iter_mut().enumerate() {
-                    *x = rows[j * c + q];
-                }
+            match c {
+                2 => untranspose::<2>(rows, &mut s.ll),
+                3 => untranspose::<3>(rows, &mut s.ll),
+                4 => untranspose::<4>(rows, &mut s.ll),
+                _ => untranspose::<0>(rows, &mut s.ll),
             }
             self.add_weighted(at, n, &mut s, stats);
         }
@@ -537,7 +568,7 @@ impl<'a> Flat<'a> {
             }
             let at = first + b * BLOCK;
             self.log_joint(at, out.len(), &mut s);
-            self.normalise(out, &mut s);
+            self.normalise(out.len(), Some(out), &mut s);
             if let Some((weights, stats)) = acc.as_mut() {
                 let wb = &weights[b * BLOCK..b * BLOCK + out.len()];
                 self.add_block(at, wb, out, &mut s, stats);
@@ -674,15 +705,17 @@ impl<'a> Flat<'a> {
         }
     }
 
-    /// Turns the log joints into exponentials relative to each row's largest, writes each row's
-    /// log evidence to `out`, and leaves the sums of the exponentials in `s.sum`.
+    /// Turns the log joints of `n` rows into exponentials relative to each row's largest (kept
+    /// in `s.max`), writes each row's log evidence to `out` if given, and leaves the sums of
+    /// the exponentials in `s.sum`.
     #[inline(always)]
-    fn normalise(&self, out: &mut [f64], s: &mut Scratch) {
-        let n = out.len();
+    fn normalise(&self, n: usize, out: Option<&mut [f64]>, s: &mut Scratch) {
         s.max[..n].fill(f64::NEG_INFINITY);
         for c in 0..self.configs {
             for (m, &v) in s.max[..n].iter_mut().zip(&s.ll[c * BLOCK..c * BLOCK + n]) {
-                *m = if v > *m { v } else { *m };
+                // `max`, not a comparison: that becomes a masked store, slow on some processors.
+                let old = *m;
+                *m = old.max(v);
             }
         }
         s.sum[..n].fill(0.0);
@@ -695,6 +728,7 @@ impl<'a> Flat<'a> {
                 *sum += *v;
             }
         }
+        let Some(out) = out else { return };
         for ((o, &m), &sum) in out.iter_mut().zip(&s.max[..n]).zip(&s.sum[..n]) {
             *o = if m == f64::NEG_INFINITY {
                 m

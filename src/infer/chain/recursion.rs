@@ -34,7 +34,6 @@ const LOW: f64 = 1e-250;
 /// `out = m · A` for `N` states (0: `n` of them), `a` row-major; with a fixed `N` the sums
 /// over the previous state run as a tree (the order is fixed, so the result is too).
 #[inline(always)]
-#[allow(clippy::needless_range_loop)] // indices: the compiler unrolls these into registers
 fn times<const N: usize>(n: usize, m: &[f64], a: &[f64], out: &mut [f64]) {
     if N == 0 {
         out[..n].fill(0.0);
@@ -46,12 +45,15 @@ fn times<const N: usize>(n: usize, m: &[f64], a: &[f64], out: &mut [f64]) {
         }
         return;
     }
-    let mut part = [[0.0f64; N]; N];
-    for from in 0..N {
-        for to in 0..N {
-            part[from][to] = m[from] * a[from * N + to];
-        }
-    }
+    let part: [[f64; N]; N] =
+        std::array::from_fn(|f| std::array::from_fn(|to| m[f] * a[f * N + to]));
+    out[..N].copy_from_slice(&tree::<N>(part));
+}
+
+/// The sum of `part`'s rows, as a tree (the order is fixed, so the result is too).
+#[inline(always)]
+#[allow(clippy::needless_range_loop)] // indices: the compiler unrolls these into registers
+fn tree<const N: usize>(mut part: [[f64; N]; N]) -> [f64; N] {
     let mut width = N;
     while width > 1 {
         let half = width / 2;
@@ -67,7 +69,7 @@ fn times<const N: usize>(n: usize, m: &[f64], a: &[f64], out: &mut [f64]) {
         }
         width = half;
     }
-    out[..N].copy_from_slice(&part[0]);
+    part[0]
 }
 
 /// Whether a message's sum is below [`LOW`] (or not a number).
@@ -112,38 +114,115 @@ fn forward_fast<const N: usize, const CAP: usize>(
     b: &[f64],
     a: &[f64],
     pi: &[f64],
-    mut out: Option<(&mut [f64], &mut [f64])>,
+    out: Option<(&mut [f64], &mut [f64])>,
 ) -> Option<f64> {
-    let n = if N > 0 { N } else { n };
-    let mut m = [0.0f64; CAP];
-    let mut v = [0.0f64; CAP];
-    for s in 0..n {
-        m[s] = pi[s] * b[s];
-    }
-    if let Some((msg, k)) = out.as_mut() {
-        msg[..n].copy_from_slice(&m[..n]);
-        k[0] = 1.0;
-    }
-    // m_t = α_t · 2^e_t, with e_t = e_{t−2} − the exponent of Σ m_{t−2}.
-    let (mut e2, mut e1) = (0i64, 0i64);
-    let (mut s2, mut s1) = (1.0f64, total::<N>(&m[..n]));
-    let mut low = is_low(s1);
-    for (t, bt) in b.chunks_exact(n).enumerate().skip(1) {
-        let e = e2 - exponent(s2);
-        let k = pow2(e - e1);
-        times::<N>(n, &m, a, &mut v);
-        for s in 0..n {
-            m[s] = v[s] * (bt[s] * k);
+    let mut f = Forward::<N, CAP>::new(n);
+    f.rows(b, a, pi, out);
+    f.loglik()
+}
+
+/// The power-of-two scales: row t's message is the exact one times 2^e_t, with
+/// e_t = e_{t−4} − the binary exponent of the sum of row t−4's message, so the scale of a row
+/// is known four rows ahead, and each message's sum lies between its last four rows' shrinkage
+/// and 2.
+#[derive(Clone, Copy)]
+struct Scales {
+    /// e_{t−1}, …, e_{t−4}.
+    e: [i64; 4],
+    /// The sums of rows t−1, …, t−4.
+    sums: [f64; 4],
+}
+
+impl Scales {
+    fn new() -> Scales {
+        Scales {
+            e: [0; 4],
+            sums: [1.0; 4],
         }
-        if let Some((msg, ks)) = out.as_mut() {
-            msg[t * n..t * n + n].copy_from_slice(&m[..n]);
-            ks[t] = k;
-        }
-        let s = total::<N>(&m[..n]);
-        low |= is_low(s);
-        (e2, e1, s2, s1) = (e1, e, s1, s);
     }
-    (!low).then(|| s1.ln() - e1 as f64 * std::f64::consts::LN_2)
+
+    /// e_t and k_t = 2^(e_t − e_{t−1}) of the next row.
+    #[inline(always)]
+    fn next(&self) -> (i64, f64) {
+        let e = self.e[3] - exponent(self.sums[3]);
+        (e, pow2(e - self.e[0]))
+    }
+
+    /// Records the next row's exponent and sum.
+    #[inline(always)]
+    fn push(&mut self, e: i64, sum: f64) {
+        self.e = [e, self.e[0], self.e[1], self.e[2]];
+        self.sums = [sum, self.sums[0], self.sums[1], self.sums[2]];
+    }
+}
+
+/// The power-of-two forward recursion, fed its rows a block at a time.
+pub(super) struct Forward<const N: usize, const CAP: usize> {
+    n: usize,
+    /// The message of the last row fed.
+    m: [f64; CAP],
+    /// Rows fed so far.
+    t: usize,
+    scales: Scales,
+    /// Whether a message fell below [`LOW`].
+    low: bool,
+}
+
+impl<const N: usize, const CAP: usize> Forward<N, CAP> {
+    pub(super) fn new(n: usize) -> Self {
+        Forward {
+            n: if N > 0 { N } else { n },
+            m: [0.0; CAP],
+            t: 0,
+            scales: Scales::new(),
+            low: false,
+        }
+    }
+
+    /// Feeds the next rows' emissions `b`; with `out`, their messages and scales go there
+    /// (indexed from the first of these rows).
+    #[inline(always)]
+    pub(super) fn rows(
+        &mut self,
+        b: &[f64],
+        a: &[f64],
+        pi: &[f64],
+        mut out: Option<(&mut [f64], &mut [f64])>,
+    ) {
+        let n = if N > 0 { N } else { self.n };
+        let len = b.len() / n;
+        let (mut m, mut sc, mut low) = (self.m, self.scales, self.low);
+        let mut v = [0.0f64; CAP];
+        for (j, bt) in b.chunks_exact(n).enumerate() {
+            let (e, k) = sc.next();
+            if self.t + j == 0 {
+                for s in 0..n {
+                    m[s] = pi[s] * bt[s];
+                }
+            } else {
+                times::<N>(n, &m, a, &mut v);
+                for s in 0..n {
+                    m[s] = v[s] * (bt[s] * k);
+                }
+            }
+            let s = total::<N>(&m[..n]);
+            low |= is_low(s);
+            sc.push(e, s);
+            if let Some((msg, ks)) = out.as_mut() {
+                msg[j * n..j * n + n].copy_from_slice(&m[..n]);
+                ks[j] = k;
+            }
+        }
+        self.t += len;
+        (self.m, self.scales, self.low) = (m, sc, low);
+    }
+
+    /// log p(the rows fed) − their shifts, or `None` where a message fell low (the rows may
+    /// still be possible: [`forward`] then normalises row by row).
+    pub(super) fn loglik(&self) -> Option<f64> {
+        (!self.low && self.t > 0)
+            .then(|| self.scales.sums[0].ln() - self.scales.e[0] as f64 * std::f64::consts::LN_2)
+    }
 }
 
 /// [`forward`] normalising every message by its sum c_t (k_t = 1/c_t), whose logarithms add
@@ -205,7 +284,8 @@ pub(super) fn backward<const N: usize, const CAP: usize>(
     }
 }
 
-/// [`backward`] scaled by powers of two as the forward one is; false where a message fell low.
+/// [`backward`] scaled by powers of two as the forward one is ([`Scales`]); false where a
+/// message fell low.
 #[inline(always)]
 fn backward_fast<const N: usize, const CAP: usize>(
     n: usize,
@@ -218,21 +298,21 @@ fn backward_fast<const N: usize, const CAP: usize>(
     let (mut m, mut bb) = ([0.0f64; CAP], [0.0f64; CAP]);
     m[..n].fill(1.0);
     beta[(len - 1) * n..len * n].copy_from_slice(&m[..n]);
-    let (mut e2, mut e1) = (0i64, 0i64);
-    let (mut s2, mut s1) = (1.0f64, n as f64);
+    let mut sc = Scales::new();
+    sc.push(0, n as f64);
     let mut low = false;
-    for t in (0..len - 1).rev() {
-        let e = e2 - exponent(s2);
-        let k = pow2(e - e1);
-        let bt = &b[(t + 1) * n..(t + 2) * n];
+    // Row t − 1's message from row t's: (m ∘ b'_t) · Aᵀ.
+    for t in (1..len).rev() {
+        let (e, k) = sc.next();
+        let bt = &b[t * n..t * n + n];
         for s in 0..n {
             bb[s] = m[s] * (bt[s] * k);
         }
         times::<N>(n, &bb, at, &mut m);
-        beta[t * n..t * n + n].copy_from_slice(&m[..n]);
+        beta[(t - 1) * n..t * n].copy_from_slice(&m[..n]);
         let s = total::<N>(&m[..n]);
         low |= is_low(s);
-        (e2, e1, s2, s1) = (e1, e, s1, s);
+        sc.push(e, s);
     }
     !low
 }
