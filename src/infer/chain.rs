@@ -342,7 +342,13 @@ struct Smoothed {
     loglik: f64,
     /// Expected transition counts, `from · S + to`, each weighted by the later row's weight.
     trans: Vec<f64>,
+    /// The rows' statistics, when asked for.
+    stats: Option<Stats>,
 }
+
+/// The statistics of a block of rows of a sequence, from the block's first row (counted in
+/// the sequence) and its posteriors.
+type BlockStats<'a> = &'a (dyn Fn(usize, &[f64]) -> Stats + Sync);
 
 /// The forward–backward recursions over one sequence: `b` holds its rows' scaled emissions in
 /// order (`len × S`, each row's emissions over their largest), `shift` the sum of the rows'
@@ -355,17 +361,18 @@ fn smooth(
     tr: &Transitions,
     w: Option<&[f64]>,
     gamma: Option<&mut [f64]>,
+    stats: Option<BlockStats>,
     pool: &Pool,
 ) -> Smoothed {
     match tr.first.len() {
-        2 => smooth_n::<2, 2>(b, shift, tr, w, gamma, pool),
-        3 => smooth_n::<3, 3>(b, shift, tr, w, gamma, pool),
-        4 => smooth_n::<4, 4>(b, shift, tr, w, gamma, pool),
-        5 => smooth_n::<5, 5>(b, shift, tr, w, gamma, pool),
-        6 => smooth_n::<6, 6>(b, shift, tr, w, gamma, pool),
-        8 => smooth_n::<8, 8>(b, shift, tr, w, gamma, pool),
-        n if n <= 64 => smooth_n::<0, 64>(b, shift, tr, w, gamma, pool),
-        _ => smooth_n::<0, 1024>(b, shift, tr, w, gamma, pool),
+        2 => smooth_n::<2, 2>(b, shift, tr, w, gamma, stats, pool),
+        3 => smooth_n::<3, 3>(b, shift, tr, w, gamma, stats, pool),
+        4 => smooth_n::<4, 4>(b, shift, tr, w, gamma, stats, pool),
+        5 => smooth_n::<5, 5>(b, shift, tr, w, gamma, stats, pool),
+        6 => smooth_n::<6, 6>(b, shift, tr, w, gamma, stats, pool),
+        8 => smooth_n::<8, 8>(b, shift, tr, w, gamma, stats, pool),
+        n if n <= 64 => smooth_n::<0, 64>(b, shift, tr, w, gamma, stats, pool),
+        _ => smooth_n::<0, 1024>(b, shift, tr, w, gamma, stats, pool),
     }
 }
 
@@ -479,6 +486,7 @@ fn smooth_n<const N: usize, const CAP: usize>(
     tr: &Transitions,
     w: Option<&[f64]>,
     gamma: Option<&mut [f64]>,
+    stats: Option<BlockStats>,
     pool: &Pool,
 ) -> Smoothed {
     let n = if N > 0 { N } else { tr.first.len() };
@@ -486,6 +494,7 @@ fn smooth_n<const N: usize, const CAP: usize>(
     let impossible = Smoothed {
         loglik: f64::NEG_INFINITY,
         trans: Vec::new(),
+        stats: None,
     };
     if shift == f64::NEG_INFINITY || shift.is_nan() || len == 0 {
         return impossible;
@@ -497,6 +506,7 @@ fn smooth_n<const N: usize, const CAP: usize>(
         return Smoothed {
             loglik: loglik.map_or(f64::NEG_INFINITY, |l| l + shift),
             trans: Vec::new(),
+            stats: None,
         };
     };
     let at: Vec<f64> = (0..n * n).map(|i| a[(i % n) * n + i / n]).collect();
@@ -518,7 +528,7 @@ fn smooth_n<const N: usize, const CAP: usize>(
         .step_by(block)
         .flat_map(|t| alpha[(t - 1) * n..t * n].iter().copied())
         .collect();
-    let outers: Vec<Vec<f64>> = alpha
+    let parts: Vec<(Vec<f64>, Option<Stats>)> = alpha
         .par_chunks_mut(block * n)
         .zip(beta.par_chunks(block * n))
         .zip(b.par_chunks(block * n))
@@ -561,15 +571,21 @@ fn smooth_n<const N: usize, const CAP: usize>(
                     gt[s] = cur[s] * inv;
                 }
             }
-            outer
+            (outer, stats.map(|f| f(i * block, ga)))
         })
         .collect();
     pool.give(scale);
     pool.give(beta);
     let mut trans = vec![0.0; n * n];
-    for o in &outers {
-        for (x, y) in trans.iter_mut().zip(o) {
+    let mut merged: Option<Stats> = None;
+    for (o, st) in parts {
+        for (x, y) in trans.iter_mut().zip(&o) {
             *x += y;
+        }
+        match (&mut merged, st) {
+            (Some(m), Some(st)) => m.merge(&st),
+            (m @ None, st) => *m = st,
+            (Some(_), None) => {}
         }
     }
     for (x, a) in trans.iter_mut().zip(&a) {
@@ -578,6 +594,7 @@ fn smooth_n<const N: usize, const CAP: usize>(
     Smoothed {
         loglik: loglik + shift,
         trans,
+        stats: merged,
     }
 }
 
@@ -783,6 +800,31 @@ fn run(
         first: vec![0.0; n],
         impossible: None,
     };
+    // The statistics of rows `range` in the flat shape from their posteriors `gamma`: each
+    // configuration's weight in its row is its state's posterior times its share of the
+    // state's emission, times the row's weight.
+    let flat_stats = |f: &FlatRows, range: std::ops::Range<usize>, gamma: &[f64]| {
+        let mut s = Stats::zero(model, cpds);
+        if f.identity && weights.is_none() {
+            f.flat.accumulate_given(range, gamma, &mut s);
+            return s;
+        }
+        let (c, share, group) = (f.flat.configs(), sc.share.as_deref(), &f.group);
+        let mut r = vec![0.0; range.len() * c];
+        for (j, row) in range.clone().enumerate() {
+            let wt = weights.map_or(1.0, |w| w[row]);
+            for q in 0..c {
+                let part = share.map_or(1.0, |sh| sh[row * c + q]);
+                r[j * c + q] = wt * gamma[j * n + group[q]] * part;
+            }
+        }
+        f.flat.accumulate_given(range, &r, &mut s);
+        s
+    };
+    // Where the sequences are runs of rows, with the posteriors as they come.
+    let fused = (want_stats && seqs.contiguous().is_some())
+        .then_some(fast.as_ref())
+        .flatten();
     let parts: Vec<Smoothed> = match seqs.contiguous() {
         // One sequence, or sequences of consecutive rows: each writes its own rows.
         Some(bounds) => {
@@ -801,7 +843,20 @@ fn run(
                     let r = bounds[k]..bounds[k + 1];
                     let w = weights.map(|w| &w[r.clone()]);
                     let shift = sum8(&sc.max[r.clone()]);
-                    smooth(&sc.b[r.start * n..r.end * n], shift, &tr, w, g, pool)
+                    let block = |first: usize, gamma: &[f64]| {
+                        let from = r.start + first;
+                        flat_stats(fused.expect("fused"), from..from + gamma.len() / n, gamma)
+                    };
+                    let on_block = fused.is_some().then_some(&block as BlockStats);
+                    smooth(
+                        &sc.b[r.start * n..r.end * n],
+                        shift,
+                        &tr,
+                        w,
+                        g,
+                        on_block,
+                        pool,
+                    )
                 })
                 .collect()
         }
@@ -825,6 +880,7 @@ fn run(
                         &tr,
                         ws.as_deref(),
                         want.then_some(&mut g[..]),
+                        None,
                         pool,
                     );
                     (rows, g, sm)
@@ -846,7 +902,11 @@ fn run(
     if crate::interrupt::requested() {
         return Err(InferError::Interrupted);
     }
+    let mut stats = Stats::zero(model, cpds);
     for (k, sm) in parts.into_iter().enumerate() {
+        if let Some(s) = &sm.stats {
+            stats.merge(s);
+        }
         out.loglik += sm.loglik;
         if sm.loglik == f64::NEG_INFINITY {
             out.impossible.get_or_insert(k);
@@ -868,35 +928,13 @@ fn run(
         sc.give_to(pool);
         return Ok((st, tr, None, out));
     }
-    let mut stats = Stats::zero(model, cpds);
     match &fast {
+        Some(_) if fused.is_some() => {}
         Some(f) => {
-            // Each configuration's weight in its row: its state's posterior times its share
-            // of the state's emission, times the row's weight.
-            let c = f.flat.configs();
-            let (gamma, share, group) = (&out.gamma, sc.share.as_deref(), &f.group);
+            let gamma = &out.gamma;
             let parts: Vec<Stats> = chunks(rows)
                 .par_iter()
-                .map(|range| {
-                    let mut s = Stats::zero(model, cpds);
-                    // One configuration a state and no weights: the weights are γ.
-                    if f.identity && weights.is_none() {
-                        let g = &gamma[range.start * n..range.end * n];
-                        f.flat.accumulate_given(range.clone(), g, &mut s);
-                        return s;
-                    }
-                    let mut r = vec![0.0; range.len() * c];
-                    for (j, row) in range.clone().enumerate() {
-                        let wt = weights.map_or(1.0, |w| w[row]);
-                        for q in 0..c {
-                            let g = gamma[row * n + group[q]];
-                            let part = share.map_or(1.0, |sh| sh[row * c + q]);
-                            r[j * c + q] = wt * g * part;
-                        }
-                    }
-                    f.flat.accumulate_given(range.clone(), &r, &mut s);
-                    s
-                })
+                .map(|range| flat_stats(f, range.clone(), &gamma[range.start * n..range.end * n]))
                 .collect();
             for s in &parts {
                 stats.merge(s);
@@ -1074,22 +1112,28 @@ mod tests {
             FlatRows::new(&m, &n, &obs, &st).is_some_and(|f| !f.identity),
             "the rows take the fast path, several configurations to a state"
         );
-        let seqs = Sequences::by_keys(&[1, 1, 2, 1, 2, 2, 1, 2, 1, 1]);
         let weights = [1.0, 2.0, 0.5, 1.0, 1.0, 1.5, 1.0, 0.25, 1.0, 3.0];
         let pool = Pool::default();
+        // Interleaved sequences, and runs of rows (whose statistics come with the posteriors).
+        for keys in [
+            [1, 1, 2, 1, 2, 2, 1, 2, 1, 1],
+            [1, 1, 1, 1, 1, 1, 2, 2, 2, 2],
+        ] {
+            same_both_ways(&m, &cpds, &obs, &Sequences::by_keys(&keys), &weights, &pool);
+        }
+    }
+
+    /// The fast path and the engine agree on the data of the test above, split into `seqs`.
+    fn same_both_ways(
+        m: &Model,
+        cpds: &[Cpd],
+        obs: &[Option<Observed>],
+        seqs: &Sequences,
+        weights: &[f64],
+        pool: &Pool,
+    ) {
         let go = |flat: bool| {
-            run(
-                &m,
-                &cpds,
-                &obs,
-                &seqs,
-                Some(&weights),
-                true,
-                true,
-                flat,
-                &pool,
-            )
-            .expect("runs")
+            run(m, cpds, obs, seqs, Some(weights), true, true, flat, pool).expect("runs")
         };
         let ((_, _, fast_stats, fast), (_, _, slow_stats, slow)) = (go(true), go(false));
         let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * a.abs().max(b.abs()).max(1.0);
