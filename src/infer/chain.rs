@@ -206,6 +206,11 @@ pub struct Transitions {
     first_entry: Vec<usize>,
     /// Per pair and chained variable: its `then`-table entry.
     next_entry: Vec<usize>,
+    /// `first` and `next` as probabilities, and `next` transposed (`to · S + from`): what
+    /// the recursions take.
+    pi: Vec<f64>,
+    a: Vec<f64>,
+    at: Vec<f64>,
 }
 
 impl Transitions {
@@ -240,11 +245,17 @@ impl Transitions {
                 }
             }
         }
+        let pi = first.iter().map(|x| x.exp()).collect();
+        let a: Vec<f64> = next.iter().map(|x| x.exp()).collect();
+        let at = (0..n * n).map(|i| a[(i % n) * n + i / n]).collect();
         Transitions {
             first,
             next,
             first_entry,
             next_entry,
+            pi,
+            a,
+            at,
         }
     }
 }
@@ -337,6 +348,24 @@ pub fn emissions(
     Ok((global, out))
 }
 
+/// `f::<N, CAP>(args)` for the chain's state count: small counts get their own compiled
+/// copy (`N` = S, loops the compiler unrolls and messages it keeps in registers), larger ones
+/// the copy for any count up to `CAP`.
+macro_rules! by_states {
+    ($tr:expr, $f:ident($($arg:expr),*)) => {
+        match $tr.first.len() {
+            2 => $f::<2, 2>($($arg),*),
+            3 => $f::<3, 3>($($arg),*),
+            4 => $f::<4, 4>($($arg),*),
+            5 => $f::<5, 5>($($arg),*),
+            6 => $f::<6, 6>($($arg),*),
+            8 => $f::<8, 8>($($arg),*),
+            n if n <= 64 => $f::<0, 64>($($arg),*),
+            _ => $f::<0, 1024>($($arg),*),
+        }
+    };
+}
+
 /// What the forward–backward recursions found for one sequence.
 struct Smoothed {
     loglik: f64,
@@ -353,8 +382,7 @@ type BlockStats<'a> = &'a (dyn Fn(usize, &[f64]) -> Stats + Sync);
 /// The forward–backward recursions over one sequence: `b` holds its rows' scaled emissions in
 /// order (`len × S`, each row's emissions over their largest), `shift` the sum of the rows'
 /// log largest, `w` the rows' weights. With `gamma` (`len × S`), the posteriors go there and
-/// the transition counts are returned; without it, only the log-likelihood. Small state
-/// counts get their own compiled copy (`N` = S), whose loops the compiler unrolls.
+/// the transition counts are returned; without it, only the log-likelihood.
 fn smooth(
     b: &[f64],
     shift: f64,
@@ -364,16 +392,7 @@ fn smooth(
     stats: Option<BlockStats>,
     pool: &Pool,
 ) -> Smoothed {
-    match tr.first.len() {
-        2 => smooth_n::<2, 2>(b, shift, tr, w, gamma, stats, pool),
-        3 => smooth_n::<3, 3>(b, shift, tr, w, gamma, stats, pool),
-        4 => smooth_n::<4, 4>(b, shift, tr, w, gamma, stats, pool),
-        5 => smooth_n::<5, 5>(b, shift, tr, w, gamma, stats, pool),
-        6 => smooth_n::<6, 6>(b, shift, tr, w, gamma, stats, pool),
-        8 => smooth_n::<8, 8>(b, shift, tr, w, gamma, stats, pool),
-        n if n <= 64 => smooth_n::<0, 64>(b, shift, tr, w, gamma, stats, pool),
-        _ => smooth_n::<0, 1024>(b, shift, tr, w, gamma, stats, pool),
-    }
+    by_states!(tr, smooth_n(b, shift, tr, w, gamma, stats, pool))
 }
 
 /// log p(rows) of one sequence whose rows have the flat shape with one configuration a
@@ -382,16 +401,7 @@ fn smooth(
 /// `None` where a message falls low (the caller then takes the full path, which normalises
 /// row by row and tells an impossible sequence).
 fn streamed(f: &Flat, rows: usize, tr: &Transitions) -> Result<Option<f64>, InferError> {
-    match tr.first.len() {
-        2 => streamed_n::<2, 2>(f, rows, tr),
-        3 => streamed_n::<3, 3>(f, rows, tr),
-        4 => streamed_n::<4, 4>(f, rows, tr),
-        5 => streamed_n::<5, 5>(f, rows, tr),
-        6 => streamed_n::<6, 6>(f, rows, tr),
-        8 => streamed_n::<8, 8>(f, rows, tr),
-        n if n <= 64 => streamed_n::<0, 64>(f, rows, tr),
-        _ => streamed_n::<0, 1024>(f, rows, tr),
-    }
+    by_states!(tr, streamed_n(f, rows, tr))
 }
 
 fn streamed_n<const N: usize, const CAP: usize>(
@@ -405,60 +415,52 @@ fn streamed_n<const N: usize, const CAP: usize>(
     const ROWS: usize = 65536;
     const PIECE: usize = 1024;
     let n = if N > 0 { N } else { tr.first.len() };
-    let a: Vec<f64> = tr.next.iter().map(|x| x.exp()).collect();
-    let pi: Vec<f64> = tr.first.iter().map(|x| x.exp()).collect();
+    let (a, pi) = (&tr.a, &tr.pi);
     let block = |k: usize| k * ROWS..((k + 1) * ROWS).min(rows);
     let blocks = rows.div_ceil(ROWS);
     let (mut b, mut b_next) = (vec![0.0; ROWS * n], vec![0.0; ROWS * n]);
     let (mut max, mut max_next) = (vec![0.0; ROWS], vec![0.0; ROWS]);
-    // The emissions of block k, its pieces taken by whichever thread is free.
-    let emissions =
-        |k: usize, b: &mut [f64], max: &mut [f64], other: Option<&(dyn Fn() + Sync)>| {
-            let r = block(k);
-            let pieces: Vec<Mutex<(&mut [f64], &mut [f64])>> = b[..r.len() * n]
-                .chunks_mut(PIECE * n)
-                .zip(max[..r.len()].chunks_mut(PIECE))
-                .map(Mutex::new)
-                .collect();
-            let taken = AtomicUsize::new(0);
-            let work = || {
-                loop {
-                    let i = taken.fetch_add(1, Ordering::Relaxed);
-                    let Some(piece) = pieces.get(i) else { break };
-                    let mut piece = piece.lock().unwrap_or_else(|e| e.into_inner());
-                    let (b, m) = &mut *piece;
-                    let from = r.start + i * PIECE;
-                    f.scaled_into(from..from + m.len(), b, m);
-                }
-            };
-            match other {
-                Some(first) => {
-                    rayon::join(
-                        || {
-                            first();
-                            work()
-                        },
-                        work,
-                    );
-                }
-                None => {
-                    rayon::join(work, work);
-                }
+    // The emissions of block k, its pieces taken by whichever thread is free, one of them
+    // doing `first` before.
+    let emissions = |k: usize, b: &mut [f64], max: &mut [f64], first: &mut (dyn FnMut() + Send)| {
+        let r = block(k);
+        let pieces: Vec<Mutex<(&mut [f64], &mut [f64])>> = b[..r.len() * n]
+            .chunks_mut(PIECE * n)
+            .zip(max[..r.len()].chunks_mut(PIECE))
+            .map(Mutex::new)
+            .collect();
+        let taken = AtomicUsize::new(0);
+        let work = || {
+            loop {
+                let i = taken.fetch_add(1, Ordering::Relaxed);
+                let Some(piece) = pieces.get(i) else { break };
+                let mut piece = piece.lock().unwrap_or_else(|e| e.into_inner());
+                let (b, m) = &mut *piece;
+                let from = r.start + i * PIECE;
+                f.scaled_into(from..from + m.len(), b, m);
             }
         };
-    let forward = Mutex::new((recursion::Forward::<N, CAP>::new(n), 0.0));
+        rayon::join(
+            || {
+                first();
+                work()
+            },
+            work,
+        );
+    };
+    let mut forward = recursion::Forward::<N, CAP>::new(n);
+    let mut shift = 0.0;
     if blocks > 0 {
-        emissions(0, &mut b, &mut max, None);
+        emissions(0, &mut b, &mut max, &mut || {});
     }
     for k in 0..blocks {
         let len = block(k).len();
-        let run = || {
-            let mut fw = forward.lock().unwrap_or_else(|e| e.into_inner());
-            fw.0.rows(&b[..len * n], &a, &pi, None);
-            fw.1 += sum8(&max[..len]);
+        let mut run = || {
+            forward.rows(&b[..len * n], a, pi, None);
+            shift += sum8(&max[..len]);
         };
         if k + 1 < blocks {
-            emissions(k + 1, &mut b_next, &mut max_next, Some(&run));
+            emissions(k + 1, &mut b_next, &mut max_next, &mut run);
         } else {
             run();
         }
@@ -468,8 +470,10 @@ fn streamed_n<const N: usize, const CAP: usize>(
             return Err(InferError::Interrupted);
         }
     }
-    let (fw, shift) = forward.into_inner().unwrap_or_else(|e| e.into_inner());
-    Ok(fw.loglik().map(|l| l + shift).filter(|l| l.is_finite()))
+    Ok(forward
+        .loglik()
+        .map(|l| l + shift)
+        .filter(|l| l.is_finite()))
 }
 
 /// [`smooth`] for `N` states (0: any number up to `CAP`), its messages in arrays of `CAP`
@@ -499,22 +503,20 @@ fn smooth_n<const N: usize, const CAP: usize>(
     if shift == f64::NEG_INFINITY || shift.is_nan() || len == 0 {
         return impossible;
     }
-    let a: Vec<f64> = tr.next.iter().map(|x| x.exp()).collect();
-    let pi: Vec<f64> = tr.first.iter().map(|x| x.exp()).collect();
+    let (a, pi) = (&tr.a, &tr.pi);
     let Some(alpha) = gamma else {
-        let loglik = recursion::forward::<N, CAP>(n, b, &a, &pi, None);
+        let loglik = recursion::forward::<N, CAP>(n, b, a, pi, None);
         return Smoothed {
             loglik: loglik.map_or(f64::NEG_INFINITY, |l| l + shift),
             trans: Vec::new(),
             stats: None,
         };
     };
-    let at: Vec<f64> = (0..n * n).map(|i| a[(i % n) * n + i / n]).collect();
     let mut scale = pool.take_any(len);
     let mut beta = pool.take_any(len * n);
     let (loglik, ()) = rayon::join(
-        || recursion::forward::<N, CAP>(n, b, &a, &pi, Some((&mut *alpha, &mut scale))),
-        || recursion::backward::<N, CAP>(n, b, &at, &mut beta),
+        || recursion::forward::<N, CAP>(n, b, a, pi, Some((&mut *alpha, &mut scale))),
+        || recursion::backward::<N, CAP>(n, b, &tr.at, &mut beta),
     );
     let Some(loglik) = loglik else {
         pool.give(scale);
@@ -588,7 +590,7 @@ fn smooth_n<const N: usize, const CAP: usize>(
             (Some(_), None) => {}
         }
     }
-    for (x, a) in trans.iter_mut().zip(&a) {
+    for (x, a) in trans.iter_mut().zip(a) {
         *x *= a;
     }
     Smoothed {
