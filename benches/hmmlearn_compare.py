@@ -4,11 +4,10 @@ against hmmlearn's GaussianHMM (pandas CSV read + fit), same data, same starting
 iteration count, tol 0, no floors or MAP terms on either side. Prints per-workload medians and
 the ratio hmmlearn/gmm, and checks both reach the same log-likelihood.
 Usage: hmmlearn_compare.py GMM_BINARY [min_ratio]   Last line: 'ratio R (min over workloads)'."""
-import os, re, statistics, subprocess, sys, time
+import os
 import numpy as np
+from compare import WORK, side_by_side
 
-WORK = '/tmp/gmm-perf'
-os.makedirs(WORK, exist_ok=True)
 ITERS = 20
 
 
@@ -73,50 +72,12 @@ print("LL", m.score(X), "fit_s", t2 - t1, "total_s", t2 - t0)
 '''
 
 
-def timed(cmd):
-    t = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    return time.perf_counter() - t, p
-
-
 def main():
-    gmm = os.path.abspath(sys.argv[1])
-    min_ratio = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
-    ratios = []
+    workloads = []
     for (n, d, k) in [(1_000_000, 1, 4), (100_000, 3, 3)]:
         csv, X = data(n, d, k)
-        mpath = model(d, k, X)
-        g_times, h_times, h_fit, g_ll, h_ll = [], [], [], None, None
-        for rep in range(3):
-            dt, p = timed([gmm, 'fit', mpath, '--data', csv, '--init', 'given', '--max-iter', str(ITERS),
-                           '--tol', '0', '--reg', '0'])
-            if p.returncode != 0:
-                print(f'gmm fit failed ({p.returncode}): {p.stderr.strip()[-300:]}')
-                print('ratio 0 (gmm fit failed)')
-                sys.exit(1)
-            g_times.append(dt)
-            m = re.findall(r'#\s*loglik\s*=\s*(-?[0-9.eE+-]+)', p.stdout)
-            g_ll = float(m[-1]) if m else None
-            dt, p = timed([sys.executable, '-c', HL, csv, str(d), str(k), str(ITERS)])
-            if p.returncode != 0:
-                print(f'hmmlearn failed: {p.stderr.strip()[-300:]}')
-                sys.exit(1)
-            h_times.append(dt)
-            f = p.stdout.split()
-            h_ll, h_fit_t = float(f[1]), float(f[3])
-            h_fit.append(h_fit_t)
-        gm, hm = statistics.median(g_times), statistics.median(h_times)
-        r = hm / gm
-        ratios.append(r)
-        # gmm reports the log-likelihood of its fitted values, as hmmlearn's score does.
-        same = g_ll is not None and abs(g_ll - h_ll) <= 1e-6 * abs(h_ll)
-        print(f'n={n} d={d} k={k} iters={ITERS}: gmm {gm:.3f}s  hmmlearn {hm:.3f}s (fit alone {statistics.median(h_fit):.3f}s)'
-              f'  ratio {r:.1f}x  loglik gmm {g_ll} hmmlearn {h_ll:.6f} {"same" if same else "DIFFERENT"}')
-        if not same:
-            ratios[-1] = 0.0
-    worst = min(ratios)
-    print(f'ratio {worst:.1f} (min over workloads; want >= {min_ratio})')
-    sys.exit(0 if worst >= min_ratio else 1)
+        workloads.append((n, d, k, csv, model(d, k, X)))
+    side_by_side('hmmlearn', HL, workloads, ITERS, '0')
 
 
 if __name__ == '__main__':
