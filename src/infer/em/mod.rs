@@ -257,7 +257,7 @@ impl Run {
             .current
             .stats
             .as_ref()
-            .expect("E-steps keep statistics");
+            .expect("E-steps before the last keep statistics");
         let mut model = self.model.clone();
         let report = mstep(
             &mut model,
@@ -271,7 +271,10 @@ impl Run {
             },
         )?;
         let cpds = tables(&model)?;
-        let next = estep(&model, &cpds, data, true)?;
+        // After the last step the statistics would go unused: the likelihood alone is cheaper
+        // (a chain's is one forward pass).
+        let last = self.trace.len() + 1 >= opts.max_iter;
+        let next = estep(&model, &cpds, data, !last)?;
         if !next.loglik.is_finite() {
             return Err(impossible("updated", &next));
         }
