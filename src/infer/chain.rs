@@ -20,7 +20,7 @@ use super::engine::{CHUNK, Engine, Observed, chunks, evidence, is_global};
 use super::flat::Flat;
 use super::stats::{Data, Pool, Stats};
 use super::vmath::sum8;
-use super::{InferError, TooManyWhat, checked_count};
+use super::{InferError, TooManyWhat, checked_count, room_for};
 use crate::array::unravel;
 use crate::model::{Model, Support, VarId};
 use rayon::prelude::*;
@@ -739,6 +739,27 @@ fn scale(e: Vec<f64>, n: usize) -> Scaled {
     }
 }
 
+/// The most bytes [`run`]'s pass over `rows` rows and `n` states holds at once, checked
+/// before it allocates any: the emissions (with the rows' configurations as well, where a
+/// state has several) and their largest, the posteriors when wanted, each sequence's backward
+/// messages and scales, and for interleaved sequences the gathered copies.
+fn pass_bytes(
+    rows: usize,
+    n: usize,
+    fast: Option<&FlatRows>,
+    gamma: bool,
+    interleaved: bool,
+) -> usize {
+    let configs = fast.filter(|f| !f.identity).map_or(0, |f| f.flat.configs());
+    let emissions = n + 1 + configs;
+    let posteriors = if gamma { n } else { 0 };
+    let backward = n + 1;
+    let gathered = if interleaved { 2 * n } else { 0 };
+    let per_row = emissions + posteriors + backward + gathered;
+    rows.saturating_mul(per_row)
+        .saturating_mul(std::mem::size_of::<f64>())
+}
+
 /// The forward–backward pass, and with `want_stats` the E-step's statistics of the rows'
 /// variables (each configuration weighted by its state's posterior); through the flat fast
 /// path where the rows have its shape and `use_flat` allows it.
@@ -777,6 +798,9 @@ fn run(
         };
         return Ok((st, tr, None, pass));
     }
+    let interleaved = seqs.contiguous().is_none();
+    let need = pass_bytes(rows, n, fast.as_ref(), want || want_stats, interleaved);
+    room_for("the forward-backward pass", rows, need, pool.held())?;
     let (global, sc) = match &fast {
         Some(f) => (
             Engine::over(model, &neutral, obs, 0..0).run()?.global[0],

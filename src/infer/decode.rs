@@ -12,7 +12,7 @@ use super::InferError;
 use super::chain::{Sequences, States, Transitions, check, emissions};
 use super::cpd::{Cpd, Layout, tables};
 use super::engine::{Observed, evidence, is_global};
-use super::{TooManyWhat, checked_count};
+use super::{TooManyWhat, checked_count, room_for};
 use crate::array::unravel;
 use crate::model::{Model, Support, VarId};
 
@@ -87,6 +87,11 @@ fn decode_inner(
         g_radix.iter().product::<usize>(),
         c_radix.iter().product::<usize>(),
     );
+    // Per row and state: the best score, its configuration, the state's emission and the
+    // Viterbi back pointer; per row: the path, the configurations and the decoded columns.
+    let states = if chain { States::of(model)?.count } else { 1 };
+    let per_row = (4 * states + 4 + latents.len()) * std::mem::size_of::<f64>();
+    room_for("decoding", rows, rows.saturating_mul(per_row), 0)?;
     let mut best: Option<Best> = None;
     for g in 0..g_count {
         let mut at_g = obs.to_vec();

@@ -48,6 +48,18 @@ pub enum InferError {
         crate::array::MAX_ELEMENTS
     )]
     TooManyDraws { rows: usize, per_row: usize },
+    /// Work over `rows` rows (`what`: a chain's forward–backward pass, decoding) would need
+    /// `bytes` more than the memory left: the budget, or the address space `ulimit -v` leaves.
+    #[error(
+        "{what} over {rows} rows needs {} MB more, which is more than the memory left (the limit is {}, or what `ulimit -v` allows)",
+        .bytes.div_ceil(1 << 20),
+        crate::memory::budget_text()
+    )]
+    RowsMemory {
+        what: &'static str,
+        rows: usize,
+        bytes: usize,
+    },
     /// A conditional query whose condition (on the named variables) has probability zero.
     #[error("the condition on {0} has probability zero, so the conditional is undefined")]
     ZeroCondition(String),
@@ -80,6 +92,26 @@ pub enum TooManyWhat {
     Table { var: String },
     /// The joint values of a query's discrete targets.
     Targets,
+}
+
+/// Whether `bytes` more fit in the memory left, after `reused` bytes already held for the
+/// purpose: the one check before work over `rows` rows (`what`) allocates its arrays.
+pub fn room_for(
+    what: &'static str,
+    rows: usize,
+    bytes: usize,
+    reused: usize,
+) -> Result<(), InferError> {
+    let more = bytes.saturating_sub(reused);
+    if crate::memory::fits(more) {
+        Ok(())
+    } else {
+        Err(InferError::RowsMemory {
+            what,
+            rows,
+            bytes: more,
+        })
+    }
 }
 
 /// The product of the sizes in `vars`, refused beyond [`MAX_CONFIGS`] with an error naming
@@ -145,6 +177,10 @@ impl InferError {
                 "draw at most {} rows at a time",
                 crate::array::MAX_ELEMENTS / (*per_row).max(1)
             )),
+            InferError::RowsMemory { .. } => Some(
+                "it keeps a few numbers per row and state (messages, posteriors, best paths): use fewer rows at a time, or raise `ulimit -v`"
+                    .into(),
+            ),
             InferError::ZeroCondition(_) => Some(
                 "the given values are impossible under the model: a discrete value of probability 0, or a value so far from every mean (beyond about 1e154 spreads) that its density is 0 in 64-bit floats".into(),
             ),

@@ -377,6 +377,9 @@ impl Ctx<'_> {
         }
         // Local targets, several copies: copy i clamped, the other copies summed out.
         let n = self.copies.n;
+        // The answer, and per copy the evidence and the sums over the other copies.
+        let per_copy = (k + 4) * std::mem::size_of::<f64>();
+        super::room_for("the query", n, n.saturating_mul(per_copy), 0)?;
         let mut out = vec![0.0; n * k];
         if self.per_copy {
             for t in 0..k {

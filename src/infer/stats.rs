@@ -218,6 +218,14 @@ impl Pool {
         }
     }
 
+    /// The bytes of the buffers kept, which a later take reuses instead of allocating.
+    pub fn held(&self) -> usize {
+        let kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        kept.iter()
+            .map(|v| v.capacity() * std::mem::size_of::<f64>())
+            .sum()
+    }
+
     /// Keeps `v` for a later [`take`](Self::take); at most [`POOL_BUFFERS`] are kept, the
     /// smallest let go first.
     pub fn give(&self, v: Vec<f64>) {

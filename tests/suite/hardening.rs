@@ -418,6 +418,84 @@ fn restarts_and_templates_do_not_multiply_memory() {
     assert_eq!(stdout(&out), "10000000\n", "{}", stderr(&out));
 }
 
+/// A chain's passes hold a few numbers per row and state, and per-row posteriors a few per row
+/// and component: where they would not fit, the fit, the queries and decoding say so before
+/// allocating, instead of aborting.
+#[test]
+fn chains_too_long_for_the_memory_left_are_refused_before_allocating() {
+    let dir = common::scratch("hard-chain-memory");
+    let mut csv = String::with_capacity(8 << 20);
+    csv.push_str("x\n");
+    let mut u: u64 = 1;
+    for _ in 0..1_000_000 {
+        u = u
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        csv.push_str(&format!(
+            "{:.3}\n",
+            (u >> 11) as f64 / (1u64 << 53) as f64 * 8.0
+        ));
+    }
+    write(&dir, "d.csv", &csv);
+    let row = format!("[{}]", ["0.125"; 8].join(", "));
+    let model = format!(
+        "model hmm {{\n    param start : simplex[8] = {row}\n    \
+         param A[8] : simplex[8] = [{}]\n    \
+         param mu[8] : real = [0, 1, 2, 3, 4, 5, 6, 7]\n    param sd[8] : positive = 1\n    \
+         chain t {{\n        z ~ Categorical(start) then Categorical(A[prev(z)])\n        \
+         x ~ Normal(mu[z], sd[z])\n    }}\n}}\n",
+        [row.as_str(); 8].join(", ")
+    );
+    write(&dir, "hmm.gmm", &model);
+    let fit = ["fit", "hmm.gmm", "--data", "d.csv", "--max-iter", "2"];
+    // 8 states over 10^6 rows: the pass needs about 200 MB, more than 250 MB of address
+    // space leaves once the program and the data are in.
+    let (out, _) = gmm_bounded(&dir, &fit, Some(250 << 20));
+    assert_error(
+        &out,
+        &[
+            "the forward-backward pass over 1000000 rows needs",
+            "ulimit -v",
+            "fewer rows",
+        ],
+    );
+    let load = format!("{model}let d = load(\"d.csv\")\n");
+    write(
+        &dir,
+        "post.gmm",
+        &format!("{load}print len(p(z | x = d.x))\n"),
+    );
+    let (out, _) = gmm_bounded(&dir, &["run", "post.gmm"], Some(250 << 20));
+    assert_error(
+        &out,
+        &["post.gmm:", "the forward-backward pass over 1000000 rows"],
+    );
+    write(
+        &dir,
+        "dec.gmm",
+        &format!("{load}print len(decode(hmm, d).z)\n"),
+    );
+    let (out, _) = gmm_bounded(&dir, &["run", "dec.gmm"], Some(250 << 20));
+    assert_error(&out, &["dec.gmm:", "decoding over 1000000 rows needs"]);
+    // A mixture's per-row posteriors, 32 components: about 290 MB with their work.
+    let mus: Vec<String> = (0..32).map(|k| k.to_string()).collect();
+    let mix = format!(
+        "model mix {{\n    param w : simplex[32] = [{}]\n    param mu[32] : real = [{}]\n    \
+         plate i {{\n        z ~ Categorical(w)\n        x ~ Normal(mu[z], 1)\n    }}\n}}\n\
+         let d = load(\"d.csv\")\nprint len(p(z | x = d.x))\n",
+        ["0.03125"; 32].join(", "),
+        mus.join(", ")
+    );
+    write(&dir, "mix.gmm", &mix);
+    let (out, _) = gmm_bounded(&dir, &["run", "mix.gmm"], Some(250 << 20));
+    assert_error(&out, &["mix.gmm:", "the query over 1000000 rows needs"]);
+    // With room, the same work runs.
+    let (out, _) = gmm_bounded(&dir, &fit, Some(2 * GIB));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (out, _) = gmm_bounded(&dir, &["run", "dec.gmm"], Some(2 * GIB));
+    assert_eq!(stdout(&out), "1000000\n", "{}", stderr(&out));
+}
+
 // ---------------------------------------------------------------- numbers
 
 #[test]
