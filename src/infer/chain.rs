@@ -373,6 +373,9 @@ struct Smoothed {
     trans: Vec<f64>,
     /// The rows' statistics, when asked for.
     stats: Option<Stats>,
+    /// The first row's posteriors, where they are not kept with the others' (a checkpointed
+    /// pass keeps no others).
+    first: Option<Vec<f64>>,
 }
 
 /// The statistics of a block of rows of a sequence, from the block's first row (counted in
@@ -499,6 +502,7 @@ fn smooth_n<const N: usize, const CAP: usize>(
         loglik: f64::NEG_INFINITY,
         trans: Vec::new(),
         stats: None,
+        first: None,
     };
     if shift == f64::NEG_INFINITY || shift.is_nan() || len == 0 {
         return impossible;
@@ -510,6 +514,7 @@ fn smooth_n<const N: usize, const CAP: usize>(
             loglik: loglik.map_or(f64::NEG_INFINITY, |l| l + shift),
             trans: Vec::new(),
             stats: None,
+            first: None,
         };
     };
     let mut scale = pool.take_any(len);
@@ -537,48 +542,179 @@ fn smooth_n<const N: usize, const CAP: usize>(
         .zip(scale.par_chunks(block))
         .enumerate()
         .map(|(i, (((ga, be), bk), ks))| {
-            let n = if N > 0 { N } else { n };
-            let mut outer = vec![0.0; n * n];
-            let (mut prev, mut bb, mut cur) = ([0.0f64; CAP], [0.0f64; CAP], [0.0f64; CAP]);
-            if i > 0 {
-                prev[..n].copy_from_slice(&edges[(i - 1) * n..i * n]);
-            }
-            let rows = ga
-                .chunks_exact_mut(n)
-                .zip(be.chunks_exact(n))
-                .zip(bk.chunks_exact(n));
-            for (j, ((gt, bt), emit)) in rows.enumerate() {
-                let t = i * block + j;
-                let mut total = 0.0;
-                for s in 0..n {
-                    cur[s] = gt[s] * bt[s];
-                    total += cur[s];
-                }
-                let inv = 1.0 / total;
-                if t > 0 {
-                    let k = w.map_or(1.0, |w| w[t]) * ks[j] * inv;
-                    for s in 0..n {
-                        bb[s] = emit[s] * bt[s] * k;
-                    }
-                    for from in 0..n {
-                        let p = prev[from];
-                        let out = &mut outer[from * n..from * n + n];
-                        for to in 0..n {
-                            out[to] += p * bb[to];
-                        }
-                    }
-                }
-                for s in 0..n {
-                    prev[s] = gt[s];
-                    gt[s] = cur[s] * inv;
-                }
-            }
+            let prev = (i > 0).then(|| &edges[(i - 1) * n..i * n]);
+            let wb = w.map(|w| &w[i * block..i * block + ks.len()]);
+            let outer = block_posteriors::<N, CAP>(n, ga, be, bk, ks, prev, wb);
             (outer, stats.map(|f| f(i * block, ga)))
         })
         .collect();
     pool.give(scale);
     pool.give(beta);
-    let mut trans = vec![0.0; n * n];
+    let (trans, stats) = merge_blocks(parts, a);
+    Smoothed {
+        loglik: loglik + shift,
+        trans,
+        stats,
+        first: None,
+    }
+}
+
+/// Rows a segment of a [`checkpointed`] pass: a whole number of [`smooth_n`]'s blocks, so that
+/// both take the statistics over the same blocks.
+const SEGMENT: usize = CHUNK * 4 * 8;
+
+/// The most bytes a [`checkpointed`] pass over `rows` rows and `n` states holds at once: one
+/// segment's emissions, largest, forward and backward messages and scales, a checkpoint a
+/// segment and the blocks' transition sums and statistics.
+fn checkpointed_bytes(rows: usize, n: usize, segment: usize) -> usize {
+    let arrays = segment * (3 * n + 2);
+    let checkpoints = rows.div_ceil(segment) * (n + 16);
+    let blocks = rows.div_ceil(CHUNK * 4) * (n * n + 128);
+    (arrays + checkpoints + blocks) * std::mem::size_of::<f64>()
+}
+
+/// [`smooth`] with statistics for one sequence whose rows × S arrays do not fit in memory,
+/// rows `range` in the flat shape with one configuration a state. A first forward pass makes
+/// the emissions a segment of rows at a time and keeps the recursion's state where each
+/// segment starts (a checkpoint). Then, segment by segment from the last, the emissions and
+/// the forward messages are made again from the checkpoint, the backward recursion carries on
+/// from the segment after, and the posteriors and the statistics are taken. It holds one
+/// segment's arrays and the checkpoints, and computes the emissions and the forward recursion
+/// twice. Its statistics, transitions and first-row posteriors are [`smooth`]'s bit for bit
+/// (the same blocks, merged in the same order); its log-likelihood sums the rows' shifts a
+/// segment at a time, so it may differ in the last place. `None` where a message falls below
+/// the power-of-two form's floor, where [`smooth`] would normalise row by row.
+fn checkpointed(
+    f: &Flat,
+    range: std::ops::Range<usize>,
+    tr: &Transitions,
+    w: Option<&[f64]>,
+    stats: BlockStats,
+    segment: usize,
+) -> Result<Option<Smoothed>, InferError> {
+    by_states!(tr, checkpointed_n(f, range, tr, w, stats, segment))
+}
+
+fn checkpointed_n<const N: usize, const CAP: usize>(
+    f: &Flat,
+    range: std::ops::Range<usize>,
+    tr: &Transitions,
+    w: Option<&[f64]>,
+    stats: BlockStats,
+    segment: usize,
+) -> Result<Option<Smoothed>, InferError> {
+    let n = if N > 0 { N } else { tr.first.len() };
+    let (a, pi) = (&tr.a, &tr.pi);
+    let len = range.len();
+    let segments = len.div_ceil(segment);
+    let rows_of = |k: usize| k * segment..((k + 1) * segment).min(len);
+    let (mut b, mut max) = (vec![0.0; segment * n], vec![0.0; segment]);
+    // The emissions of segment k (rows counted in the sequence) into `b` and `max`.
+    let emissions = |k: usize, b: &mut [f64], max: &mut [f64]| {
+        let r = rows_of(k);
+        b[..r.len() * n]
+            .par_chunks_mut(CHUNK * n)
+            .zip(max[..r.len()].par_chunks_mut(CHUNK))
+            .enumerate()
+            .for_each(|(i, (b, m))| {
+                let from = range.start + r.start + i * CHUNK;
+                f.scaled_into(from..from + m.len(), b, m);
+            });
+    };
+    let mut forward = recursion::Forward::<N, CAP>::new(n);
+    let mut checkpoints = Vec::with_capacity(segments);
+    let mut shift = 0.0;
+    for k in 0..segments {
+        let r = rows_of(k);
+        emissions(k, &mut b, &mut max);
+        checkpoints.push(forward.clone());
+        forward.rows(&b[..r.len() * n], a, pi, None);
+        shift += sum8(&max[..r.len()]);
+        if crate::interrupt::requested() {
+            return Err(InferError::Interrupted);
+        }
+    }
+    if shift == f64::NEG_INFINITY || shift.is_nan() || len == 0 {
+        return Ok(Some(Smoothed {
+            loglik: f64::NEG_INFINITY,
+            trans: Vec::new(),
+            stats: None,
+            first: None,
+        }));
+    }
+    let Some(loglik) = forward.loglik() else {
+        return Ok(None);
+    };
+    let block = CHUNK * 4;
+    let (mut alpha, mut scale, mut beta) = (
+        vec![0.0; segment * n],
+        vec![0.0; segment],
+        vec![0.0; segment * n],
+    );
+    let mut backward = recursion::Backward::<N, CAP>::new(n);
+    let mut parts: Vec<Vec<(Vec<f64>, Option<Stats>)>> = Vec::with_capacity(segments);
+    let mut first = None;
+    for k in (0..segments).rev() {
+        let r = rows_of(k);
+        let rl = r.len();
+        emissions(k, &mut b, &mut max);
+        let mut again = checkpoints[k].clone();
+        let before = (k > 0).then(|| again.message().to_vec());
+        again.rows(
+            &b[..rl * n],
+            a,
+            pi,
+            Some((&mut alpha[..rl * n], &mut scale[..rl])),
+        );
+        backward.rows(&b[..rl * n], &tr.at, &mut beta[..rl * n], k > 0);
+        let edges: Vec<f64> = (block..rl)
+            .step_by(block)
+            .flat_map(|t| alpha[(t - 1) * n..t * n].iter().copied())
+            .collect();
+        let seg: Vec<(Vec<f64>, Option<Stats>)> = alpha[..rl * n]
+            .par_chunks_mut(block * n)
+            .zip(beta[..rl * n].par_chunks(block * n))
+            .zip(b[..rl * n].par_chunks(block * n))
+            .zip(scale[..rl].par_chunks(block))
+            .enumerate()
+            .map(|(i, (((ga, be), bk), ks))| {
+                let prev = match i {
+                    0 => before.as_deref(),
+                    _ => Some(&edges[(i - 1) * n..i * n]),
+                };
+                let t = r.start + i * block;
+                let wb = w.map(|w| &w[t..t + ks.len()]);
+                let outer = block_posteriors::<N, CAP>(n, ga, be, bk, ks, prev, wb);
+                (outer, Some(stats(t, ga)))
+            })
+            .collect();
+        parts.push(seg);
+        if k == 0 {
+            first = Some(alpha[..n].to_vec());
+        }
+        if crate::interrupt::requested() {
+            return Err(InferError::Interrupted);
+        }
+    }
+    if backward.low() {
+        return Ok(None);
+    }
+    let (trans, stats) = merge_blocks(parts.into_iter().rev().flatten(), a);
+    Ok(Some(Smoothed {
+        loglik: loglik + shift,
+        trans,
+        stats,
+        first,
+    }))
+}
+
+/// The blocks' ξ sums and statistics, in order: the expected transitions (times the
+/// transitions' probabilities, `a`) and the statistics merged.
+fn merge_blocks(
+    parts: impl IntoIterator<Item = (Vec<f64>, Option<Stats>)>,
+    a: &[f64],
+) -> (Vec<f64>, Option<Stats>) {
+    let mut trans = vec![0.0; a.len()];
     let mut merged: Option<Stats> = None;
     for (o, st) in parts {
         for (x, y) in trans.iter_mut().zip(&o) {
@@ -593,11 +729,60 @@ fn smooth_n<const N: usize, const CAP: usize>(
     for (x, a) in trans.iter_mut().zip(a) {
         *x *= a;
     }
-    Smoothed {
-        loglik: loglik + shift,
-        trans,
-        stats: merged,
+    (trans, merged)
+}
+
+/// ξ and γ over one block of a sequence's rows: `ga` holds the block's forward messages and
+/// gets its posteriors, `be` holds the backward messages, `bk` the emissions, `ks` the
+/// forward scales and `w` the weights of the same rows; `prev` is the forward message of the
+/// row before the block (none for the sequence's first). Returns the block's ξ summed, before
+/// the transitions' probabilities are multiplied in.
+#[inline(always)]
+fn block_posteriors<const N: usize, const CAP: usize>(
+    n: usize,
+    ga: &mut [f64],
+    be: &[f64],
+    bk: &[f64],
+    ks: &[f64],
+    prev: Option<&[f64]>,
+    w: Option<&[f64]>,
+) -> Vec<f64> {
+    let n = if N > 0 { N } else { n };
+    let mut outer = vec![0.0; n * n];
+    let (mut last, mut bb, mut cur) = ([0.0f64; CAP], [0.0f64; CAP], [0.0f64; CAP]);
+    if let Some(p) = prev {
+        last[..n].copy_from_slice(p);
     }
+    let rows = ga
+        .chunks_exact_mut(n)
+        .zip(be.chunks_exact(n))
+        .zip(bk.chunks_exact(n));
+    for (j, ((gt, bt), emit)) in rows.enumerate() {
+        let mut total = 0.0;
+        for s in 0..n {
+            cur[s] = gt[s] * bt[s];
+            total += cur[s];
+        }
+        let inv = 1.0 / total;
+        if j > 0 || prev.is_some() {
+            let k = w.map_or(1.0, |w| w[j]) * ks[j] * inv;
+            for s in 0..n {
+                bb[s] = emit[s] * bt[s] * k;
+            }
+            for from in 0..n {
+                let p = last[from];
+                let out = &mut outer[from * n..from * n + n];
+                for to in 0..n {
+                    out[to] += p * bb[to];
+                }
+            }
+        }
+        for s in 0..n {
+            last[s] = gt[s];
+            gt[s] = cur[s] * inv;
+        }
+    }
+    outer
 }
 
 /// What the chain's forward–backward pass over a data set gives.
@@ -800,15 +985,27 @@ fn run(
     }
     let interleaved = seqs.contiguous().is_none();
     let need = pass_bytes(rows, n, fast.as_ref(), want || want_stats, interleaved);
-    room_for("the forward-backward pass", rows, need, pool.held())?;
+    // Where the rows × S arrays do not fit, a fit's E-step over sequences of consecutive rows
+    // in the flat shape keeps only a segment of them at a time.
+    let checkpointable =
+        fast.as_ref().is_some_and(|f| f.identity) && !want && want_stats && !interleaved;
+    let long = match room_for("the forward-backward pass", rows, need, pool.held()) {
+        Ok(()) => None,
+        Err(e) if checkpointable => {
+            let need = checkpointed_bytes(rows, n, SEGMENT);
+            room_for("the forward-backward pass", rows, need, 0)?;
+            Some(e)
+        }
+        Err(e) => return Err(e),
+    };
     let (global, sc) = match &fast {
         Some(f) => (
             Engine::over(model, &neutral, obs, 0..0).run()?.global[0],
-            f.scaled(rows, n, pool),
+            long.is_none().then(|| f.scaled(rows, n, pool)),
         ),
         None => {
             let (g, e) = emissions(model, cpds, obs, rows, &st)?;
-            (g, scale(e, n))
+            (g, Some(scale(e, n)))
         }
     };
     if crate::interrupt::requested() {
@@ -817,7 +1014,7 @@ fn run(
     let want = want || want_stats;
     let mut out = Pass {
         loglik: global,
-        gamma: if want {
+        gamma: if want && long.is_none() {
             pool.take_any(rows * n)
         } else {
             Vec::new()
@@ -835,7 +1032,8 @@ fn run(
             f.flat.accumulate_given(range, gamma, &mut s);
             return s;
         }
-        let (c, share, group) = (f.flat.configs(), sc.share.as_deref(), &f.group);
+        let share = sc.as_ref().and_then(|sc| sc.share.as_deref());
+        let (c, group) = (f.flat.configs(), &f.group);
         let mut r = vec![0.0; range.len() * c];
         for (j, row) in range.clone().enumerate() {
             let wt = weights.map_or(1.0, |w| w[row]);
@@ -851,9 +1049,28 @@ fn run(
     let fused = (want_stats && seqs.contiguous().is_some())
         .then_some(fast.as_ref())
         .flatten();
-    let parts: Vec<Smoothed> = match seqs.contiguous() {
+    let parts: Vec<Smoothed> = match (seqs.contiguous(), &long, &sc) {
+        // Too long to hold: each sequence checkpointed, one after the other (each uses every
+        // core).
+        (Some(bounds), Some(full), _) => {
+            let f = fused.expect("a checkpointed pass is a fit's over flat rows");
+            let mut parts = Vec::with_capacity(seqs.count());
+            for k in 0..seqs.count() {
+                let r = bounds[k]..bounds[k + 1];
+                let w = weights.map(|w| &w[r.clone()]);
+                let block = |first: usize, gamma: &[f64]| {
+                    let from = r.start + first;
+                    flat_stats(f, from..from + gamma.len() / n, gamma)
+                };
+                // Messages that fall below the floor need the full pass's normalisation.
+                let sm = checkpointed(&f.flat, r.clone(), &tr, w, &block, SEGMENT)?
+                    .ok_or_else(|| full.clone())?;
+                parts.push(sm);
+            }
+            parts
+        }
         // One sequence, or sequences of consecutive rows: each writes its own rows.
-        Some(bounds) => {
+        (Some(bounds), None, Some(sc)) => {
             let mut gammas: Vec<Option<&mut [f64]>> = Vec::with_capacity(seqs.count());
             let mut rest: &mut [f64] = &mut out.gamma;
             for k in 0..seqs.count() {
@@ -887,7 +1104,7 @@ fn run(
                 .collect()
         }
         // Interleaved sequences: gathered, then scattered back.
-        None => {
+        (None, None, Some(sc)) => {
             let parts: Vec<(Vec<usize>, Vec<f64>, Smoothed)> = (0..seqs.count())
                 .into_par_iter()
                 .map(|k| {
@@ -924,6 +1141,8 @@ fn run(
                 })
                 .collect()
         }
+        (_, Some(_), _) => unreachable!("checkpointed only over consecutive rows"),
+        (_, None, None) => unreachable!("the emissions are made unless checkpointed"),
     };
     if crate::interrupt::requested() {
         return Err(InferError::Interrupted);
@@ -943,7 +1162,11 @@ fn run(
         }
         let r0 = seqs.first_row(k);
         let w0 = weights.map_or(1.0, |w| w[r0]);
-        for (f, &g) in out.first.iter_mut().zip(&out.gamma[r0 * n..(r0 + 1) * n]) {
+        let g0 = match &sm.first {
+            Some(g) => g,
+            None => &out.gamma[r0 * n..(r0 + 1) * n],
+        };
+        for (f, &g) in out.first.iter_mut().zip(g0) {
             *f += w0 * g;
         }
         for (x, y) in out.trans.iter_mut().zip(&sm.trans) {
@@ -951,7 +1174,9 @@ fn run(
         }
     }
     if !want_stats || out.impossible.is_some() {
-        sc.give_to(pool);
+        if let Some(sc) = sc {
+            sc.give_to(pool);
+        }
         return Ok((st, tr, None, out));
     }
     match &fast {
@@ -981,7 +1206,9 @@ fn run(
             }
         }
     }
-    sc.give_to(pool);
+    if let Some(sc) = sc {
+        sc.give_to(pool);
+    }
     if crate::interrupt::requested() {
         return Err(InferError::Interrupted);
     }
@@ -1095,6 +1322,73 @@ mod tests {
             let pass = go(&obs, want);
             assert_eq!(pass.loglik, f64::NEG_INFINITY);
             assert_eq!(pass.impossible, Some(0));
+        }
+    }
+
+    /// A checkpointed pass (a segment of rows at a time, the forward recursion made again
+    /// from its checkpoints) gives the full pass's transitions, statistics and first-row
+    /// posteriors bit for bit, with weights, over segments that do and do not divide the rows.
+    #[test]
+    fn checkpointed_equals_the_full_pass() {
+        let text = "model m {
+            param start : simplex[3] = [0.5, 0.3, 0.2]
+            param A[3] : simplex[3] = [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.2, 0.3, 0.5]]
+            param mu[3] : real = [-2, 0, 2.5]
+            param sd[3] : positive = [1, 0.5, 1.5]
+            chain t {
+                z ~ Categorical(start) then Categorical(A[prev(z)])
+                x ~ Normal(mu[z], sd[z])
+            }
+        }";
+        let program = crate::syntax::parse(text).expect("parses");
+        let checked = crate::check::check_program(&program);
+        let m = checked.models[0].model.clone().expect("lowers");
+        let cpds = tables(&m).expect("tables");
+        let rows = 50_001;
+        let mut u = 88172645463325252u64;
+        let mut next = || {
+            u ^= u << 13;
+            u ^= u >> 7;
+            u ^= u << 17;
+            (u % 10_000) as f64 / 1000.0
+        };
+        let x: Vec<f64> = (0..rows).map(|_| next() - 5.0).collect();
+        let w: Vec<f64> = (0..rows).map(|_| next() / 5.0).collect();
+        let mut obs: Vec<Option<Observed>> = vec![None; m.vars.len()];
+        obs[m.var_id("x").expect("x")] = Some(Observed::new(x, rows));
+        let st = States::of(&m).expect("states");
+        let tr = Transitions::of(&m, &cpds, &obs, &st);
+        let neutral = neutral(&cpds, &st);
+        let f = FlatRows::new(&m, &neutral, &obs, &st).expect("flat");
+        let n = st.count;
+        let pool = Pool::default();
+        let sc = f.scaled(rows, n, &pool);
+        let block = |first: usize, gamma: &[f64]| {
+            let mut s = Stats::zero(&m, &cpds);
+            f.flat
+                .accumulate_given(first..first + gamma.len() / n, gamma, &mut s);
+            s
+        };
+        let mut gamma = vec![0.0; rows * n];
+        let full = smooth(
+            &sc.b,
+            sum8(&sc.max),
+            &tr,
+            Some(&w),
+            Some(&mut gamma),
+            Some(&block),
+            &pool,
+        );
+        let full_stats = full.stats.expect("statistics");
+        for segment in [CHUNK * 4, CHUNK * 4 * 3, rows.next_multiple_of(CHUNK * 4)] {
+            let cp = checkpointed(&f.flat, 0..rows, &tr, Some(&w), &block, segment)
+                .expect("runs")
+                .expect("no message falls low");
+            assert_eq!(cp.trans, full.trans, "segment {segment}");
+            assert_eq!(cp.stats.expect("statistics").data, full_stats.data);
+            assert_eq!(cp.first.as_deref(), Some(&gamma[..n]));
+            let rel = (cp.loglik - full.loglik).abs() / full.loglik.abs();
+            assert!(rel < 1e-13, "{} vs {}", cp.loglik, full.loglik);
         }
     }
 

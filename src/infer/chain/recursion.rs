@@ -156,7 +156,9 @@ impl Scales {
     }
 }
 
-/// The power-of-two forward recursion, fed its rows a block at a time.
+/// The power-of-two forward recursion, fed its rows a block at a time. A copy taken between
+/// blocks is a checkpoint: fed the same rows, it gives the same messages again.
+#[derive(Clone)]
 pub(super) struct Forward<const N: usize, const CAP: usize> {
     n: usize,
     /// The message of the last row fed.
@@ -215,6 +217,11 @@ impl<const N: usize, const CAP: usize> Forward<N, CAP> {
         }
         self.t += len;
         (self.m, self.scales, self.low) = (m, sc, low);
+    }
+
+    /// The message of the last row fed.
+    pub(super) fn message(&self) -> &[f64] {
+        &self.m[..self.n]
     }
 
     /// log p(the rows fed) − their shifts, or `None` where a message fell low (the rows may
@@ -293,28 +300,72 @@ fn backward_fast<const N: usize, const CAP: usize>(
     at: &[f64],
     beta: &mut [f64],
 ) -> bool {
-    let n = if N > 0 { N } else { n };
-    let len = b.len() / n;
-    let (mut m, mut bb) = ([0.0f64; CAP], [0.0f64; CAP]);
-    m[..n].fill(1.0);
-    beta[(len - 1) * n..len * n].copy_from_slice(&m[..n]);
-    let mut sc = Scales::new();
-    sc.push(0, n as f64);
-    let mut low = false;
-    // Row t − 1's message from row t's: (m ∘ b'_t) · Aᵀ.
-    for t in (1..len).rev() {
-        let (e, k) = sc.next();
-        let bt = &b[t * n..t * n + n];
-        for s in 0..n {
-            bb[s] = m[s] * (bt[s] * k);
+    let mut back = Backward::<N, CAP>::new(n);
+    back.rows(b, at, beta, false);
+    !back.low()
+}
+
+/// The power-of-two backward recursion, fed a sequence's rows a block at a time from its end.
+pub(super) struct Backward<const N: usize, const CAP: usize> {
+    n: usize,
+    /// The message of the row before the rows fed (at first the last row's, all ones).
+    m: [f64; CAP],
+    scales: Scales,
+    /// Whether a message fell below [`LOW`].
+    low: bool,
+}
+
+impl<const N: usize, const CAP: usize> Backward<N, CAP> {
+    pub(super) fn new(n: usize) -> Self {
+        let n = if N > 0 { N } else { n };
+        let mut m = [0.0; CAP];
+        m[..n].fill(1.0);
+        let mut scales = Scales::new();
+        scales.push(0, n as f64);
+        Backward {
+            n,
+            m,
+            scales,
+            low: false,
         }
-        times::<N>(n, &bb, at, &mut m);
-        beta[(t - 1) * n..t * n].copy_from_slice(&m[..n]);
-        let s = total::<N>(&m[..n]);
-        low |= is_low(s);
-        sc.push(e, s);
     }
-    !low
+
+    /// Feeds the rows just before those fed so far, their emissions `b`: their messages go to
+    /// `beta`. With `more`, rows before these are still to come, and the message of the row
+    /// before them is made from the first row's emissions for the next call.
+    #[inline(always)]
+    pub(super) fn rows(&mut self, b: &[f64], at: &[f64], beta: &mut [f64], more: bool) {
+        let n = if N > 0 { N } else { self.n };
+        let len = b.len() / n;
+        let (mut m, mut sc, mut low) = (self.m, self.scales, self.low);
+        let mut bb = [0.0f64; CAP];
+        beta[(len - 1) * n..len * n].copy_from_slice(&m[..n]);
+        // Row t − 1's message from row t's: (m ∘ b'_t) · Aᵀ.
+        let mut step = |t: usize, m: &mut [f64; CAP]| {
+            let (e, k) = sc.next();
+            let bt = &b[t * n..t * n + n];
+            for s in 0..n {
+                bb[s] = m[s] * (bt[s] * k);
+            }
+            times::<N>(n, &bb, at, m);
+            let s = total::<N>(&m[..n]);
+            low |= is_low(s);
+            sc.push(e, s);
+        };
+        for t in (1..len).rev() {
+            step(t, &mut m);
+            beta[(t - 1) * n..t * n].copy_from_slice(&m[..n]);
+        }
+        if more {
+            step(0, &mut m);
+        }
+        (self.m, self.scales, self.low) = (m, sc, low);
+    }
+
+    /// Whether a message fell low (the power-of-two form no longer holds there).
+    pub(super) fn low(&self) -> bool {
+        self.low
+    }
 }
 
 /// [`backward`] normalising each message by its sum (a row with nothing left to carry leaves
