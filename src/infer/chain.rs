@@ -565,11 +565,11 @@ const SEGMENT: usize = CHUNK * 4 * 8;
 
 /// The most bytes a [`checkpointed`] pass over `rows` rows and `n` states holds at once: one
 /// segment's emissions, largest, forward and backward messages and scales, a checkpoint a
-/// segment and the blocks' transition sums and statistics.
-fn checkpointed_bytes(rows: usize, n: usize, segment: usize) -> usize {
+/// segment, and each block's transition sums and statistics (`stats` numbers).
+fn checkpointed_bytes(rows: usize, n: usize, segment: usize, stats: usize) -> usize {
     let arrays = segment * (3 * n + 2);
     let checkpoints = rows.div_ceil(segment) * (n + 16);
-    let blocks = rows.div_ceil(CHUNK * 4) * (n * n + 128);
+    let blocks = rows.div_ceil(CHUNK * 4) * (n * n + stats);
     (arrays + checkpoints + blocks) * std::mem::size_of::<f64>()
 }
 
@@ -992,7 +992,8 @@ fn run(
     let long = match room_for("the forward-backward pass", rows, need, pool.held()) {
         Ok(()) => None,
         Err(e) if checkpointable => {
-            let need = checkpointed_bytes(rows, n, SEGMENT);
+            let numbers = Stats::zero(model, cpds).data.iter().map(Vec::len).sum();
+            let need = checkpointed_bytes(rows, n, SEGMENT, numbers);
             room_for("the forward-backward pass", rows, need, 0)?;
             Some(e)
         }
@@ -1272,10 +1273,8 @@ mod tests {
     use super::*;
     use crate::infer::cpd::tables;
 
-    /// The likelihood alone of one long sequence (streamed, in blocks, nothing of rows × S
-    /// kept) equals the one of the full pass; rows no path explains give −∞ either way.
-    #[test]
-    fn streamed_equals_the_full_pass() {
+    /// A three-state chain of Normals in which state 0 never follows state 2.
+    fn three_states() -> (Model, Vec<Cpd>) {
         let text = "model m {
             param start : simplex[3] = [0.5, 0.3, 0.2]
             param A[3] : simplex[3] = [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.0, 0.3, 0.7]]
@@ -1290,17 +1289,29 @@ mod tests {
         let checked = crate::check::check_program(&program);
         let m = checked.models[0].model.clone().expect("lowers");
         let cpds = tables(&m).expect("tables");
+        (m, cpds)
+    }
+
+    /// Numbers in [0, 10) from a small generator (xorshift).
+    fn noise() -> impl FnMut() -> f64 {
+        let mut u = 88172645463325252u64;
+        move || {
+            u ^= u << 13;
+            u ^= u >> 7;
+            u ^= u << 17;
+            (u % 10_000) as f64 / 1000.0
+        }
+    }
+
+    /// The likelihood alone of one long sequence (streamed, in blocks, nothing of rows × S
+    /// kept) equals the one of the full pass; rows no path explains give −∞ either way.
+    #[test]
+    fn streamed_equals_the_full_pass() {
+        let (m, cpds) = three_states();
         // Three blocks and a part of one.
         let rows = 150_001;
-        let mut u = 88172645463325252u64;
-        let x: Vec<f64> = (0..rows)
-            .map(|_| {
-                u ^= u << 13;
-                u ^= u >> 7;
-                u ^= u << 17;
-                (u % 10_000) as f64 / 1000.0 - 5.0
-            })
-            .collect();
+        let mut next = noise();
+        let x: Vec<f64> = (0..rows).map(|_| next() - 5.0).collect();
         let mut obs: Vec<Option<Observed>> = vec![None; m.vars.len()];
         obs[m.var_id("x").expect("x")] = Some(Observed::new(x, rows));
         let seqs = Sequences::one(rows);
@@ -1330,28 +1341,9 @@ mod tests {
     /// posteriors bit for bit, with weights, over segments that do and do not divide the rows.
     #[test]
     fn checkpointed_equals_the_full_pass() {
-        let text = "model m {
-            param start : simplex[3] = [0.5, 0.3, 0.2]
-            param A[3] : simplex[3] = [[0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.2, 0.3, 0.5]]
-            param mu[3] : real = [-2, 0, 2.5]
-            param sd[3] : positive = [1, 0.5, 1.5]
-            chain t {
-                z ~ Categorical(start) then Categorical(A[prev(z)])
-                x ~ Normal(mu[z], sd[z])
-            }
-        }";
-        let program = crate::syntax::parse(text).expect("parses");
-        let checked = crate::check::check_program(&program);
-        let m = checked.models[0].model.clone().expect("lowers");
-        let cpds = tables(&m).expect("tables");
+        let (m, cpds) = three_states();
         let rows = 50_001;
-        let mut u = 88172645463325252u64;
-        let mut next = || {
-            u ^= u << 13;
-            u ^= u >> 7;
-            u ^= u << 17;
-            (u % 10_000) as f64 / 1000.0
-        };
+        let mut next = noise();
         let x: Vec<f64> = (0..rows).map(|_| next() - 5.0).collect();
         let w: Vec<f64> = (0..rows).map(|_| next() / 5.0).collect();
         let mut obs: Vec<Option<Observed>> = vec![None; m.vars.len()];
