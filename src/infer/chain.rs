@@ -404,25 +404,29 @@ fn smooth(
 /// `None` where a message falls low (the caller then takes the full path, which normalises
 /// row by row and tells an impossible sequence).
 fn streamed(f: &Flat, rows: usize, tr: &Transitions) -> Result<Option<f64>, InferError> {
-    by_states!(tr, streamed_n(f, rows, tr))
+    by_states!(tr, streamed_n(f, 0..rows, SEGMENT, tr, None))
 }
 
+/// [`streamed`] over rows `range` in blocks of `rows_a_block`; with `checkpoints`, the
+/// recursion's state where each block starts goes there.
 fn streamed_n<const N: usize, const CAP: usize>(
     f: &Flat,
-    rows: usize,
+    range: std::ops::Range<usize>,
+    rows_a_block: usize,
     tr: &Transitions,
+    mut checkpoints: Option<&mut Vec<recursion::Forward<N, CAP>>>,
 ) -> Result<Option<f64>, InferError> {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    // Rows a block, and a piece of one (the unit the two threads share).
-    const ROWS: usize = 65536;
+    // A piece of a block: the unit the two threads share.
     const PIECE: usize = 1024;
     let n = if N > 0 { N } else { tr.first.len() };
     let (a, pi) = (&tr.a, &tr.pi);
-    let block = |k: usize| k * ROWS..((k + 1) * ROWS).min(rows);
-    let blocks = rows.div_ceil(ROWS);
-    let (mut b, mut b_next) = (vec![0.0; ROWS * n], vec![0.0; ROWS * n]);
-    let (mut max, mut max_next) = (vec![0.0; ROWS], vec![0.0; ROWS]);
+    let rows = range.len();
+    let block = |k: usize| k * rows_a_block..((k + 1) * rows_a_block).min(rows);
+    let blocks = rows.div_ceil(rows_a_block);
+    let (mut b, mut b_next) = (vec![0.0; rows_a_block * n], vec![0.0; rows_a_block * n]);
+    let (mut max, mut max_next) = (vec![0.0; rows_a_block], vec![0.0; rows_a_block]);
     // The emissions of block k, its pieces taken by whichever thread is free, one of them
     // doing `first` before.
     let emissions = |k: usize, b: &mut [f64], max: &mut [f64], first: &mut (dyn FnMut() + Send)| {
@@ -439,7 +443,7 @@ fn streamed_n<const N: usize, const CAP: usize>(
                 let Some(piece) = pieces.get(i) else { break };
                 let mut piece = piece.lock().unwrap_or_else(|e| e.into_inner());
                 let (b, m) = &mut *piece;
-                let from = r.start + i * PIECE;
+                let from = range.start + r.start + i * PIECE;
                 f.scaled_into(from..from + m.len(), b, m);
             }
         };
@@ -459,6 +463,9 @@ fn streamed_n<const N: usize, const CAP: usize>(
     for k in 0..blocks {
         let len = block(k).len();
         let mut run = || {
+            if let Some(c) = checkpoints.as_deref_mut() {
+                c.push(forward.clone());
+            }
             forward.rows(&b[..len * n], a, pi, None);
             shift += sum8(&max[..len]);
         };
@@ -574,13 +581,13 @@ fn checkpointed_bytes(rows: usize, n: usize, segment: usize, stats: usize) -> us
 }
 
 /// [`smooth`] with statistics for one sequence whose rows × S arrays do not fit in memory,
-/// rows `range` in the flat shape with one configuration a state. A first forward pass makes
-/// the emissions a segment of rows at a time and keeps the recursion's state where each
-/// segment starts (a checkpoint). Then, segment by segment from the last, the emissions and
-/// the forward messages are made again from the checkpoint, the backward recursion carries on
-/// from the segment after, and the posteriors and the statistics are taken. It holds one
-/// segment's arrays and the checkpoints, and computes the emissions and the forward recursion
-/// twice. Its statistics, transitions and first-row posteriors are [`smooth`]'s bit for bit
+/// rows `range` in the flat shape with one configuration a state. A first forward pass
+/// ([`streamed_n`]) makes the emissions a segment of rows at a time and keeps the recursion's
+/// state where each segment starts (a checkpoint). Then, segment by segment from the last, the
+/// emissions are made again, the forward messages from the checkpoint and the backward
+/// recursion from the segment after run at once, and the posteriors and the statistics are
+/// taken. It holds two segments' arrays and the checkpoints, and computes the emissions and
+/// the forward recursion twice. Its statistics, transitions and first-row posteriors are [`smooth`]'s bit for bit
 /// (the same blocks, merged in the same order); its log-likelihood sums the rows' shifts a
 /// segment at a time, so it may differ in the last place. `None` where a message falls below
 /// the power-of-two form's floor, where [`smooth`] would normalise row by row.
@@ -621,28 +628,13 @@ fn checkpointed_n<const N: usize, const CAP: usize>(
                 f.scaled_into(from..from + m.len(), b, m);
             });
     };
-    let mut forward = recursion::Forward::<N, CAP>::new(n);
+    if len == 0 {
+        return Ok(None);
+    }
+    // The first pass: the likelihood, streamed, and a checkpoint a segment.
     let mut checkpoints = Vec::with_capacity(segments);
-    let mut shift = 0.0;
-    for k in 0..segments {
-        let r = rows_of(k);
-        emissions(k, &mut b, &mut max);
-        checkpoints.push(forward.clone());
-        forward.rows(&b[..r.len() * n], a, pi, None);
-        shift += sum8(&max[..r.len()]);
-        if crate::interrupt::requested() {
-            return Err(InferError::Interrupted);
-        }
-    }
-    if shift == f64::NEG_INFINITY || shift.is_nan() || len == 0 {
-        return Ok(Some(Smoothed {
-            loglik: f64::NEG_INFINITY,
-            trans: Vec::new(),
-            stats: None,
-            first: None,
-        }));
-    }
-    let Some(loglik) = forward.loglik() else {
+    let Some(loglik) = streamed_n::<N, CAP>(f, range.clone(), segment, tr, Some(&mut checkpoints))?
+    else {
         return Ok(None);
     };
     let block = CHUNK * 4;
@@ -660,13 +652,11 @@ fn checkpointed_n<const N: usize, const CAP: usize>(
         emissions(k, &mut b, &mut max);
         let mut again = checkpoints[k].clone();
         let before = (k > 0).then(|| again.message().to_vec());
-        again.rows(
-            &b[..rl * n],
-            a,
-            pi,
-            Some((&mut alpha[..rl * n], &mut scale[..rl])),
+        let bs = &b[..rl * n];
+        rayon::join(
+            || again.rows(bs, a, pi, Some((&mut alpha[..rl * n], &mut scale[..rl]))),
+            || backward.rows(bs, &tr.at, &mut beta[..rl * n], k > 0),
         );
-        backward.rows(&b[..rl * n], &tr.at, &mut beta[..rl * n], k > 0);
         let edges: Vec<f64> = (block..rl)
             .step_by(block)
             .flat_map(|t| alpha[(t - 1) * n..t * n].iter().copied())
@@ -701,7 +691,7 @@ fn checkpointed_n<const N: usize, const CAP: usize>(
     }
     let (trans, stats) = merge_blocks(parts.into_iter().rev().flatten(), a);
     Ok(Some(Smoothed {
-        loglik: loglik + shift,
+        loglik,
         trans,
         stats,
         first,
