@@ -338,26 +338,13 @@ impl<const N: usize, const CAP: usize> Backward<N, CAP> {
         let n = if N > 0 { N } else { self.n };
         let len = b.len() / n;
         let (mut m, mut sc, mut low) = (self.m, self.scales, self.low);
-        let mut bb = [0.0f64; CAP];
         beta[(len - 1) * n..len * n].copy_from_slice(&m[..n]);
-        // Row t − 1's message from row t's: (m ∘ b'_t) · Aᵀ.
-        let mut step = |t: usize, m: &mut [f64; CAP]| {
-            let (e, k) = sc.next();
-            let bt = &b[t * n..t * n + n];
-            for s in 0..n {
-                bb[s] = m[s] * (bt[s] * k);
-            }
-            times::<N>(n, &bb, at, m);
-            let s = total::<N>(&m[..n]);
-            low |= is_low(s);
-            sc.push(e, s);
-        };
         for t in (1..len).rev() {
-            step(t, &mut m);
+            back_step::<N, CAP>(n, &b[t * n..t * n + n], at, &mut m, &mut sc, &mut low);
             beta[(t - 1) * n..t * n].copy_from_slice(&m[..n]);
         }
         if more {
-            step(0, &mut m);
+            back_step::<N, CAP>(n, &b[..n], at, &mut m, &mut sc, &mut low);
         }
         (self.m, self.scales, self.low) = (m, sc, low);
     }
@@ -366,6 +353,28 @@ impl<const N: usize, const CAP: usize> Backward<N, CAP> {
     pub(super) fn low(&self) -> bool {
         self.low
     }
+}
+
+/// One step of the backward recursion: row t − 1's message from row t's, `m`, and row t's
+/// emissions `bt`: (m ∘ b_t) · Aᵀ, scaled as [`Scales`] says.
+#[inline(always)]
+fn back_step<const N: usize, const CAP: usize>(
+    n: usize,
+    bt: &[f64],
+    at: &[f64],
+    m: &mut [f64; CAP],
+    sc: &mut Scales,
+    low: &mut bool,
+) {
+    let (e, k) = sc.next();
+    let mut bb = [0.0f64; CAP];
+    for s in 0..n {
+        bb[s] = m[s] * (bt[s] * k);
+    }
+    times::<N>(n, &bb, at, m);
+    let s = total::<N>(&m[..n]);
+    *low |= is_low(s);
+    sc.push(e, s);
 }
 
 /// [`backward`] normalising each message by its sum (a row with nothing left to carry leaves
