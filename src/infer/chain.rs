@@ -587,10 +587,11 @@ fn checkpointed_bytes(rows: usize, n: usize, segment: usize, stats: usize) -> us
 /// emissions are made again, the forward messages from the checkpoint and the backward
 /// recursion from the segment after run at once, and the posteriors and the statistics are
 /// taken. It holds two segments' arrays and the checkpoints, and computes the emissions and
-/// the forward recursion twice. Its statistics, transitions and first-row posteriors are [`smooth`]'s bit for bit
-/// (the same blocks, merged in the same order); its log-likelihood sums the rows' shifts a
-/// segment at a time, so it may differ in the last place. `None` where a message falls below
-/// the power-of-two form's floor, where [`smooth`] would normalise row by row.
+/// the forward recursion twice. Its statistics, transitions and first-row posteriors are
+/// [`smooth`]'s bit for bit (the same blocks, merged in the same order; `segment` is a whole
+/// number of blocks); its log-likelihood sums the rows' shifts a segment at a time, so it may
+/// differ in the last place. `None` where a message falls below the power-of-two form's floor
+/// (or the sequence is impossible), where [`smooth`] would normalise row by row.
 fn checkpointed(
     f: &Flat,
     range: std::ops::Range<usize>,
