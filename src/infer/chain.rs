@@ -403,8 +403,12 @@ fn smooth(
 /// of rows, the other computes the next block's emissions, and the first joins it when done.
 /// `None` where a message falls low (the caller then takes the full path, which normalises
 /// row by row and tells an impossible sequence).
-fn streamed(f: &Flat, rows: usize, tr: &Transitions) -> Result<Option<f64>, InferError> {
-    by_states!(tr, streamed_n(f, 0..rows, SEGMENT, tr, None))
+fn streamed(
+    f: &Flat,
+    rows: std::ops::Range<usize>,
+    tr: &Transitions,
+) -> Result<Option<f64>, InferError> {
+    by_states!(tr, streamed_n(f, rows, SEGMENT, tr, None))
 }
 
 /// [`streamed`] over rows `range` in blocks of `rows_a_block`; with `checkpoints`, the
@@ -425,8 +429,10 @@ fn streamed_n<const N: usize, const CAP: usize>(
     let rows = range.len();
     let block = |k: usize| k * rows_a_block..((k + 1) * rows_a_block).min(rows);
     let blocks = rows.div_ceil(rows_a_block);
-    let (mut b, mut b_next) = (vec![0.0; rows_a_block * n], vec![0.0; rows_a_block * n]);
-    let (mut max, mut max_next) = (vec![0.0; rows_a_block], vec![0.0; rows_a_block]);
+    // A short sequence needs no more than its rows.
+    let room = rows_a_block.min(rows);
+    let (mut b, mut b_next) = (vec![0.0; room * n], vec![0.0; room * n]);
+    let (mut max, mut max_next) = (vec![0.0; room], vec![0.0; room]);
     // The emissions of block k, its pieces taken by whichever thread is free, one of them
     // doing `first` before.
     let emissions = |k: usize, b: &mut [f64], max: &mut [f64], first: &mut (dyn FnMut() + Send)| {
@@ -616,7 +622,8 @@ fn checkpointed_n<const N: usize, const CAP: usize>(
     let len = range.len();
     let segments = len.div_ceil(segment);
     let rows_of = |k: usize| k * segment..((k + 1) * segment).min(len);
-    let (mut b, mut max) = (vec![0.0; segment * n], vec![0.0; segment]);
+    let room = segment.min(len);
+    let (mut b, mut max) = (vec![0.0; room * n], vec![0.0; room]);
     // The emissions of segment k (rows counted in the sequence) into `b` and `max`.
     let emissions = |k: usize, b: &mut [f64], max: &mut [f64]| {
         let r = rows_of(k);
@@ -639,11 +646,8 @@ fn checkpointed_n<const N: usize, const CAP: usize>(
         return Ok(None);
     };
     let block = CHUNK * 4;
-    let (mut alpha, mut scale, mut beta) = (
-        vec![0.0; segment * n],
-        vec![0.0; segment],
-        vec![0.0; segment * n],
-    );
+    let (mut alpha, mut scale, mut beta) =
+        (vec![0.0; room * n], vec![0.0; room], vec![0.0; room * n]);
     let mut backward = recursion::Backward::<N, CAP>::new(n);
     let mut parts: Vec<Vec<(Vec<f64>, Option<Stats>)>> = Vec::with_capacity(segments);
     let mut first = None;
@@ -958,31 +962,35 @@ fn run(
     let rows = seqs.len();
     let n = st.count;
     let fast = FlatRows::new(model, &neutral, obs, &st).filter(|_| use_flat);
+    let likelihood_only = |loglik: f64| Pass {
+        loglik,
+        gamma: Vec::new(),
+        trans: vec![0.0; n * n],
+        first: vec![0.0; n],
+        impossible: None,
+    };
     // The likelihood alone of one sequence in the flat shape: streamed.
-    if let Some(f) = fast.as_ref().filter(|f| f.identity)
+    let streamable = fast.as_ref().is_some_and(|f| f.identity)
         && !want
         && !want_stats
-        && seqs.contiguous() == Some(&[0, rows][..])
-        && let Some(loglik) = streamed(&f.flat, rows, &tr)?
+        && seqs.contiguous().is_some();
+    if let Some(f) = fast.as_ref().filter(|_| streamable)
+        && seqs.count() == 1
+        && let Some(loglik) = streamed(&f.flat, 0..rows, &tr)?
     {
-        let pass = Pass {
-            loglik: loglik + Engine::over(model, &neutral, obs, 0..0).run()?.global[0],
-            gamma: Vec::new(),
-            trans: vec![0.0; n * n],
-            first: vec![0.0; n],
-            impossible: None,
-        };
-        return Ok((st, tr, None, pass));
+        let global = Engine::over(model, &neutral, obs, 0..0).run()?.global[0];
+        return Ok((st, tr, None, likelihood_only(loglik + global)));
     }
     let interleaved = seqs.contiguous().is_none();
     let need = pass_bytes(rows, n, fast.as_ref(), want || want_stats, interleaved);
     // Where the rows × S arrays do not fit, a fit's E-step over sequences of consecutive rows
-    // in the flat shape keeps only a segment of them at a time.
+    // in the flat shape keeps only a segment of them at a time, and the likelihood alone of
+    // such sequences streams each in turn.
     let checkpointable =
         fast.as_ref().is_some_and(|f| f.identity) && !want && want_stats && !interleaved;
     let long = match room_for("the forward-backward pass", rows, need, pool.held()) {
         Ok(()) => None,
-        Err(e) if checkpointable => {
+        Err(e) if checkpointable || streamable => {
             let numbers = Stats::zero(model, cpds).data.iter().map(Vec::len).sum();
             let need = checkpointed_bytes(rows, n, SEGMENT, numbers);
             room_for("the forward-backward pass", rows, need, 0)?;
@@ -990,6 +998,17 @@ fn run(
         }
         Err(e) => return Err(e),
     };
+    if let (Some(full), Some(f), Some(bounds)) = (&long, fast.as_ref(), seqs.contiguous())
+        && streamable
+    {
+        let mut loglik = Engine::over(model, &neutral, obs, 0..0).run()?.global[0];
+        for k in 0..seqs.count() {
+            // Messages that fall below the floor need the full pass's normalisation.
+            let one = streamed(&f.flat, bounds[k]..bounds[k + 1], &tr)?;
+            loglik += one.ok_or_else(|| full.clone())?;
+        }
+        return Ok((st, tr, None, likelihood_only(loglik)));
+    }
     let (global, sc) = match &fast {
         Some(f) => (
             Engine::over(model, &neutral, obs, 0..0).run()?.global[0],

@@ -424,19 +424,24 @@ fn restarts_and_templates_do_not_multiply_memory() {
 #[test]
 fn chains_too_long_for_the_memory_left_checkpoint_or_are_refused_before_allocating() {
     let dir = common::scratch("hard-chain-memory");
-    let mut csv = String::with_capacity(8 << 20);
+    // The same numbers twice: one sequence, and three sequences of consecutive rows (`s`).
+    let (mut csv, mut by) = (
+        String::with_capacity(8 << 20),
+        String::with_capacity(12 << 20),
+    );
     csv.push_str("x\n");
+    by.push_str("s,x\n");
     let mut u: u64 = 1;
-    for _ in 0..1_000_000 {
+    for i in 0..1_000_000 {
         u = u
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        csv.push_str(&format!(
-            "{:.3}\n",
-            (u >> 11) as f64 / (1u64 << 53) as f64 * 8.0
-        ));
+        let x = format!("{:.3}", (u >> 11) as f64 / (1u64 << 53) as f64 * 8.0);
+        csv.push_str(&format!("{x}\n"));
+        by.push_str(&format!("{},{x}\n", 1 + i / 400_000));
     }
     write(&dir, "d.csv", &csv);
+    write(&dir, "by.csv", &by);
     let row = format!("[{}]", ["0.125"; 8].join(", "));
     let model = format!(
         "model hmm {{\n    param start : simplex[8] = {row}\n    \
@@ -458,6 +463,29 @@ fn chains_too_long_for_the_memory_left_checkpoint_or_are_refused_before_allocati
     assert_eq!(free.status.code(), Some(0), "{}", stderr(&free));
     assert!(stdout(&free).contains("param A[8] : simplex[8] = ["));
     assert_eq!(stdout(&limited), stdout(&free));
+    // Each sequence checkpointed in turn.
+    write(
+        &dir,
+        "by.gmm",
+        &model.replace("chain t {", "chain t by s {"),
+    );
+    let fit = ["fit", "by.gmm", "--data", "by.csv", "--max-iter", "3"];
+    let (limited, _) = gmm_bounded(&dir, &fit, Some(250 << 20));
+    assert_eq!(limited.status.code(), Some(0), "{}", stderr(&limited));
+    let (free, _) = gmm_bounded(&dir, &fit, Some(2 * GIB));
+    assert_eq!(free.status.code(), Some(0), "{}", stderr(&free));
+    // The same model; the final likelihood, streamed a sequence at a time instead of taken
+    // in one pass, sums the rows' shifts in another order.
+    let (limited, free) = (stdout(&limited), stdout(&free));
+    let parts = |out: &str| {
+        let (model, loglik): (Vec<&str>, Vec<&str>) =
+            out.lines().partition(|l| !l.starts_with("# loglik = "));
+        let loglik: f64 = loglik[0]["# loglik = ".len()..].parse().unwrap();
+        (model.join("\n"), loglik)
+    };
+    let ((m1, l1), (m2, l2)) = (parts(&limited), parts(&free));
+    assert_eq!(m1, m2);
+    assert!((l1 - l2).abs() <= 1e-12 * l2.abs(), "{l1} {l2}");
     let load = format!("{model}let d = load(\"d.csv\")\n");
     write(
         &dir,
