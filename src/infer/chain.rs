@@ -541,26 +541,7 @@ fn smooth_n<const N: usize, const CAP: usize>(
         pool.give(beta);
         return impossible;
     };
-    // Block by block; a block's first row needs the forward message of the row before it,
-    // which the block before turns into γ, so those are set aside first.
-    let block = CHUNK * 4;
-    let edges: Vec<f64> = (block..len)
-        .step_by(block)
-        .flat_map(|t| alpha[(t - 1) * n..t * n].iter().copied())
-        .collect();
-    let parts: Vec<(Vec<f64>, Option<Stats>)> = alpha
-        .par_chunks_mut(block * n)
-        .zip(beta.par_chunks(block * n))
-        .zip(b.par_chunks(block * n))
-        .zip(scale.par_chunks(block))
-        .enumerate()
-        .map(|(i, (((ga, be), bk), ks))| {
-            let prev = (i > 0).then(|| &edges[(i - 1) * n..i * n]);
-            let wb = w.map(|w| &w[i * block..i * block + ks.len()]);
-            let outer = block_posteriors::<N, CAP>(n, ga, be, bk, ks, prev, wb);
-            (outer, stats.map(|f| f(i * block, ga)))
-        })
-        .collect();
+    let parts = posteriors_in_blocks::<N, CAP>(n, alpha, &beta, b, &scale, None, 0, w, stats);
     pool.give(scale);
     pool.give(beta);
     let (trans, stats) = merge_blocks(parts, a);
@@ -572,9 +553,9 @@ fn smooth_n<const N: usize, const CAP: usize>(
     }
 }
 
-/// Rows a segment of a [`checkpointed`] pass: a whole number of [`smooth_n`]'s blocks, so that
-/// both take the statistics over the same blocks.
-const SEGMENT: usize = CHUNK * 4 * 8;
+/// Rows a segment of a [`checkpointed`] pass: a whole number of [`BLOCK_ROWS`], so that it and
+/// [`smooth`] take the statistics over the same blocks.
+const SEGMENT: usize = BLOCK_ROWS * 8;
 
 /// The most bytes a [`checkpointed`] pass over `rows` rows and `n` states holds at once: one
 /// segment's emissions, largest, forward and backward messages and scales, a checkpoint a
@@ -582,7 +563,7 @@ const SEGMENT: usize = CHUNK * 4 * 8;
 fn checkpointed_bytes(rows: usize, n: usize, segment: usize, stats: usize) -> usize {
     let arrays = segment * (3 * n + 2);
     let checkpoints = rows.div_ceil(segment) * (n + 16);
-    let blocks = rows.div_ceil(CHUNK * 4) * (n * n + stats);
+    let blocks = rows.div_ceil(BLOCK_ROWS) * (n * n + stats);
     (arrays + checkpoints + blocks) * std::mem::size_of::<f64>()
 }
 
@@ -624,18 +605,6 @@ fn checkpointed_n<const N: usize, const CAP: usize>(
     let rows_of = |k: usize| k * segment..((k + 1) * segment).min(len);
     let room = segment.min(len);
     let (mut b, mut max) = (vec![0.0; room * n], vec![0.0; room]);
-    // The emissions of segment k (rows counted in the sequence) into `b` and `max`.
-    let emissions = |k: usize, b: &mut [f64], max: &mut [f64]| {
-        let r = rows_of(k);
-        b[..r.len() * n]
-            .par_chunks_mut(CHUNK * n)
-            .zip(max[..r.len()].par_chunks_mut(CHUNK))
-            .enumerate()
-            .for_each(|(i, (b, m))| {
-                let from = range.start + r.start + i * CHUNK;
-                f.scaled_into(from..from + m.len(), b, m);
-            });
-    };
     if len == 0 {
         return Ok(None);
     }
@@ -645,7 +614,6 @@ fn checkpointed_n<const N: usize, const CAP: usize>(
     else {
         return Ok(None);
     };
-    let block = CHUNK * 4;
     let (mut alpha, mut scale, mut beta) =
         (vec![0.0; room * n], vec![0.0; room], vec![0.0; room * n]);
     let mut backward = recursion::Backward::<N, CAP>::new(n);
@@ -654,7 +622,8 @@ fn checkpointed_n<const N: usize, const CAP: usize>(
     for k in (0..segments).rev() {
         let r = rows_of(k);
         let rl = r.len();
-        emissions(k, &mut b, &mut max);
+        let rows = range.start + r.start..range.start + r.end;
+        scaled_in_parallel(f, rows, &mut b[..rl * n], &mut max[..rl]);
         let mut again = checkpoints[k].clone();
         let before = (k > 0).then(|| again.message().to_vec());
         let bs = &b[..rl * n];
@@ -662,28 +631,17 @@ fn checkpointed_n<const N: usize, const CAP: usize>(
             || again.rows(bs, a, pi, Some((&mut alpha[..rl * n], &mut scale[..rl]))),
             || backward.rows(bs, &tr.at, &mut beta[..rl * n], k > 0),
         );
-        let edges: Vec<f64> = (block..rl)
-            .step_by(block)
-            .flat_map(|t| alpha[(t - 1) * n..t * n].iter().copied())
-            .collect();
-        let seg: Vec<(Vec<f64>, Option<Stats>)> = alpha[..rl * n]
-            .par_chunks_mut(block * n)
-            .zip(beta[..rl * n].par_chunks(block * n))
-            .zip(b[..rl * n].par_chunks(block * n))
-            .zip(scale[..rl].par_chunks(block))
-            .enumerate()
-            .map(|(i, (((ga, be), bk), ks))| {
-                let prev = match i {
-                    0 => before.as_deref(),
-                    _ => Some(&edges[(i - 1) * n..i * n]),
-                };
-                let t = r.start + i * block;
-                let wb = w.map(|w| &w[t..t + ks.len()]);
-                let outer = block_posteriors::<N, CAP>(n, ga, be, bk, ks, prev, wb);
-                (outer, Some(stats(t, ga)))
-            })
-            .collect();
-        parts.push(seg);
+        parts.push(posteriors_in_blocks::<N, CAP>(
+            n,
+            &mut alpha[..rl * n],
+            &beta[..rl * n],
+            bs,
+            &scale[..rl],
+            before.as_deref(),
+            r.start,
+            w,
+            Some(stats),
+        ));
         if k == 0 {
             first = Some(alpha[..n].to_vec());
         }
@@ -727,57 +685,86 @@ fn merge_blocks(
     (trans, merged)
 }
 
-/// ξ and γ over one block of a sequence's rows: `ga` holds the block's forward messages and
-/// gets its posteriors, `be` holds the backward messages, `bk` the emissions, `ks` the
-/// forward scales and `w` the weights of the same rows; `prev` is the forward message of the
-/// row before the block (none for the sequence's first). Returns the block's ξ summed, before
-/// the transitions' probabilities are multiplied in.
+/// Rows a block of the posterior pass: its blocks run in parallel, each reading the forward
+/// message of the row before it.
+const BLOCK_ROWS: usize = CHUNK * 4;
+
+/// ξ and γ over a run of a sequence's rows, in blocks of [`BLOCK_ROWS`] in parallel: `alpha`
+/// holds the rows' forward messages and gets their posteriors, `beta`, `b` and `ks` hold their
+/// backward messages, emissions and forward scales, `before` the forward message of the row
+/// before the run (none at the sequence's start), `first` the run's first row counted in the
+/// sequence, `w` the sequence's weights. Per block, in order: its ξ summed, before the
+/// transitions' probabilities are multiplied in, and with `stats` its statistics.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn block_posteriors<const N: usize, const CAP: usize>(
+fn posteriors_in_blocks<const N: usize, const CAP: usize>(
     n: usize,
-    ga: &mut [f64],
-    be: &[f64],
-    bk: &[f64],
+    alpha: &mut [f64],
+    beta: &[f64],
+    b: &[f64],
     ks: &[f64],
-    prev: Option<&[f64]>,
+    before: Option<&[f64]>,
+    first: usize,
     w: Option<&[f64]>,
-) -> Vec<f64> {
+    stats: Option<BlockStats>,
+) -> Vec<(Vec<f64>, Option<Stats>)> {
     let n = if N > 0 { N } else { n };
-    let mut outer = vec![0.0; n * n];
-    let (mut last, mut bb, mut cur) = ([0.0f64; CAP], [0.0f64; CAP], [0.0f64; CAP]);
-    if let Some(p) = prev {
-        last[..n].copy_from_slice(p);
-    }
-    let rows = ga
-        .chunks_exact_mut(n)
-        .zip(be.chunks_exact(n))
-        .zip(bk.chunks_exact(n));
-    for (j, ((gt, bt), emit)) in rows.enumerate() {
-        let mut total = 0.0;
-        for s in 0..n {
-            cur[s] = gt[s] * bt[s];
-            total += cur[s];
-        }
-        let inv = 1.0 / total;
-        if j > 0 || prev.is_some() {
-            let k = w.map_or(1.0, |w| w[j]) * ks[j] * inv;
-            for s in 0..n {
-                bb[s] = emit[s] * bt[s] * k;
+    let block = BLOCK_ROWS;
+    // A block's first row needs the forward message of the row before it, which the block
+    // before turns into γ, so those are set aside first.
+    let edges: Vec<f64> = (block..ks.len())
+        .step_by(block)
+        .flat_map(|t| alpha[(t - 1) * n..t * n].iter().copied())
+        .collect();
+    alpha
+        .par_chunks_mut(block * n)
+        .zip(beta.par_chunks(block * n))
+        .zip(b.par_chunks(block * n))
+        .zip(ks.par_chunks(block))
+        .enumerate()
+        .map(|(i, (((ga, be), bk), ks))| {
+            let prev = match i {
+                0 => before,
+                _ => Some(&edges[(i - 1) * n..i * n]),
+            };
+            let t0 = first + i * block;
+            let mut outer = vec![0.0; n * n];
+            let (mut last, mut bb, mut cur) = ([0.0f64; CAP], [0.0f64; CAP], [0.0f64; CAP]);
+            if let Some(p) = prev {
+                last[..n].copy_from_slice(p);
             }
-            for from in 0..n {
-                let p = last[from];
-                let out = &mut outer[from * n..from * n + n];
-                for to in 0..n {
-                    out[to] += p * bb[to];
+            let rows = ga
+                .chunks_exact_mut(n)
+                .zip(be.chunks_exact(n))
+                .zip(bk.chunks_exact(n));
+            for (j, ((gt, bt), emit)) in rows.enumerate() {
+                let mut total = 0.0;
+                for s in 0..n {
+                    cur[s] = gt[s] * bt[s];
+                    total += cur[s];
+                }
+                let inv = 1.0 / total;
+                if j > 0 || prev.is_some() {
+                    let k = w.map_or(1.0, |w| w[t0 + j]) * ks[j] * inv;
+                    for s in 0..n {
+                        bb[s] = emit[s] * bt[s] * k;
+                    }
+                    for from in 0..n {
+                        let p = last[from];
+                        let out = &mut outer[from * n..from * n + n];
+                        for to in 0..n {
+                            out[to] += p * bb[to];
+                        }
+                    }
+                }
+                for s in 0..n {
+                    last[s] = gt[s];
+                    gt[s] = cur[s] * inv;
                 }
             }
-        }
-        for s in 0..n {
-            last[s] = gt[s];
-            gt[s] = cur[s] * inv;
-        }
-    }
-    outer
+            (outer, stats.map(|f| f(t0, ga)))
+        })
+        .collect()
 }
 
 /// What the chain's forward–backward pass over a data set gives.
@@ -858,11 +845,7 @@ impl<'a> FlatRows<'a> {
         let c = self.flat.configs();
         let mut joint = pool.take_any(rows * c);
         let mut max = pool.take_any(rows);
-        joint
-            .par_chunks_mut(CHUNK * c)
-            .zip(max.par_chunks_mut(CHUNK))
-            .zip(chunks(rows))
-            .for_each(|((b, m), range)| self.flat.scaled_into(range, b, m));
+        scaled_in_parallel(&self.flat, 0..rows, &mut joint, &mut max);
         if self.identity {
             return Scaled {
                 b: joint,
@@ -885,6 +868,19 @@ impl<'a> FlatRows<'a> {
             share: Some(joint),
         }
     }
+}
+
+/// [`Flat::scaled_into`] over rows `range` in chunks of [`CHUNK`] rows on every core: each
+/// row's configurations' joints over the largest into `b`, the largest into `max`.
+fn scaled_in_parallel(f: &Flat, range: std::ops::Range<usize>, b: &mut [f64], max: &mut [f64]) {
+    let c = f.configs();
+    b.par_chunks_mut(CHUNK * c)
+        .zip(max.par_chunks_mut(CHUNK))
+        .enumerate()
+        .for_each(|(i, (b, m))| {
+            let from = range.start + i * CHUNK;
+            f.scaled_into(from..from + m.len(), b, m);
+        });
 }
 
 impl Scaled {
@@ -962,35 +958,14 @@ fn run(
     let rows = seqs.len();
     let n = st.count;
     let fast = FlatRows::new(model, &neutral, obs, &st).filter(|_| use_flat);
-    let likelihood_only = |loglik: f64| Pass {
-        loglik,
-        gamma: Vec::new(),
-        trans: vec![0.0; n * n],
-        first: vec![0.0; n],
-        impossible: None,
-    };
-    // The likelihood alone of one sequence in the flat shape: streamed.
-    let streamable = fast.as_ref().is_some_and(|f| f.identity)
-        && !want
-        && !want_stats
-        && seqs.contiguous().is_some();
-    if let Some(f) = fast.as_ref().filter(|_| streamable)
-        && seqs.count() == 1
-        && let Some(loglik) = streamed(&f.flat, 0..rows, &tr)?
-    {
-        let global = Engine::over(model, &neutral, obs, 0..0).run()?.global[0];
-        return Ok((st, tr, None, likelihood_only(loglik + global)));
-    }
     let interleaved = seqs.contiguous().is_none();
     let need = pass_bytes(rows, n, fast.as_ref(), want || want_stats, interleaved);
-    // Where the rows × S arrays do not fit, a fit's E-step over sequences of consecutive rows
-    // in the flat shape keeps only a segment of them at a time, and the likelihood alone of
-    // such sequences streams each in turn.
-    let checkpointable =
-        fast.as_ref().is_some_and(|f| f.identity) && !want && want_stats && !interleaved;
+    // The likelihood alone of sequences of consecutive rows in the flat shape can be streamed,
+    // and a fit's E-step over them checkpointed: nothing of rows × S kept.
+    let flat_runs = fast.as_ref().is_some_and(|f| f.identity) && !want && !interleaved;
     let long = match room_for("the forward-backward pass", rows, need, pool.held()) {
         Ok(()) => None,
-        Err(e) if checkpointable || streamable => {
+        Err(e) if flat_runs => {
             let numbers = Stats::zero(model, cpds).data.iter().map(Vec::len).sum();
             let need = checkpointed_bytes(rows, n, SEGMENT, numbers);
             room_for("the forward-backward pass", rows, need, 0)?;
@@ -998,16 +973,32 @@ fn run(
         }
         Err(e) => return Err(e),
     };
-    if let (Some(full), Some(f), Some(bounds)) = (&long, fast.as_ref(), seqs.contiguous())
-        && streamable
+    // The likelihood alone: one sequence always streamed, several when they do not fit, each
+    // in turn. A message below the floor needs the full pass's normalisation.
+    if let (Some(f), Some(bounds)) = (fast.as_ref(), seqs.contiguous())
+        && flat_runs
+        && !want_stats
+        && (seqs.count() == 1 || long.is_some())
     {
-        let mut loglik = Engine::over(model, &neutral, obs, 0..0).run()?.global[0];
+        let mut loglik = Some(0.0);
         for k in 0..seqs.count() {
-            // Messages that fall below the floor need the full pass's normalisation.
-            let one = streamed(&f.flat, bounds[k]..bounds[k + 1], &tr)?;
-            loglik += one.ok_or_else(|| full.clone())?;
+            let Some(sum) = loglik else { break };
+            loglik = streamed(&f.flat, bounds[k]..bounds[k + 1], &tr)?.map(|l| sum + l);
         }
-        return Ok((st, tr, None, likelihood_only(loglik)));
+        match (loglik, &long) {
+            (Some(loglik), _) => {
+                let pass = Pass {
+                    loglik: loglik + Engine::over(model, &neutral, obs, 0..0).run()?.global[0],
+                    gamma: Vec::new(),
+                    trans: vec![0.0; n * n],
+                    first: vec![0.0; n],
+                    impossible: None,
+                };
+                return Ok((st, tr, None, pass));
+            }
+            (None, Some(full)) => return Err(full.clone()),
+            (None, None) => {}
+        }
     }
     let (global, sc) = match &fast {
         Some(f) => (

@@ -89,7 +89,12 @@ fn decode_inner(
     );
     // Per row and state: the best score, its configuration, the state's emission and the
     // Viterbi back pointer; per row: the path, the configurations and the decoded columns.
-    let states = if chain { States::of(model)?.count } else { 1 };
+    let chained = if chain {
+        States::of(model)?
+    } else {
+        States::empty()
+    };
+    let states = if chain { chained.count } else { 1 };
     let per_row = (4 * states + 4 + latents.len()) * std::mem::size_of::<f64>();
     room_for("decoding", rows, rows.saturating_mul(per_row), 0)?;
     let mut best: Option<Best> = None;
@@ -101,18 +106,10 @@ fn decode_inner(
         // Per row and state: the best configuration of the row's other latents and its score.
         let (score, states, configs) = if chain {
             check(model, &at_g)?;
-            let st = States::of(model)?;
-            let tr = Transitions::of(model, &cpds, &at_g, &st);
-            let (global, m, arg) = best_rows(
-                model,
-                &cpds,
-                &at_g,
-                rows,
-                &row,
-                &c_radix,
-                c_count,
-                Some(&st),
-            )?;
+            let st = &chained;
+            let tr = Transitions::of(model, &cpds, &at_g, st);
+            let (global, m, arg) =
+                best_rows(model, &cpds, &at_g, rows, &row, &c_radix, c_count, Some(st))?;
             let (score, path) = viterbi(&m, &tr, seqs, st.count);
             let configs = (0..rows).map(|t| arg[t * st.count + path[t]]).collect();
             (global + score, path, configs)
@@ -139,11 +136,6 @@ fn decode_inner(
     if logp == f64::NEG_INFINITY {
         return Err(InferError::ZeroCondition("the data".into()));
     }
-    let chained = if chain {
-        States::of(model)?
-    } else {
-        States::empty()
-    };
     let values = latents
         .iter()
         .map(|&v| {

@@ -48,7 +48,8 @@ pub enum InferError {
         crate::array::MAX_ELEMENTS
     )]
     TooManyDraws { rows: usize, per_row: usize },
-    /// Work over `rows` rows (`what`: a chain's forward–backward pass, decoding) would need
+    /// Work over `rows` rows (`what`: a chain's forward–backward pass, decoding, a query of
+    /// per-row posteriors) would need
     /// `bytes` more than the memory left: the budget, or the address space `ulimit -v` leaves.
     #[error(
         "{what} over {rows} rows needs {} MB more, which is more than the memory left (the limit is {}, or what `ulimit -v` allows)",
