@@ -384,8 +384,11 @@ type BlockStats<'a> = &'a (dyn Fn(usize, &[f64]) -> Stats + Sync);
 
 /// The forward–backward recursions over one sequence: `b` holds its rows' scaled emissions in
 /// order (`len × S`, each row's emissions over their largest), `shift` the sum of the rows'
-/// log largest, `w` the rows' weights. With `gamma` (`len × S`), the posteriors go there and
-/// the transition counts are returned; without it, only the log-likelihood.
+/// log largest, `w` the rows' weights. With `gamma` (`len × S`), the transition counts are
+/// returned and the forward messages go there, replaced by the posteriors with `keep` (without
+/// it, the posteriors of the first row are returned instead); without `gamma`, only the
+/// log-likelihood.
+#[allow(clippy::too_many_arguments)]
 fn smooth(
     b: &[f64],
     shift: f64,
@@ -393,9 +396,10 @@ fn smooth(
     w: Option<&[f64]>,
     gamma: Option<&mut [f64]>,
     stats: Option<BlockStats>,
+    keep: bool,
     pool: &Pool,
 ) -> Smoothed {
-    by_states!(tr, smooth_n(b, shift, tr, w, gamma, stats, pool))
+    by_states!(tr, smooth_n(b, shift, tr, w, gamma, stats, keep, pool))
 }
 
 /// log p(rows) of one sequence whose rows have the flat shape with one configuration a
@@ -495,11 +499,10 @@ fn streamed_n<const N: usize, const CAP: usize>(
 /// [`smooth`] for `N` states (0: any number up to `CAP`), its messages in arrays of `CAP`
 /// on the stack, which a fixed `N` lets the compiler keep in registers.
 ///
-/// The forward and backward recursions ([`recursion`]) are independent and run at once; then,
-/// over blocks of rows in parallel, with m_t the scaled forward messages, k_t their scales and
-/// β_t the backward ones: ξ_{t−1} = m_{t−1} ⊗ (b_t ∘ β_t) ∘ A · k_t over Σ(m_t ∘ β_t), and
-/// γ_t = m_t ∘ β_t normalised, in place of m_t.
+/// The forward and backward recursions ([`recursion`]) are independent and run at once; then
+/// the posteriors are taken over blocks of rows in parallel ([`posteriors_in_blocks`]).
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn smooth_n<const N: usize, const CAP: usize>(
     b: &[f64],
     shift: f64,
@@ -507,6 +510,7 @@ fn smooth_n<const N: usize, const CAP: usize>(
     w: Option<&[f64]>,
     gamma: Option<&mut [f64]>,
     stats: Option<BlockStats>,
+    keep: bool,
     pool: &Pool,
 ) -> Smoothed {
     let n = if N > 0 { N } else { tr.first.len() };
@@ -530,26 +534,23 @@ fn smooth_n<const N: usize, const CAP: usize>(
             first: None,
         };
     };
-    let mut scale = pool.take_any(len);
-    let mut beta = pool.take_any(len * n);
+    let mut u = pool.take_any(len * n);
     let (loglik, ()) = rayon::join(
-        || recursion::forward::<N, CAP>(n, b, a, pi, Some((&mut *alpha, &mut scale))),
-        || recursion::backward::<N, CAP>(n, b, &tr.at, &mut beta),
+        || recursion::forward::<N, CAP>(n, b, a, pi, Some(&mut *alpha)),
+        || recursion::backward::<N, CAP>(n, b, &tr.at, &mut u),
     );
     let Some(loglik) = loglik else {
-        pool.give(scale);
-        pool.give(beta);
+        pool.give(u);
         return impossible;
     };
-    let parts = posteriors_in_blocks::<N, CAP>(n, alpha, &beta, b, &scale, None, 0, w, stats);
-    pool.give(scale);
-    pool.give(beta);
-    let (trans, stats) = merge_blocks(parts, a);
+    let blocks = posteriors_in_blocks::<N, CAP>(n, tr, alpha, &u, None, 0, w, stats, keep);
+    pool.give(u);
+    let (trans, stats) = merge_blocks(blocks.parts, a);
     Smoothed {
         loglik: loglik + shift,
         trans,
         stats,
-        first: None,
+        first: (!keep).then_some(blocks.first),
     }
 }
 
@@ -558,13 +559,20 @@ fn smooth_n<const N: usize, const CAP: usize>(
 const SEGMENT: usize = BLOCK_ROWS * 8;
 
 /// The most bytes a [`checkpointed`] pass over `rows` rows and `n` states holds at once: one
-/// segment's emissions, largest, forward and backward messages and scales, a checkpoint a
-/// segment, and each block's transition sums and statistics (`stats` numbers).
+/// segment's emissions, largest, forward messages and u_t, the posteriors of the blocks in
+/// work, a checkpoint a segment, and each block's transition sums and statistics (`stats`
+/// numbers).
 fn checkpointed_bytes(rows: usize, n: usize, segment: usize, stats: usize) -> usize {
-    let arrays = segment * (3 * n + 2);
+    let arrays = segment * (3 * n + 1) + block_buffers(n);
     let checkpoints = rows.div_ceil(segment) * (n + 16);
     let blocks = rows.div_ceil(BLOCK_ROWS) * (n * n + stats);
     (arrays + checkpoints + blocks) * std::mem::size_of::<f64>()
+}
+
+/// The numbers the blocks of [`posteriors_in_blocks`] in work hold for their posteriors when
+/// these are not kept: a block's rows × S on each thread.
+fn block_buffers(n: usize) -> usize {
+    rayon::current_num_threads() * BLOCK_ROWS * n
 }
 
 /// [`smooth`] with statistics for one sequence whose rows × S arrays do not fit in memory,
@@ -614,8 +622,7 @@ fn checkpointed_n<const N: usize, const CAP: usize>(
     else {
         return Ok(None);
     };
-    let (mut alpha, mut scale, mut beta) =
-        (vec![0.0; room * n], vec![0.0; room], vec![0.0; room * n]);
+    let (mut alpha, mut u) = (vec![0.0; room * n], vec![0.0; room * n]);
     let mut backward = recursion::Backward::<N, CAP>::new(n);
     let mut parts: Vec<Vec<(Vec<f64>, Option<Stats>)>> = Vec::with_capacity(segments);
     let mut first = None;
@@ -628,22 +635,23 @@ fn checkpointed_n<const N: usize, const CAP: usize>(
         let before = (k > 0).then(|| again.message().to_vec());
         let bs = &b[..rl * n];
         rayon::join(
-            || again.rows(bs, a, pi, Some((&mut alpha[..rl * n], &mut scale[..rl]))),
-            || backward.rows(bs, &tr.at, &mut beta[..rl * n], k > 0),
+            || again.rows(bs, a, pi, Some(&mut alpha[..rl * n])),
+            || backward.rows(bs, &tr.at, &mut u[..rl * n], k > 0),
         );
-        parts.push(posteriors_in_blocks::<N, CAP>(
+        let blocks = posteriors_in_blocks::<N, CAP>(
             n,
+            tr,
             &mut alpha[..rl * n],
-            &beta[..rl * n],
-            bs,
-            &scale[..rl],
+            &u[..rl * n],
             before.as_deref(),
             r.start,
             w,
             Some(stats),
-        ));
+            false,
+        );
+        parts.push(blocks.parts);
         if k == 0 {
-            first = Some(alpha[..n].to_vec());
+            first = Some(blocks.first);
         }
         if crate::interrupt::requested() {
             return Err(InferError::Interrupted);
@@ -689,82 +697,214 @@ fn merge_blocks(
 /// message of the row before it.
 const BLOCK_ROWS: usize = CHUNK * 4;
 
+/// What [`posteriors_in_blocks`] gives: per block, in order, its ξ summed (before the
+/// transitions' probabilities are multiplied in) and its statistics; and the run's first row's
+/// posteriors.
+struct Blocks {
+    parts: Vec<(Vec<f64>, Option<Stats>)>,
+    first: Vec<f64>,
+}
+
 /// ξ and γ over a run of a sequence's rows, in blocks of [`BLOCK_ROWS`] in parallel: `alpha`
-/// holds the rows' forward messages and gets their posteriors, `beta`, `b` and `ks` hold their
-/// backward messages, emissions and forward scales, `before` the forward message of the row
-/// before the run (none at the sequence's start), `first` the run's first row counted in the
-/// sequence, `w` the sequence's weights. Per block, in order: its ξ summed, before the
-/// transitions' probabilities are multiplied in, and with `stats` its statistics.
+/// holds the rows' forward messages, and with `keep` gets their posteriors; `u` holds the
+/// backward recursion's u_t; `before` is the forward message of the row before the run (none
+/// at the sequence's start, whose first row is weighed by the first-row probabilities
+/// `tr.pi`), `first` the run's first row counted in the sequence, `w` the sequence's weights.
+/// With p_t = m_{t−1} A (or π): γ_t = p_t ∘ u_t over its sum c_t, and
+/// ξ_{t−1} = m_{t−1} ⊗ u_t ∘ A over c_t. Without `keep`, the posteriors of a block stay in a
+/// buffer of the block's (for `stats`), and the forward messages are only read.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn posteriors_in_blocks<const N: usize, const CAP: usize>(
     n: usize,
+    tr: &Transitions,
     alpha: &mut [f64],
-    beta: &[f64],
-    b: &[f64],
-    ks: &[f64],
+    u: &[f64],
     before: Option<&[f64]>,
     first: usize,
     w: Option<&[f64]>,
     stats: Option<BlockStats>,
-) -> Vec<(Vec<f64>, Option<Stats>)> {
+    keep: bool,
+) -> Blocks {
     let n = if N > 0 { N } else { n };
     let block = BLOCK_ROWS;
+    let (a, pi) = (&tr.a[..], &tr.pi[..]);
+    let rows = alpha.len() / n;
     // A block's first row needs the forward message of the row before it, which the block
-    // before turns into γ, so those are set aside first.
-    let edges: Vec<f64> = (block..ks.len())
+    // before turns into γ when kept, so those are set aside first.
+    let edges: Vec<f64> = (block..rows)
         .step_by(block)
         .flat_map(|t| alpha[(t - 1) * n..t * n].iter().copied())
         .collect();
-    alpha
+    let parts: Vec<(Vec<f64>, Option<Stats>, Vec<f64>)> = alpha
         .par_chunks_mut(block * n)
-        .zip(beta.par_chunks(block * n))
-        .zip(b.par_chunks(block * n))
-        .zip(ks.par_chunks(block))
+        .zip(u.par_chunks(block * n))
         .enumerate()
-        .map(|(i, (((ga, be), bk), ks))| {
+        .map_init(Vec::new, |own, (i, (ga, us))| {
             let prev = match i {
                 0 => before,
                 _ => Some(&edges[(i - 1) * n..i * n]),
             };
             let t0 = first + i * block;
             let mut outer = vec![0.0; n * n];
-            let (mut last, mut bb, mut cur) = ([0.0f64; CAP], [0.0f64; CAP], [0.0f64; CAP]);
-            if let Some(p) = prev {
-                last[..n].copy_from_slice(p);
-            }
-            let rows = ga
-                .chunks_exact_mut(n)
-                .zip(be.chunks_exact(n))
-                .zip(bk.chunks_exact(n));
-            for (j, ((gt, bt), emit)) in rows.enumerate() {
-                let mut total = 0.0;
-                for s in 0..n {
-                    cur[s] = gt[s] * bt[s];
-                    total += cur[s];
-                }
-                let inv = 1.0 / total;
-                if j > 0 || prev.is_some() {
-                    let k = w.map_or(1.0, |w| w[t0 + j]) * ks[j] * inv;
-                    for s in 0..n {
-                        bb[s] = emit[s] * bt[s] * k;
-                    }
-                    for from in 0..n {
-                        let p = last[from];
-                        let out = &mut outer[from * n..from * n + n];
-                        for to in 0..n {
-                            out[to] += p * bb[to];
-                        }
-                    }
-                }
-                for s in 0..n {
-                    last[s] = gt[s];
-                    gt[s] = cur[s] * inv;
-                }
-            }
-            (outer, stats.map(|f| f(t0, ga)))
+            let rows = ga.len() / n;
+            let wb = w.map(|w| &w[t0..t0 + rows]);
+            let out = if keep {
+                None
+            } else {
+                own.resize(ga.len(), 0.0);
+                Some(&mut own[..])
+            };
+            block_posteriors::<N, CAP>(n, a, pi, prev, ga, us, out, wb, &mut outer);
+            let gamma = if keep { &*ga } else { &own[..] };
+            let head = if i == 0 {
+                gamma[..n.min(gamma.len())].to_vec()
+            } else {
+                Vec::new()
+            };
+            (outer, stats.map(|f| f(t0, gamma)), head)
         })
-        .collect()
+        .collect();
+    let mut first = Vec::new();
+    let parts = parts
+        .into_iter()
+        .map(|(o, st, head)| {
+            if !head.is_empty() {
+                first = head;
+            }
+            (o, st)
+        })
+        .collect();
+    Blocks { parts, first }
+}
+
+/// One block of [`posteriors_in_blocks`]: its rows' forward messages in `ga`, their u_t in
+/// `us`, the forward message of the row before in `prev` (none at the sequence's start), the
+/// rows' weights `w`; the posteriors go to `out`, or in place of the messages without it, and
+/// the block's ξ to `outer`. With the widest vector instructions the processor has: the loops
+/// round as scalar code does (no fused multiply-add, the same order), so the choice changes the
+/// speed only.
+#[allow(clippy::too_many_arguments)]
+fn block_posteriors<const N: usize, const CAP: usize>(
+    n: usize,
+    a: &[f64],
+    pi: &[f64],
+    prev: Option<&[f64]>,
+    ga: &mut [f64],
+    us: &[f64],
+    out: Option<&mut [f64]>,
+    w: Option<&[f64]>,
+    outer: &mut [f64],
+) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+        {
+            // SAFETY: the processor has AVX-512 F and DQ, checked just above.
+            return unsafe {
+                block_posteriors_avx512::<N, CAP>(n, a, pi, prev, ga, us, out, w, outer)
+            };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2, checked just above.
+            return unsafe {
+                block_posteriors_avx2::<N, CAP>(n, a, pi, prev, ga, us, out, w, outer)
+            };
+        }
+    }
+    block_posteriors_any::<N, CAP>(n, a, pi, prev, ga, us, out, w, outer)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq")]
+#[allow(clippy::too_many_arguments)]
+fn block_posteriors_avx512<const N: usize, const CAP: usize>(
+    n: usize,
+    a: &[f64],
+    pi: &[f64],
+    prev: Option<&[f64]>,
+    ga: &mut [f64],
+    us: &[f64],
+    out: Option<&mut [f64]>,
+    w: Option<&[f64]>,
+    outer: &mut [f64],
+) {
+    block_posteriors_any::<N, CAP>(n, a, pi, prev, ga, us, out, w, outer)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+fn block_posteriors_avx2<const N: usize, const CAP: usize>(
+    n: usize,
+    a: &[f64],
+    pi: &[f64],
+    prev: Option<&[f64]>,
+    ga: &mut [f64],
+    us: &[f64],
+    out: Option<&mut [f64]>,
+    w: Option<&[f64]>,
+    outer: &mut [f64],
+) {
+    block_posteriors_any::<N, CAP>(n, a, pi, prev, ga, us, out, w, outer)
+}
+
+/// [`block_posteriors`] for any processor.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn block_posteriors_any<const N: usize, const CAP: usize>(
+    n: usize,
+    a: &[f64],
+    pi: &[f64],
+    prev: Option<&[f64]>,
+    ga: &mut [f64],
+    us: &[f64],
+    mut out: Option<&mut [f64]>,
+    w: Option<&[f64]>,
+    outer: &mut [f64],
+) {
+    let n = if N > 0 { N } else { n };
+    let (mut last, mut p, mut bb) = ([0.0f64; CAP], [0.0f64; CAP], [0.0f64; CAP]);
+    let mut has_last = prev.is_some();
+    if let Some(m) = prev {
+        last[..n].copy_from_slice(m);
+    }
+    for (j, ut) in us.chunks_exact(n).enumerate() {
+        if has_last {
+            recursion::times::<N>(n, &last, a, &mut p);
+        } else {
+            p[..n].copy_from_slice(pi);
+        }
+        let mut total = 0.0;
+        for s in 0..n {
+            p[s] *= ut[s];
+            total += p[s];
+        }
+        let inv = 1.0 / total;
+        if has_last {
+            let k = w.map_or(1.0, |w| w[j]) * inv;
+            for s in 0..n {
+                bb[s] = ut[s] * k;
+            }
+            for from in 0..n {
+                let l = last[from];
+                let o = &mut outer[from * n..from * n + n];
+                for to in 0..n {
+                    o[to] += l * bb[to];
+                }
+            }
+        }
+        last[..n].copy_from_slice(&ga[j * n..j * n + n]);
+        has_last = true;
+        let gt = match out.as_deref_mut() {
+            Some(o) => &mut o[j * n..j * n + n],
+            None => &mut ga[j * n..j * n + n],
+        };
+        for s in 0..n {
+            gt[s] = p[s] * inv;
+        }
+    }
 }
 
 /// What the chain's forward–backward pass over a data set gives.
@@ -917,8 +1057,9 @@ fn scale(e: Vec<f64>, n: usize) -> Scaled {
 
 /// The most bytes [`run`]'s pass over `rows` rows and `n` states holds at once, checked
 /// before it allocates any: the emissions (with the rows' configurations as well, where a
-/// state has several) and their largest, the posteriors when wanted, each sequence's backward
-/// messages and scales, and for interleaved sequences the gathered copies.
+/// state has several) and their largest, the forward messages (then posteriors) when wanted
+/// and the blocks' posteriors, each sequence's u_t, and for interleaved sequences the gathered
+/// copies.
 fn pass_bytes(
     rows: usize,
     n: usize,
@@ -929,10 +1070,11 @@ fn pass_bytes(
     let configs = fast.filter(|f| !f.identity).map_or(0, |f| f.flat.configs());
     let emissions = n + 1 + configs;
     let posteriors = if gamma { n } else { 0 };
-    let backward = n + 1;
+    let backward = n;
     let gathered = if interleaved { 2 * n } else { 0 };
     let per_row = emissions + posteriors + backward + gathered;
     rows.saturating_mul(per_row)
+        .saturating_add(if gamma { block_buffers(n) } else { 0 })
         .saturating_mul(std::mem::size_of::<f64>())
 }
 
@@ -1013,6 +1155,7 @@ fn run(
     if crate::interrupt::requested() {
         return Err(InferError::Interrupted);
     }
+    let asked = want;
     let want = want || want_stats;
     let mut out = Pass {
         loglik: global,
@@ -1051,6 +1194,9 @@ fn run(
     let fused = (want_stats && seqs.contiguous().is_some())
         .then_some(fast.as_ref())
         .flatten();
+    // The posteriors stay in `out.gamma` when asked for or needed for the statistics after;
+    // otherwise it holds the forward messages, and each block's posteriors stay in the block.
+    let keep = asked || fused.is_none();
     let parts: Vec<Smoothed> = match (seqs.contiguous(), &long, &sc) {
         // Too long to hold: each sequence checkpointed, one after the other (each uses every
         // core).
@@ -1100,6 +1246,7 @@ fn run(
                         w,
                         g,
                         on_block,
+                        keep,
                         pool,
                     )
                 })
@@ -1126,6 +1273,7 @@ fn run(
                         ws.as_deref(),
                         want.then_some(&mut g[..]),
                         None,
+                        true,
                         pool,
                     );
                     (rows, g, sm)
@@ -1174,6 +1322,9 @@ fn run(
         for (x, y) in out.trans.iter_mut().zip(&sm.trans) {
             *x += y;
         }
+    }
+    if !keep {
+        pool.give(std::mem::take(&mut out.gamma));
     }
     if !want_stats || out.impossible.is_some() {
         if let Some(sc) = sc {
@@ -1339,7 +1490,8 @@ mod tests {
 
     /// A checkpointed pass (a segment of rows at a time, the forward recursion made again
     /// from its checkpoints) gives the full pass's transitions, statistics and first-row
-    /// posteriors bit for bit, with weights, over segments that do and do not divide the rows.
+    /// posteriors bit for bit, with weights, over segments that do and do not divide the rows;
+    /// so does the full pass that keeps each block's posteriors in the block.
     #[test]
     fn checkpointed_equals_the_full_pass() {
         let (m, cpds) = three_states();
@@ -1363,16 +1515,26 @@ mod tests {
             s
         };
         let mut gamma = vec![0.0; rows * n];
-        let full = smooth(
-            &sc.b,
-            sum8(&sc.max),
-            &tr,
-            Some(&w),
-            Some(&mut gamma),
-            Some(&block),
-            &pool,
-        );
+        let go = |gamma: &mut [f64], keep: bool| {
+            let s = sum8(&sc.max);
+            smooth(
+                &sc.b,
+                s,
+                &tr,
+                Some(&w),
+                Some(gamma),
+                Some(&block),
+                keep,
+                &pool,
+            )
+        };
+        let full = go(&mut gamma, true);
         let full_stats = full.stats.expect("statistics");
+        let unkept = go(&mut vec![0.0; rows * n], false);
+        assert_eq!(unkept.trans, full.trans);
+        assert_eq!(unkept.stats.expect("statistics").data, full_stats.data);
+        assert_eq!(unkept.first.as_deref(), Some(&gamma[..n]));
+        assert_eq!(unkept.loglik, full.loglik);
         for segment in [CHUNK * 4, CHUNK * 4 * 3, rows.next_multiple_of(CHUNK * 4)] {
             let cp = checkpointed(&f.flat, 0..rows, &tr, Some(&w), &block, segment)
                 .expect("runs")

@@ -3,10 +3,11 @@
 //!
 //! Both keep their messages scaled: the forward message of row t is m_t = α_t · k_1 ⋯ k_t,
 //! α_t the exact forward message and k_t a scale chosen per row, so that
-//! m_t = (m_{t−1} A) ∘ b_t · k_t; the scales are kept for the statistics (ξ and γ need only
-//! the ratio of neighbouring messages), and log p(rows) = log Σ m_T − Σ log k_t. The backward
-//! messages carry a scale per row as well, which the statistics never see (each row's
-//! posteriors are normalised).
+//! m_t = (m_{t−1} A) ∘ b_t · k_t, and log p(rows) = log Σ m_T − Σ log k_t. The backward
+//! recursion keeps, per row, u_t = b_t ∘ β_t (β_t the backward message) times a scale of its
+//! own: all the posteriors need, since γ_t ∝ (m_{t−1} A) ∘ u_t and
+//! ξ_{t−1}(i, j) ∝ m_{t−1}(i) A(i, j) u_t(j), each normalised by the same sum, so no scale
+//! matters.
 //!
 //! The fast form scales by powers of two, chosen from the message two rows back: exact (no
 //! rounding), and off the recursion's critical path, so the next row waits only for the
@@ -34,7 +35,7 @@ const LOW: f64 = 1e-250;
 /// `out = m · A` for `N` states (0: `n` of them), `a` row-major; with a fixed `N` the sums
 /// over the previous state run as a tree (the order is fixed, so the result is too).
 #[inline(always)]
-fn times<const N: usize>(n: usize, m: &[f64], a: &[f64], out: &mut [f64]) {
+pub(super) fn times<const N: usize>(n: usize, m: &[f64], a: &[f64], out: &mut [f64]) {
     if N == 0 {
         out[..n].fill(0.0);
         for from in 0..n {
@@ -89,20 +90,18 @@ fn total<const N: usize>(x: &[f64]) -> f64 {
 }
 
 /// The forward recursion (`a` the transitions `from · S + to`, `pi` the first row's): log
-/// p(rows) − the rows' shifts, or `None` when the rows are impossible. With `out`, the
-/// messages go to its first slice (`len × S`) and the scales to its second (`len`).
+/// p(rows) − the rows' shifts, or `None` when the rows are impossible. With `out`
+/// (`len × S`), the messages go there.
 #[inline(always)]
 pub(super) fn forward<const N: usize, const CAP: usize>(
     n: usize,
     b: &[f64],
     a: &[f64],
     pi: &[f64],
-    mut out: Option<(&mut [f64], &mut [f64])>,
+    mut out: Option<&mut [f64]>,
 ) -> Option<f64> {
     let n = if N > 0 { N } else { n };
-    if let Some(l) =
-        forward_fast::<N, CAP>(n, b, a, pi, out.as_mut().map(|(m, k)| (&mut **m, &mut **k)))
-    {
+    if let Some(l) = forward_fast::<N, CAP>(n, b, a, pi, out.as_deref_mut()) {
         return Some(l);
     }
     forward_exact::<N, CAP>(n, b, a, pi, out)
@@ -114,7 +113,7 @@ fn forward_fast<const N: usize, const CAP: usize>(
     b: &[f64],
     a: &[f64],
     pi: &[f64],
-    out: Option<(&mut [f64], &mut [f64])>,
+    out: Option<&mut [f64]>,
 ) -> Option<f64> {
     let mut f = Forward::<N, CAP>::new(n);
     f.rows(b, a, pi, out);
@@ -181,16 +180,10 @@ impl<const N: usize, const CAP: usize> Forward<N, CAP> {
         }
     }
 
-    /// Feeds the next rows' emissions `b`; with `out`, their messages and scales go there
-    /// (indexed from the first of these rows).
+    /// Feeds the next rows' emissions `b`; with `out`, their messages go there (indexed
+    /// from the first of these rows).
     #[inline(always)]
-    pub(super) fn rows(
-        &mut self,
-        b: &[f64],
-        a: &[f64],
-        pi: &[f64],
-        mut out: Option<(&mut [f64], &mut [f64])>,
-    ) {
+    pub(super) fn rows(&mut self, b: &[f64], a: &[f64], pi: &[f64], mut out: Option<&mut [f64]>) {
         let n = if N > 0 { N } else { self.n };
         let len = b.len() / n;
         let (mut m, mut sc, mut low) = (self.m, self.scales, self.low);
@@ -210,9 +203,8 @@ impl<const N: usize, const CAP: usize> Forward<N, CAP> {
             let s = total::<N>(&m[..n]);
             low |= is_low(s);
             sc.push(e, s);
-            if let Some((msg, ks)) = out.as_mut() {
+            if let Some(msg) = out.as_mut() {
                 msg[j * n..j * n + n].copy_from_slice(&m[..n]);
-                ks[j] = k;
             }
         }
         self.t += len;
@@ -232,7 +224,7 @@ impl<const N: usize, const CAP: usize> Forward<N, CAP> {
     }
 }
 
-/// [`forward`] normalising every message by its sum c_t (k_t = 1/c_t), whose logarithms add
+/// [`forward`] normalising every message by its sum c_t, whose logarithms add
 /// up to the log-likelihood (taken from running products, a logarithm only when one nears the
 /// bottom of the 64-bit range). A sum of zero turns every later message into NaN, found at
 /// the end.
@@ -242,7 +234,7 @@ fn forward_exact<const N: usize, const CAP: usize>(
     b: &[f64],
     a: &[f64],
     pi: &[f64],
-    mut out: Option<(&mut [f64], &mut [f64])>,
+    mut out: Option<&mut [f64]>,
 ) -> Option<f64> {
     let n = if N > 0 { N } else { n };
     let (mut m, mut cur) = ([0.0f64; CAP], [0.0f64; CAP]);
@@ -263,9 +255,8 @@ fn forward_exact<const N: usize, const CAP: usize>(
         for s in 0..n {
             m[s] = cur[s] * inv;
         }
-        if let Some((msg, k)) = out.as_mut() {
+        if let Some(msg) = out.as_mut() {
             msg[t * n..t * n + n].copy_from_slice(&m[..n]);
-            k[t] = inv;
         }
         product *= c;
         if product < 1e-280 {
@@ -277,17 +268,18 @@ fn forward_exact<const N: usize, const CAP: usize>(
     (loglik.is_finite() && m[..n].iter().all(|x| x.is_finite())).then_some(loglik)
 }
 
-/// The backward recursion into `beta` (`len × S`), `at` the transitions transposed
-/// (`to · S + from`). A sequence that is impossible leaves zeros somewhere.
+/// The backward recursion: into `u` (`len × S`), each row's emissions times its backward
+/// message, scaled (`at` the transitions transposed, `to · S + from`). A sequence that is
+/// impossible leaves zeros somewhere.
 #[inline(always)]
 pub(super) fn backward<const N: usize, const CAP: usize>(
     n: usize,
     b: &[f64],
     at: &[f64],
-    beta: &mut [f64],
+    u: &mut [f64],
 ) {
-    if !backward_fast::<N, CAP>(n, b, at, beta) {
-        backward_exact::<N, CAP>(n, b, at, beta);
+    if !backward_fast::<N, CAP>(n, b, at, u) {
+        backward_exact::<N, CAP>(n, b, at, u);
     }
 }
 
@@ -298,17 +290,18 @@ fn backward_fast<const N: usize, const CAP: usize>(
     n: usize,
     b: &[f64],
     at: &[f64],
-    beta: &mut [f64],
+    u: &mut [f64],
 ) -> bool {
     let mut back = Backward::<N, CAP>::new(n);
-    back.rows(b, at, beta, false);
+    back.rows(b, at, u, false);
     !back.low()
 }
 
 /// The power-of-two backward recursion, fed a sequence's rows a block at a time from its end.
 pub(super) struct Backward<const N: usize, const CAP: usize> {
     n: usize,
-    /// The message of the row before the rows fed (at first the last row's, all ones).
+    /// The backward message of the last row not yet fed (at first the sequence's last row's,
+    /// all ones).
     m: [f64; CAP],
     scales: Scales,
     /// Whether a message fell below [`LOW`].
@@ -330,21 +323,26 @@ impl<const N: usize, const CAP: usize> Backward<N, CAP> {
         }
     }
 
-    /// Feeds the rows just before those fed so far, their emissions `b`: their messages go to
-    /// `beta`. With `more`, rows before these are still to come, and the message of the row
-    /// before them is made from the first row's emissions for the next call.
+    /// Feeds the rows just before those fed so far, their emissions `b`: their u_t go to `u`.
+    /// With `more`, rows before these are still to come, and the backward message of the row
+    /// before them is made for the next call.
     #[inline(always)]
-    pub(super) fn rows(&mut self, b: &[f64], at: &[f64], beta: &mut [f64], more: bool) {
+    pub(super) fn rows(&mut self, b: &[f64], at: &[f64], u: &mut [f64], more: bool) {
         let n = if N > 0 { N } else { self.n };
         let len = b.len() / n;
         let (mut m, mut sc, mut low) = (self.m, self.scales, self.low);
-        beta[(len - 1) * n..len * n].copy_from_slice(&m[..n]);
-        for t in (1..len).rev() {
-            back_step::<N, CAP>(n, &b[t * n..t * n + n], at, &mut m, &mut sc, &mut low);
-            beta[(t - 1) * n..t * n].copy_from_slice(&m[..n]);
-        }
-        if more {
-            back_step::<N, CAP>(n, &b[..n], at, &mut m, &mut sc, &mut low);
+        for t in (0..len).rev() {
+            let ut = &mut u[t * n..t * n + n];
+            back_step::<N, CAP>(
+                n,
+                &b[t * n..t * n + n],
+                at,
+                &mut m,
+                &mut sc,
+                &mut low,
+                ut,
+                t > 0 || more,
+            );
         }
         (self.m, self.scales, self.low) = (m, sc, low);
     }
@@ -355,9 +353,11 @@ impl<const N: usize, const CAP: usize> Backward<N, CAP> {
     }
 }
 
-/// One step of the backward recursion: row t − 1's message from row t's, `m`, and row t's
-/// emissions `bt`: (m ∘ b_t) · Aᵀ, scaled as [`Scales`] says.
+/// One step of the backward recursion at row t, whose message is `m` and emissions `bt`:
+/// u_t = m ∘ b_t, scaled as [`Scales`] says, into `ut`, and with `on`, row t − 1's message
+/// u_t · Aᵀ into `m`.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn back_step<const N: usize, const CAP: usize>(
     n: usize,
     bt: &[f64],
@@ -365,11 +365,17 @@ fn back_step<const N: usize, const CAP: usize>(
     m: &mut [f64; CAP],
     sc: &mut Scales,
     low: &mut bool,
+    ut: &mut [f64],
+    on: bool,
 ) {
     let (e, k) = sc.next();
     let mut bb = [0.0f64; CAP];
     for s in 0..n {
         bb[s] = m[s] * (bt[s] * k);
+    }
+    ut.copy_from_slice(&bb[..n]);
+    if !on {
+        return;
     }
     times::<N>(n, &bb, at, m);
     let s = total::<N>(&m[..n]);
@@ -384,17 +390,20 @@ fn backward_exact<const N: usize, const CAP: usize>(
     n: usize,
     b: &[f64],
     at: &[f64],
-    beta: &mut [f64],
+    u: &mut [f64],
 ) {
     let n = if N > 0 { N } else { n };
     let len = b.len() / n;
     let (mut m, mut bb) = ([0.0f64; CAP], [0.0f64; CAP]);
     m[..n].fill(1.0 / n as f64);
-    beta[(len - 1) * n..len * n].copy_from_slice(&m[..n]);
-    for t in (0..len - 1).rev() {
-        let bt = &b[(t + 1) * n..(t + 2) * n];
+    for t in (0..len).rev() {
+        let bt = &b[t * n..(t + 1) * n];
         for s in 0..n {
             bb[s] = bt[s] * m[s];
+        }
+        u[t * n..t * n + n].copy_from_slice(&bb[..n]);
+        if t == 0 {
+            break;
         }
         times::<N>(n, &bb, at, &mut m);
         let total: f64 = m[..n].iter().sum();
@@ -402,7 +411,6 @@ fn backward_exact<const N: usize, const CAP: usize>(
         for x in m[..n].iter_mut() {
             *x *= inv;
         }
-        beta[t * n..t * n + n].copy_from_slice(&m[..n]);
     }
 }
 
@@ -466,15 +474,13 @@ mod tests {
             let b = rows(5000, n, 7 + n as u64);
             let a = transitions(n, 0.9);
             let pi = vec![1.0 / n as f64; n];
-            let (mut m1, mut k1) = (vec![0.0; b.len()], vec![0.0; b.len() / n]);
-            let (mut m2, mut k2) = (m1.clone(), k1.clone());
+            let (mut m1, mut m2) = (vec![0.0; b.len()], vec![0.0; b.len()]);
             let fast = match n {
-                4 => forward_fast::<4, 4>(n, &b, &a, &pi, Some((&mut m1, &mut k1))),
-                _ => forward_fast::<0, 64>(n, &b, &a, &pi, Some((&mut m1, &mut k1))),
+                4 => forward_fast::<4, 4>(n, &b, &a, &pi, Some(&mut m1)),
+                _ => forward_fast::<0, 64>(n, &b, &a, &pi, Some(&mut m1)),
             }
             .expect("no message falls low");
-            let exact =
-                forward_exact::<0, 64>(n, &b, &a, &pi, Some((&mut m2, &mut k2))).expect("possible");
+            let exact = forward_exact::<0, 64>(n, &b, &a, &pi, Some(&mut m2)).expect("possible");
             let reference = log_forward(n, &b, &a, &pi);
             assert!(
                 (fast - reference).abs() < 1e-9 * reference.abs(),
@@ -492,9 +498,9 @@ mod tests {
             assert!(backward_fast::<0, 64>(n, &b, &at, &mut b1));
             backward_exact::<0, 64>(n, &b, &at, &mut b2);
             for (r1, r2) in b1.chunks_exact(n).zip(b2.chunks_exact(n)) {
-                let s: f64 = r1.iter().sum();
+                let (s1, s2): (f64, f64) = (r1.iter().sum(), r2.iter().sum());
                 for (x, y) in r1.iter().zip(r2) {
-                    assert!((x / s - y).abs() < 1e-12);
+                    assert!((x / s1 - y / s2).abs() < 1e-12);
                 }
             }
         }
@@ -525,11 +531,12 @@ mod tests {
             "{l} {reference}"
         );
         let at = a.clone();
-        let mut beta = vec![0.0; b.len()];
-        assert!(!backward_fast::<2, 2>(n, &b, &at, &mut beta));
-        backward::<2, 2>(n, &b, &at, &mut beta);
-        assert!(beta.iter().all(|x| x.is_finite()));
-        assert!(beta.chunks_exact(2).all(|r| r[0] + r[1] > 0.5));
+        let mut u = vec![0.0; b.len()];
+        assert!(!backward_fast::<2, 2>(n, &b, &at, &mut u));
+        backward::<2, 2>(n, &b, &at, &mut u);
+        assert!(u.iter().all(|x| x.is_finite()));
+        // The sequence is possible: no row's u is all zeros.
+        assert!(u.chunks_exact(2).all(|r| r[0] + r[1] > 0.0));
     }
 
     /// A sequence no path explains has no likelihood.
