@@ -736,11 +736,13 @@ fn posteriors_in_blocks<const N: usize, const CAP: usize>(
         .step_by(block)
         .flat_map(|t| alpha[(t - 1) * n..t * n].iter().copied())
         .collect();
+    // The blocks' posteriors when not kept: a buffer a thread at work, reused.
+    let spare = std::sync::Mutex::new(Vec::<Vec<f64>>::new());
     let parts: Vec<(Vec<f64>, Option<Stats>, Vec<f64>)> = alpha
         .par_chunks_mut(block * n)
         .zip(u.par_chunks(block * n))
         .enumerate()
-        .map_init(Vec::new, |own, (i, (ga, us))| {
+        .map(|(i, (ga, us))| {
             let prev = match i {
                 0 => before,
                 _ => Some(&edges[(i - 1) * n..i * n]),
@@ -749,12 +751,16 @@ fn posteriors_in_blocks<const N: usize, const CAP: usize>(
             let mut outer = vec![0.0; n * n];
             let rows = ga.len() / n;
             let wb = w.map(|w| &w[t0..t0 + rows]);
-            let out = if keep {
-                None
-            } else {
-                own.resize(ga.len(), 0.0);
-                Some(&mut own[..])
+            let mut own = match keep {
+                true => Vec::new(),
+                false => spare
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .pop()
+                    .unwrap_or_default(),
             };
+            own.resize(if keep { 0 } else { ga.len() }, 0.0);
+            let out = (!keep).then_some(&mut own[..]);
             block_posteriors::<N, CAP>(n, a, pi, prev, ga, us, out, wb, &mut outer);
             let gamma = if keep { &*ga } else { &own[..] };
             let head = if i == 0 {
@@ -762,7 +768,11 @@ fn posteriors_in_blocks<const N: usize, const CAP: usize>(
             } else {
                 Vec::new()
             };
-            (outer, stats.map(|f| f(t0, gamma)), head)
+            let st = stats.map(|f| f(t0, gamma));
+            if !keep {
+                spare.lock().unwrap_or_else(|e| e.into_inner()).push(own);
+            }
+            (outer, st, head)
         })
         .collect();
     let mut first = Vec::new();
