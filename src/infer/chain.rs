@@ -876,6 +876,9 @@ fn block_posteriors_any<const N: usize, const CAP: usize>(
 ) {
     let n = if N > 0 { N } else { n };
     let (mut last, mut p, mut bb) = ([0.0f64; CAP], [0.0f64; CAP], [0.0f64; CAP]);
+    // For a fixed `N`, the block's ξ in registers (`outer` starts at zero, so the sums are
+    // the same).
+    let mut acc = [[0.0f64; N]; N];
     let mut has_last = prev.is_some();
     if let Some(m) = prev {
         last[..n].copy_from_slice(m);
@@ -899,9 +902,15 @@ fn block_posteriors_any<const N: usize, const CAP: usize>(
             }
             for from in 0..n {
                 let l = last[from];
-                let o = &mut outer[from * n..from * n + n];
-                for to in 0..n {
-                    o[to] += l * bb[to];
+                if N > 0 {
+                    for to in 0..N {
+                        acc[from][to] += l * bb[to];
+                    }
+                } else {
+                    let o = &mut outer[from * n..from * n + n];
+                    for to in 0..n {
+                        o[to] += l * bb[to];
+                    }
                 }
             }
         }
@@ -913,6 +922,11 @@ fn block_posteriors_any<const N: usize, const CAP: usize>(
         };
         for s in 0..n {
             gt[s] = p[s] * inv;
+        }
+    }
+    for (o, row) in outer.chunks_exact_mut(N.max(1)).zip(&acc) {
+        for (o, x) in o.iter_mut().zip(row) {
+            *o += x;
         }
     }
 }

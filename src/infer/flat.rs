@@ -706,8 +706,8 @@ impl<'a> Flat<'a> {
     }
 
     /// Turns the log joints of `n` rows into exponentials relative to each row's largest (kept
-    /// in `s.max`), writes each row's log evidence to `out` if given, and leaves the sums of
-    /// the exponentials in `s.sum`.
+    /// in `s.max`); with `out`, writes each row's log evidence there and leaves the sums of
+    /// the exponentials in `s.sum` (zeros without).
     #[inline(always)]
     fn normalise(&self, n: usize, out: Option<&mut [f64]>, s: &mut Scratch) {
         s.max[..n].fill(f64::NEG_INFINITY);
@@ -719,13 +719,16 @@ impl<'a> Flat<'a> {
             }
         }
         s.sum[..n].fill(0.0);
+        let sums = out.is_some();
         for c in 0..self.configs {
             let row = &mut s.ll[c * BLOCK..c * BLOCK + n];
             for ((v, &m), sum) in row.iter_mut().zip(&s.max[..n]).zip(&mut s.sum[..n]) {
                 // A row every configuration rules out has max −∞; its terms are 0.
                 let shift = if m == f64::NEG_INFINITY { 0.0 } else { m };
                 *v = vmath::exp(*v - shift);
-                *sum += *v;
+                if sums {
+                    *sum += *v;
+                }
             }
         }
         let Some(out) = out else { return };
@@ -850,6 +853,13 @@ fn quadratic(l: &[f64], dim: usize, n: usize, s: &mut Scratch) {
 /// and the deviations in `s.d` (`dim` arrays); returns Σr.
 #[inline(always)]
 fn moments(into: &mut [f64], dim: usize, n: usize, s: &mut Scratch) -> f64 {
+    if dim == 1 {
+        let [mass, first, second] = vmath::moments8(&s.rk[..n], &s.d[..n]);
+        into[0] += mass;
+        into[1] += first;
+        into[2] += second;
+        return mass;
+    }
     let mass = sum8(&s.rk[..n]);
     into[0] += mass;
     for i in 0..dim {
