@@ -761,7 +761,17 @@ fn posteriors_in_blocks<const N: usize, const CAP: usize>(
             };
             own.resize(if keep { 0 } else { ga.len() }, 0.0);
             let out = (!keep).then_some(&mut own[..]);
-            block_posteriors::<N, CAP>(n, a, pi, prev, ga, us, out, wb, &mut outer);
+            let block = Block {
+                a,
+                pi,
+                prev,
+                ga,
+                us,
+                out,
+                w: wb,
+                outer: &mut outer,
+            };
+            block_posteriors::<N, CAP>(n, block);
             let gamma = if keep { &*ga } else { &own[..] };
             let head = if i == 0 {
                 gamma[..n.min(gamma.len())].to_vec()
@@ -788,92 +798,70 @@ fn posteriors_in_blocks<const N: usize, const CAP: usize>(
     Blocks { parts, first }
 }
 
-/// One block of [`posteriors_in_blocks`]: its rows' forward messages in `ga`, their u_t in
-/// `us`, the forward message of the row before in `prev` (none at the sequence's start), the
-/// rows' weights `w`; the posteriors go to `out`, or in place of the messages without it, and
-/// the block's ξ to `outer`. With the widest vector instructions the processor has: the loops
-/// round as scalar code does (no fused multiply-add, the same order), so the choice changes the
-/// speed only.
-#[allow(clippy::too_many_arguments)]
-fn block_posteriors<const N: usize, const CAP: usize>(
-    n: usize,
-    a: &[f64],
-    pi: &[f64],
-    prev: Option<&[f64]>,
-    ga: &mut [f64],
-    us: &[f64],
-    out: Option<&mut [f64]>,
-    w: Option<&[f64]>,
-    outer: &mut [f64],
-) {
+/// One block of [`posteriors_in_blocks`].
+struct Block<'a> {
+    /// The transitions (`from · S + to`) and the first row's probabilities.
+    a: &'a [f64],
+    pi: &'a [f64],
+    /// The forward message of the row before the block (none at the sequence's start).
+    prev: Option<&'a [f64]>,
+    /// The rows' forward messages, which become their posteriors without `out`.
+    ga: &'a mut [f64],
+    /// The rows' u_t.
+    us: &'a [f64],
+    /// Where the posteriors go, if not in place.
+    out: Option<&'a mut [f64]>,
+    /// The rows' weights.
+    w: Option<&'a [f64]>,
+    /// The block's ξ, added to.
+    outer: &'a mut [f64],
+}
+
+/// The posteriors and ξ of one [`Block`], with the widest vector instructions the processor
+/// has: the loops round as scalar code does (no fused multiply-add, the same order), so the
+/// choice changes the speed only.
+fn block_posteriors<const N: usize, const CAP: usize>(n: usize, block: Block) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx512dq")
         {
             // SAFETY: the processor has AVX-512 F and DQ, checked just above.
-            return unsafe {
-                block_posteriors_avx512::<N, CAP>(n, a, pi, prev, ga, us, out, w, outer)
-            };
+            return unsafe { block_posteriors_avx512::<N, CAP>(n, block) };
         }
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2, checked just above.
-            return unsafe {
-                block_posteriors_avx2::<N, CAP>(n, a, pi, prev, ga, us, out, w, outer)
-            };
+            return unsafe { block_posteriors_avx2::<N, CAP>(n, block) };
         }
     }
-    block_posteriors_any::<N, CAP>(n, a, pi, prev, ga, us, out, w, outer)
+    block_posteriors_any::<N, CAP>(n, block)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512dq")]
-#[allow(clippy::too_many_arguments)]
-fn block_posteriors_avx512<const N: usize, const CAP: usize>(
-    n: usize,
-    a: &[f64],
-    pi: &[f64],
-    prev: Option<&[f64]>,
-    ga: &mut [f64],
-    us: &[f64],
-    out: Option<&mut [f64]>,
-    w: Option<&[f64]>,
-    outer: &mut [f64],
-) {
-    block_posteriors_any::<N, CAP>(n, a, pi, prev, ga, us, out, w, outer)
+fn block_posteriors_avx512<const N: usize, const CAP: usize>(n: usize, block: Block) {
+    block_posteriors_any::<N, CAP>(n, block)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-fn block_posteriors_avx2<const N: usize, const CAP: usize>(
-    n: usize,
-    a: &[f64],
-    pi: &[f64],
-    prev: Option<&[f64]>,
-    ga: &mut [f64],
-    us: &[f64],
-    out: Option<&mut [f64]>,
-    w: Option<&[f64]>,
-    outer: &mut [f64],
-) {
-    block_posteriors_any::<N, CAP>(n, a, pi, prev, ga, us, out, w, outer)
+fn block_posteriors_avx2<const N: usize, const CAP: usize>(n: usize, block: Block) {
+    block_posteriors_any::<N, CAP>(n, block)
 }
 
 /// [`block_posteriors`] for any processor.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn block_posteriors_any<const N: usize, const CAP: usize>(
-    n: usize,
-    a: &[f64],
-    pi: &[f64],
-    prev: Option<&[f64]>,
-    ga: &mut [f64],
-    us: &[f64],
-    mut out: Option<&mut [f64]>,
-    w: Option<&[f64]>,
-    outer: &mut [f64],
-) {
+fn block_posteriors_any<const N: usize, const CAP: usize>(n: usize, block: Block) {
+    let Block {
+        a,
+        pi,
+        prev,
+        ga,
+        us,
+        mut out,
+        w,
+        outer,
+    } = block;
     let n = if N > 0 { N } else { n };
     let (mut last, mut p, mut bb) = ([0.0f64; CAP], [0.0f64; CAP], [0.0f64; CAP]);
     // For a fixed `N`, the block's ξ in registers (`outer` starts at zero, so the sums are
