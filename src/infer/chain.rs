@@ -563,16 +563,16 @@ const SEGMENT: usize = BLOCK_ROWS * 8;
 /// work, a checkpoint a segment, and each block's transition sums and statistics (`stats`
 /// numbers).
 fn checkpointed_bytes(rows: usize, n: usize, segment: usize, stats: usize) -> usize {
-    let arrays = segment * (3 * n + 1) + block_buffers(n);
+    let arrays = segment * (3 * n + 1) + block_buffers(rows.min(segment), n);
     let checkpoints = rows.div_ceil(segment) * (n + 16);
     let blocks = rows.div_ceil(BLOCK_ROWS) * (n * n + stats);
     (arrays + checkpoints + blocks) * std::mem::size_of::<f64>()
 }
 
 /// The numbers the blocks of [`posteriors_in_blocks`] in work hold for their posteriors when
-/// these are not kept: a block's rows × S on each thread.
-fn block_buffers(n: usize) -> usize {
-    rayon::current_num_threads() * BLOCK_ROWS * n
+/// these are not kept: a block's rows × S on each thread, a block being at most `rows` rows.
+fn block_buffers(rows: usize, n: usize) -> usize {
+    rayon::current_num_threads() * BLOCK_ROWS.min(rows) * n
 }
 
 /// [`smooth`] with statistics for one sequence whose rows × S arrays do not fit in memory,
@@ -1086,7 +1086,7 @@ fn pass_bytes(
     let gathered = if interleaved { 2 * n } else { 0 };
     let per_row = emissions + posteriors + backward + gathered;
     rows.saturating_mul(per_row)
-        .saturating_add(if gamma { block_buffers(n) } else { 0 })
+        .saturating_add(if gamma { block_buffers(rows, n) } else { 0 })
         .saturating_mul(std::mem::size_of::<f64>())
 }
 
