@@ -785,16 +785,8 @@ fn posteriors_in_blocks<const N: usize, const CAP: usize>(
             (outer, st, head)
         })
         .collect();
-    let mut first = Vec::new();
-    let parts = parts
-        .into_iter()
-        .map(|(o, st, head)| {
-            if !head.is_empty() {
-                first = head;
-            }
-            (o, st)
-        })
-        .collect();
+    let first = parts.first().map_or(Vec::new(), |p| p.2.clone());
+    let parts = parts.into_iter().map(|(o, st, _)| (o, st)).collect();
     Blocks { parts, first }
 }
 
