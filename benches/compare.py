@@ -16,9 +16,9 @@ def timed(cmd):
 
 def side_by_side(peer, peer_src, workloads, iters, reg):
     """`workloads`: (n, d, k, csv, model path). `peer_src` runs with the arguments csv, d, k,
-    iters and prints 'LL <loglik> fit_s <seconds> total_s <seconds>'."""
+    iters and prints 'LL <loglik> fit_s <seconds> total_s <seconds>'. Returns the ratios
+    (0 where the log-likelihoods differ); exits with 1 if a run fails."""
     gmm = os.path.abspath(sys.argv[1])
-    min_ratio = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
     ratios = []
     for (n, d, k, csv, mpath) in workloads:
         g_times, p_times, p_fit, g_ll, p_ll = [], [], [], None, None
@@ -47,6 +47,13 @@ def side_by_side(peer, peer_src, workloads, iters, reg):
         print(f'n={n} d={d} k={k} iters={iters}: gmm {gm:.3f}s  {peer} {pm:.3f}s (fit alone {statistics.median(p_fit):.3f}s)'
               f'  ratio {r:.1f}x  loglik gmm {g_ll} {peer} {p_ll:.6f} {"same" if same else "DIFFERENT"}')
         ratios.append(r if same else 0.0)
+    return ratios
+
+
+def verdict(ratios):
+    """Prints the last line, 'ratio R (min over workloads; want >= MIN)', MIN the script's
+    second argument (0 without), and exits with 1 when R is below it."""
+    min_ratio = float(sys.argv[2]) if len(sys.argv) > 2 else 0.0
     worst = min(ratios)
     print(f'ratio {worst:.1f} (min over workloads; want >= {min_ratio})')
     sys.exit(0 if worst >= min_ratio else 1)

@@ -183,11 +183,12 @@ fn chains(dir: &Path, small_only: bool) {
         chains.extend([(1_000_000, 1, 4), (100_000, 3, 3)]);
     }
     println!(
-        "\nChains: one Baum-Welch iteration (full covariance for D = 3), and the forward pass"
+        "\nChains: one Baum-Welch iteration (full covariance for D = 3), and the forward pass;\n\
+         hmmlearn's GaussianHMM as it comes (implementation=\"log\") and with \"scaling\""
     );
     println!(
-        "{:>9} {:>2} {:>2} | {:>10} {:>13} | {:>13} {:>8}",
-        "N", "D", "K", "gmm ms", "forward ms", "hmmlearn ms", "ratio"
+        "{:>9} {:>2} {:>2} | {:>10} {:>13} | {:>13} {:>8} | {:>13} {:>8}",
+        "N", "D", "K", "gmm ms", "forward ms", "log ms", "ratio", "scaling ms", "ratio"
     );
     for &(n, d, k) in &chains {
         let csv = write_chain(dir, n, d, k, 5);
@@ -216,14 +217,17 @@ fn chains(dir: &Path, small_only: bool) {
         let forward_s = median(5, || {
             std::hint::black_box(query(&m, &q).expect("the likelihood"));
         });
-        let (hl, ratio) = if hmmlearn {
-            let s = hmmlearn_iteration(&csv, d, k);
+        let peer = |implementation: &str| -> (String, String) {
+            if !hmmlearn {
+                return ("-".into(), "-".into());
+            }
+            let s = hmmlearn_iteration(&csv, d, k, implementation);
             (format!("{:.1}", s * 1e3), format!("{:.1}x", s / gmm_s))
-        } else {
-            ("-".into(), "-".into())
         };
+        let ((log, log_ratio), (scaling, scaling_ratio)) = (peer("log"), peer("scaling"));
         println!(
-            "{n:>9} {d:>2} {k:>2} | {:>10.2} {:>13.2} | {hl:>13} {ratio:>8}",
+            "{n:>9} {d:>2} {k:>2} | {:>10.2} {:>13.2} | {log:>13} {log_ratio:>8} | \
+             {scaling:>13} {scaling_ratio:>8}",
             gmm_s * 1e3,
             forward_s * 1e3
         );
@@ -477,20 +481,22 @@ fn hmmlearn_available() -> bool {
 }
 
 /// hmmlearn's seconds per Baum-Welch iteration on the same file and start (its MAP terms and
-/// floors off), timed as [`em_iteration`] times gmm.
-fn hmmlearn_iteration(csv: &Path, d: usize, k: usize) -> f64 {
+/// floors off), with its recursions in `implementation` ("log", its default, or "scaling"),
+/// timed as [`em_iteration`] times gmm.
+fn hmmlearn_iteration(csv: &Path, d: usize, k: usize, implementation: &str) -> f64 {
     const SCRIPT: &str = r#"
 from hmmlearn.hmm import GaussianHMM
 A = np.full((k, k), 0.2 / (k - 1)); np.fill_diagonal(A, 0.8)
 def model(iters):
     m = GaussianHMM(k, covariance_type="diag" if d == 1 else "full", n_iter=iters, tol=0.0,
                     init_params="", params="stmc", min_covar=0.0, covars_prior=0.0,
-                    implementation="scaling")
+                    implementation=IMPLEMENTATION)
     m.startprob_ = np.full(k, 1.0 / k); m.transmat_ = A.copy(); m.means_ = X[:k].copy()
     m.covars_ = np.ones((k, d)) if d == 1 else np.stack([np.eye(d)] * k)
     return m
 "#;
-    python_seconds(SCRIPT, csv, d, k)
+    let script = SCRIPT.replace("IMPLEMENTATION", &format!("{implementation:?}"));
+    python_seconds(&script, csv, d, k)
 }
 
 /// Whether python3 imports `modules` (`"sklearn, pandas"`).
