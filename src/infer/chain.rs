@@ -19,7 +19,7 @@ use super::em::estep::{EStep, plate_estep};
 use super::engine::{CHUNK, Engine, Observed, chunks, evidence, is_global};
 use super::flat::Flat;
 use super::stats::{Data, Pool, Stats};
-use super::vmath::sum8;
+use super::vmath::{self, sum8};
 use super::{InferError, TooManyWhat, checked_count, room_for};
 use crate::array::unravel;
 use crate::model::{Model, Support, VarId};
@@ -550,7 +550,7 @@ fn smooth_n<const N: usize, const CAP: usize>(
         loglik: loglik + shift,
         trans,
         stats,
-        first: (!keep).then_some(blocks.first),
+        first: blocks.first,
     }
 }
 
@@ -611,11 +611,11 @@ fn checkpointed_n<const N: usize, const CAP: usize>(
     let len = range.len();
     let segments = len.div_ceil(segment);
     let rows_of = |k: usize| k * segment..((k + 1) * segment).min(len);
-    let room = segment.min(len);
-    let (mut b, mut max) = (vec![0.0; room * n], vec![0.0; room]);
     if len == 0 {
         return Ok(None);
     }
+    let room = segment.min(len);
+    let (mut b, mut max) = (vec![0.0; room * n], vec![0.0; room]);
     // The first pass: the likelihood, streamed, and a checkpoint a segment.
     let mut checkpoints = Vec::with_capacity(segments);
     let Some(loglik) = streamed_n::<N, CAP>(f, range.clone(), segment, tr, Some(&mut checkpoints))?
@@ -624,7 +624,7 @@ fn checkpointed_n<const N: usize, const CAP: usize>(
     };
     let (mut alpha, mut u) = (vec![0.0; room * n], vec![0.0; room * n]);
     let mut backward = recursion::Backward::<N, CAP>::new(n);
-    let mut parts: Vec<Vec<(Vec<f64>, Option<Stats>)>> = Vec::with_capacity(segments);
+    let mut parts: Vec<Vec<Part>> = Vec::with_capacity(segments);
     let mut first = None;
     for k in (0..segments).rev() {
         let r = rows_of(k);
@@ -651,7 +651,7 @@ fn checkpointed_n<const N: usize, const CAP: usize>(
         );
         parts.push(blocks.parts);
         if k == 0 {
-            first = Some(blocks.first);
+            first = blocks.first;
         }
         if crate::interrupt::requested() {
             return Err(InferError::Interrupted);
@@ -671,10 +671,7 @@ fn checkpointed_n<const N: usize, const CAP: usize>(
 
 /// The blocks' ξ sums and statistics, in order: the expected transitions (times the
 /// transitions' probabilities, `a`) and the statistics merged.
-fn merge_blocks(
-    parts: impl IntoIterator<Item = (Vec<f64>, Option<Stats>)>,
-    a: &[f64],
-) -> (Vec<f64>, Option<Stats>) {
+fn merge_blocks(parts: impl IntoIterator<Item = Part>, a: &[f64]) -> (Vec<f64>, Option<Stats>) {
     let mut trans = vec![0.0; a.len()];
     let mut merged: Option<Stats> = None;
     for (o, st) in parts {
@@ -697,12 +694,15 @@ fn merge_blocks(
 /// message of the row before it.
 const BLOCK_ROWS: usize = CHUNK * 4;
 
-/// What [`posteriors_in_blocks`] gives: per block, in order, its ξ summed (before the
-/// transitions' probabilities are multiplied in) and its statistics; and the run's first row's
-/// posteriors.
+/// A block's ξ summed (before the transitions' probabilities are multiplied in) and its
+/// statistics.
+type Part = (Vec<f64>, Option<Stats>);
+
+/// What [`posteriors_in_blocks`] gives: per block, in order, its [`Part`]; and, where the
+/// posteriors are not kept, the run's first row's.
 struct Blocks {
-    parts: Vec<(Vec<f64>, Option<Stats>)>,
-    first: Vec<f64>,
+    parts: Vec<Part>,
+    first: Option<Vec<f64>>,
 }
 
 /// ξ and γ over a run of a sequence's rows, in blocks of [`BLOCK_ROWS`] in parallel: `alpha`
@@ -738,7 +738,7 @@ fn posteriors_in_blocks<const N: usize, const CAP: usize>(
         .collect();
     // The blocks' posteriors when not kept: a buffer a thread at work, reused.
     let spare = std::sync::Mutex::new(Vec::<Vec<f64>>::new());
-    let parts: Vec<(Vec<f64>, Option<Stats>, Vec<f64>)> = alpha
+    let parts: Vec<(Part, Option<Vec<f64>>)> = alpha
         .par_chunks_mut(block * n)
         .zip(u.par_chunks(block * n))
         .enumerate()
@@ -751,16 +751,13 @@ fn posteriors_in_blocks<const N: usize, const CAP: usize>(
             let mut outer = vec![0.0; n * n];
             let rows = ga.len() / n;
             let wb = w.map(|w| &w[t0..t0 + rows]);
-            let mut own = match keep {
-                true => Vec::new(),
-                false => spare
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .pop()
-                    .unwrap_or_default(),
-            };
-            own.resize(if keep { 0 } else { ga.len() }, 0.0);
-            let out = (!keep).then_some(&mut own[..]);
+            let mut own = (!keep).then(|| {
+                let taken = spare.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                let mut buf = taken.unwrap_or_default();
+                buf.resize(ga.len(), 0.0);
+                buf
+            });
+            let out = own.as_deref_mut();
             let block = Block {
                 a,
                 pi,
@@ -772,21 +769,17 @@ fn posteriors_in_blocks<const N: usize, const CAP: usize>(
                 outer: &mut outer,
             };
             block_posteriors::<N, CAP>(n, block);
-            let gamma = if keep { &*ga } else { &own[..] };
-            let head = if i == 0 {
-                gamma[..n.min(gamma.len())].to_vec()
-            } else {
-                Vec::new()
-            };
+            let gamma = own.as_deref().unwrap_or(ga);
+            let head = own.as_ref().filter(|_| i == 0).map(|g| g[..n].to_vec());
             let st = stats.map(|f| f(t0, gamma));
-            if !keep {
+            if let Some(own) = own {
                 spare.lock().unwrap_or_else(|e| e.into_inner()).push(own);
             }
-            (outer, st, head)
+            ((outer, st), head)
         })
         .collect();
-    let first = parts.first().map_or(Vec::new(), |p| p.2.clone());
-    let parts = parts.into_iter().map(|(o, st, _)| (o, st)).collect();
+    let first = parts.first().and_then(|p| p.1.clone());
+    let parts = parts.into_iter().map(|(part, _)| part).collect();
     Blocks { parts, first }
 }
 
@@ -813,20 +806,15 @@ struct Block<'a> {
 /// has: the loops round as scalar code does (no fused multiply-add, the same order), so the
 /// choice changes the speed only.
 fn block_posteriors<const N: usize, const CAP: usize>(n: usize, block: Block) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512dq")
-        {
-            // SAFETY: the processor has AVX-512 F and DQ, checked just above.
-            return unsafe { block_posteriors_avx512::<N, CAP>(n, block) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2, checked just above.
-            return unsafe { block_posteriors_avx2::<N, CAP>(n, block) };
-        }
+    match vmath::widest() {
+        // SAFETY: `widest` found AVX-512 F and DQ on this processor.
+        #[cfg(target_arch = "x86_64")]
+        vmath::Simd::Avx512 => unsafe { block_posteriors_avx512::<N, CAP>(n, block) },
+        // SAFETY: `widest` found AVX2 on this processor.
+        #[cfg(target_arch = "x86_64")]
+        vmath::Simd::Avx2 => unsafe { block_posteriors_avx2::<N, CAP>(n, block) },
+        _ => block_posteriors_any::<N, CAP>(n, block),
     }
-    block_posteriors_any::<N, CAP>(n, block)
 }
 
 #[cfg(target_arch = "x86_64")]

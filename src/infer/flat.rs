@@ -490,20 +490,15 @@ impl<'a> Flat<'a> {
     /// Runs `job` over the rows from `first` with the widest vector instructions the processor
     /// has. Every lane rounds as a scalar would, so the choice changes the speed only.
     fn dispatch(&self, first: usize, job: Job<'_>) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512dq")
-            {
-                // SAFETY: the processor has AVX-512 F and DQ, checked just above.
-                return unsafe { self.job_avx512(first, job) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the processor has AVX2, checked just above.
-                return unsafe { self.job_avx2(first, job) };
-            }
+        match vmath::widest() {
+            // SAFETY: `widest` found AVX-512 F and DQ on this processor.
+            #[cfg(target_arch = "x86_64")]
+            vmath::Simd::Avx512 => unsafe { self.job_avx512(first, job) },
+            // SAFETY: `widest` found AVX2 on this processor.
+            #[cfg(target_arch = "x86_64")]
+            vmath::Simd::Avx2 => unsafe { self.job_avx2(first, job) },
+            _ => self.job(first, job),
         }
-        self.job(first, job)
     }
 
     #[cfg(target_arch = "x86_64")]

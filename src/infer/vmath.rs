@@ -120,6 +120,32 @@ pub fn dot8(xs: &[f64], ys: &[f64]) -> f64 {
     sum8_zip(xs, ys, |x, y| x * y)
 }
 
+/// The vector instructions the vectorised loops (the flat path's jobs, a chain's posterior
+/// blocks) are compiled for besides plain code. Their lanes round as scalar code does (no fused
+/// multiply-add, the same order), so which one runs changes the speed only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Simd {
+    Avx512,
+    Avx2,
+    Plain,
+}
+
+/// The widest [`Simd`] this processor has: the one check before a vectorised loop is entered.
+pub fn widest() -> Simd {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512dq")
+        {
+            return Simd::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return Simd::Avx2;
+        }
+    }
+    Simd::Plain
+}
+
 /// `[Σ r, Σ r·d, Σ (r·d)·d]` in one pass, each in the partial sums of [`sum8_zip`]: the same
 /// numbers as `sum8(r)`, `sum8(z)` and `dot8(z, d)` with z = r·d, without three trips over
 /// the arrays, each waiting on its one chain of additions.
